@@ -1,0 +1,100 @@
+"""One settings object for the whole project, read from environment variables.
+
+Every path has a default under the project's ``data/`` folder so that the embedded default
+runs on a fresh clone; production points the same variables elsewhere. Nothing deep in the
+code reads the environment: callers build ``Settings`` once and pass it in.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """clientmart configuration; each field is the environment variable ``CLIENTMART_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="CLIENTMART_", frozen=True)
+
+    home: Path = Field(
+        default=PROJECT_ROOT / "data",
+        description="Base folder for everything the pipeline writes (default <project>/data).",
+    )
+    landing_root: Path | None = Field(
+        default=None, description="Where upstream delivers files (default <home>/landing)."
+    )
+    raw_root: Path | None = Field(
+        default=None, description="Raw layer, Parquet per feed and date (default <home>/raw)."
+    )
+    quarantine_root: Path | None = Field(
+        default=None, description="Quarantined records (default <home>/quarantine)."
+    )
+    warehouse_path: Path | None = Field(
+        default=None,
+        description="Build warehouse DuckDB file, written only by the pipeline "
+        "(default <home>/warehouse/build.duckdb).",
+    )
+    serving_dir: Path | None = Field(
+        default=None,
+        description="Published read-only copy for BI and Parquet exports (default <home>/serving).",
+    )
+    pseudonym_key_file: Path | None = Field(
+        default=None,
+        description="File holding the secret key for pseudonymous client keys; created with a "
+        "random key on first use (default <home>/secrets/pseudonym.key). Keep it out of git.",
+    )
+    timezone: str = Field(default="Asia/Shanghai", description="Time zone of the schedule.")
+    schedule_cron: str = Field(default="0 2 * * *", description="Nightly backstop schedule.")
+    dbt_target: str = Field(default="duckdb", description="dbt target (profiles.yml).")
+
+    def _under_home(self, value: Path | None, *parts: str) -> Path:
+        return Path(value) if value is not None else self.home.joinpath(*parts)
+
+    @property
+    def landing(self) -> Path:
+        return self._under_home(self.landing_root, "landing")
+
+    @property
+    def raw(self) -> Path:
+        return self._under_home(self.raw_root, "raw")
+
+    @property
+    def quarantine(self) -> Path:
+        return self._under_home(self.quarantine_root, "quarantine")
+
+    @property
+    def warehouse(self) -> Path:
+        return self._under_home(self.warehouse_path, "warehouse", "build.duckdb")
+
+    @property
+    def serving(self) -> Path:
+        return self._under_home(self.serving_dir, "serving")
+
+    @property
+    def key_file(self) -> Path:
+        return self._under_home(self.pseudonym_key_file, "secrets", "pseudonym.key")
+
+    @cached_property
+    def pseudonym_key(self) -> str:
+        """The keyed-hash secret; generated once per installation, never committed."""
+        path = self.key_file
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment variables the dbt project reads (profiles.yml and sources)."""
+        return {
+            "CLIENTMART_RAW_ROOT": str(self.raw),
+            "CLIENTMART_QUARANTINE_ROOT": str(self.quarantine),
+            "CLIENTMART_WAREHOUSE_PATH": str(self.warehouse),
+            "CLIENTMART_PSEUDONYM_KEY": self.pseudonym_key,
+        }

@@ -1,0 +1,119 @@
+"""The landing contract, loaded from ``feeds.yml`` into typed objects.
+
+Everything that needs to know a feed's columns (the reader, the record rules, the
+great-expectations suites, the sample-bank generator, the arrival sensor) reads it from here,
+so the contract is written down once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SPEC_PATH = Path(__file__).with_name("feeds.yml")
+
+COLUMN_TYPES = ("string", "date", "decimal", "integer", "month")
+FEED_KINDS = ("required_daily", "reference", "optional")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    aliases: tuple[str, ...] = ()
+    required: bool = True
+    nullable: bool = False
+    values: tuple[Any, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+    min_exclusive: bool = False
+    pii: bool = False
+    references: str | None = None
+
+    @property
+    def reference_feed(self) -> str | None:
+        return self.references.split(".")[0] if self.references else None
+
+    @property
+    def reference_column(self) -> str | None:
+        return self.references.split(".")[1] if self.references else None
+
+
+@dataclass(frozen=True)
+class Feed:
+    name: str
+    kind: str
+    grain: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    date_column: str | None = None
+    max_bad_share: float = 0.05
+    column_index: dict[str, Column] = field(default_factory=dict, compare=False, repr=False)
+
+    def column(self, name: str) -> Column:
+        return self.column_index[name]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def header_map(self) -> dict[str, str]:
+        """Normalised header text (English name or alias, lower-cased) -> canonical name."""
+        mapping: dict[str, str] = {}
+        for col in self.columns:
+            for label in (col.name, *col.aliases):
+                mapping[normalise_header(label)] = col.name
+        return mapping
+
+
+def normalise_header(text: str) -> str:
+    return text.strip().lstrip("\ufeff").strip().lower()
+
+
+def _column(name: str, raw: dict[str, Any]) -> Column:
+    if raw["type"] not in COLUMN_TYPES:
+        raise ValueError(f"feeds.yml: column {name}: unknown type {raw['type']!r}")
+    values = raw.get("values")
+    return Column(
+        name=name,
+        type=raw["type"],
+        aliases=tuple(raw.get("aliases", ())),
+        required=raw.get("required", True),
+        nullable=raw.get("nullable", False),
+        values=tuple(values) if values is not None else None,
+        min=raw.get("min"),
+        max=raw.get("max"),
+        min_exclusive=raw.get("min_exclusive", False),
+        pii=raw.get("pii", False),
+        references=raw.get("references"),
+    )
+
+
+@cache
+def load_feeds(path: Path = SPEC_PATH) -> dict[str, Feed]:
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    default_share = doc.get("defaults", {}).get("max_bad_share", 0.05)
+    feeds: dict[str, Feed] = {}
+    for name, raw in doc["feeds"].items():
+        if raw["kind"] not in FEED_KINDS:
+            raise ValueError(f"feeds.yml: feed {name}: unknown kind {raw['kind']!r}")
+        columns = tuple(_column(c, spec) for c, spec in raw["columns"].items())
+        feeds[name] = Feed(
+            name=name,
+            kind=raw["kind"],
+            grain=raw["grain"],
+            key=tuple(raw["key"]),
+            columns=columns,
+            date_column=raw.get("date_column"),
+            max_bad_share=raw.get("max_bad_share", default_share),
+            column_index={c.name: c for c in columns},
+        )
+    return feeds
+
+
+def feeds_of_kind(kind: str) -> list[Feed]:
+    return [f for f in load_feeds().values() if f.kind == kind]
