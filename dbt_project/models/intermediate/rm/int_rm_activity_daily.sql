@@ -1,0 +1,85 @@
+{#- Flow metrics per RM and day. Orders: the latest delivery of an order_id wins, so an order
+    re-delivered as cancelled drops out; cancelled orders never count. The selling RM is the
+    order's rm_id, else the client's RM. -#}
+with order_deliveries as (
+
+    select
+        order_id,
+        trade_date,
+        client_id,
+        product_code,
+        rm_id,
+        side,
+        amount_cny,
+        status,
+        row_number() over (
+            partition by order_id
+            order by business_date desc, _source_file desc, _source_line desc
+        ) as delivery_rank
+    from {{ ref('stg_wealth__orders') }}
+
+),
+
+filled_orders as (
+
+    select
+        order_deliveries.order_id,
+        order_deliveries.trade_date,
+        coalesce(order_deliveries.rm_id, clients.rm_id) as rm_id,
+        order_deliveries.side,
+        order_deliveries.amount_cny,
+        categories.metric as product_metric
+    from order_deliveries
+    left join {{ ref('dim_client') }} as clients
+        on order_deliveries.client_id = clients.client_id
+    left join {{ ref('dim_product') }} as products
+        on order_deliveries.product_code = products.product_code
+    left join {{ ref('rm_metric_product_categories') }} as categories
+        on products.product_category = categories.product_category
+    where order_deliveries.delivery_rank = 1
+      and order_deliveries.status = 'filled'
+
+),
+
+order_metrics as (
+
+    select rm_id, trade_date as activity_date, product_metric as metric, amount_cny as metric_value
+    from filled_orders
+    where side = 'buy'
+      and product_metric in ('investment_sales', 'insurance_premium')
+
+    union all
+
+    select rm_id, trade_date as activity_date, 'activity_count' as metric, 1 as metric_value
+    from filled_orders
+
+),
+
+new_clients as (
+
+    select rm_id, open_date as activity_date, 'new_clients' as metric, 1 as metric_value
+    from {{ ref('dim_client') }}
+
+    union all
+
+    select rm_id, open_date as activity_date, 'activity_count' as metric, 1 as metric_value
+    from {{ ref('dim_client') }}
+
+),
+
+all_metrics as (
+
+    select * from order_metrics
+    union all
+    select * from new_clients
+
+)
+
+select
+    rm_id,
+    metric,
+    activity_date,
+    {{ to_money('sum(metric_value)') }} as metric_value
+from all_metrics
+where rm_id is not null
+group by rm_id, metric, activity_date
