@@ -65,7 +65,7 @@ def main() -> None:
               help="Last business date (inclusive).")
 @click.option("--seed", type=int, default=42, show_default=True, help="Random seed.")
 @click.option("--dirty-rate", type=float, default=0.0, show_default=True,
-              help="Share of records made bad on purpose (see README: the kinds of bad record).")
+              help="Share of extra bad records (kinds: docs/generator.md).")
 @home_option
 def generate(out: Path | None, clients: int, start: dt.date, end: dt.date, seed: int,
              dirty_rate: float, home: Path | None) -> None:
@@ -76,3 +76,167 @@ def generate(out: Path | None, clients: int, start: dt.date, end: dt.date, seed:
     summary = generate_bank(target, clients=clients, start=start, end=end, seed=seed,
                             dirty_rate=dirty_rate, progress=click.echo)
     click.echo(summary.describe())
+
+
+# --- orchestration: run / backfill / publish / ui (owner: orchestration) -------------------
+
+warehouse_option = click.option(
+    "--warehouse",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Build warehouse DuckDB file (default: $CLIENTMART_WAREHOUSE_PATH or "
+    "<home>/warehouse/build.duckdb).",
+)
+allow_past_option = click.option(
+    "--allow-past",
+    "allow_past",
+    multiple=True,
+    callback=lambda ctx, param, values: [_date(ctx, param, v) for v in values],
+    help="Run even though this earlier date failed (repeatable). Normally later dates wait.",
+)
+
+
+def _pipeline_settings(landing: Path | None, home: Path | None, warehouse: Path | None) -> Settings:
+    settings = _settings(landing, home)
+    if warehouse is not None:
+        settings = settings.model_copy(update={"warehouse_path": warehouse})
+    return settings
+
+
+def _date_range(
+    date: dt.date | None, start: dt.date | None, end: dt.date | None
+) -> tuple[dt.date, dt.date]:
+    if date is not None and (start or end):
+        raise click.UsageError("give either --date or --from/--to, not both")
+    if date is not None:
+        return date, date
+    if start is None or end is None:
+        raise click.UsageError("give --date D, or --from D1 --to D2")
+    if end < start:
+        raise click.UsageError(f"--to {end} is before --from {start}")
+    return start, end
+
+
+def _load_pipeline(settings: Settings):  # noqa: ANN202 (Dagster types imported lazily)
+    from orchestration.build import build_definitions
+    from orchestration.runner import dagster_instance
+
+    click.echo(f"loading pipeline (landing {settings.landing}, warehouse {settings.warehouse})")
+    return build_definitions(settings), dagster_instance(settings)
+
+
+def _finish(outcomes: list, settings: Settings) -> None:
+    if outcomes and all(o.success for o in outcomes):
+        click.echo(f"done: {len(outcomes)} run(s); serving copy in {settings.serving}")
+        return
+    failed = next(o for o in outcomes if not o.success)
+    raise click.ClickException(
+        f"{failed.start} failed; later dates were not run. Alerts: {settings.alerts}. "
+        "See docs/runbook.md (re-run a date, repair a quarantined record)."
+    )
+
+
+@main.command()
+@click.option("--date", "date", callback=_date, default=None, help="One business date.")
+@click.option("--from", "start", callback=_date, default=None, help="First business date.")
+@click.option("--to", "end", callback=_date, default=None, help="Last business date (inclusive).")
+@allow_past_option
+@landing_option
+@home_option
+@warehouse_option
+def run(
+    date: dt.date | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    allow_past: list[dt.date],
+    landing: Path | None,
+    home: Path | None,
+    warehouse: Path | None,
+) -> None:
+    """Run the Dagster job for a date (or each date of a range, one run per date, in order).
+
+    Ingests the landing files, builds and tests the dbt models, and publishes the serving
+    copy. Runs appear in `clientmart ui` (same Dagster instance).
+    """
+    from orchestration.runner import run_dates
+
+    first, last = _date_range(date, start, end)
+    settings = _pipeline_settings(landing, home, warehouse)
+    defs, instance = _load_pipeline(settings)
+    _finish(run_dates(settings, defs, instance, first, last, allow_past, click.echo), settings)
+
+
+@main.command()
+@click.option("--from", "start", callback=_date, required=True, help="First business date.")
+@click.option("--to", "end", callback=_date, required=True, help="Last business date.")
+@click.option("--chunk-days", type=int, default=None,
+              help="Split the range into runs of this many days (default: one run).")
+@allow_past_option
+@landing_option
+@home_option
+@warehouse_option
+def backfill(
+    start: dt.date,
+    end: dt.date,
+    chunk_days: int | None,
+    allow_past: list[dt.date],
+    landing: Path | None,
+    home: Path | None,
+    warehouse: Path | None,
+) -> None:
+    """Backfill a range of business dates as one run (ingest in date order, one dbt build).
+
+    Idempotent: re-running a range gives the same marts; month figures equal a day-by-day
+    history. The UI's "Materialize" on a partition range does the same.
+    """
+    from orchestration.runner import backfill as run_backfill
+
+    first, last = _date_range(None, start, end)
+    settings = _pipeline_settings(landing, home, warehouse)
+    defs, instance = _load_pipeline(settings)
+    outcomes = run_backfill(settings, defs, instance, first, last, allow_past, chunk_days,
+                            click.echo)
+    _finish(outcomes, settings)
+
+
+@main.command()
+@click.option("--date", "date", callback=_date, default=None,
+              help="Business date the build warehouse was last built for (publication log).")
+@home_option
+@warehouse_option
+def publish(date: dt.date | None, home: Path | None, warehouse: Path | None) -> None:
+    """Publish the marts of the build warehouse to the serving copy (normally the job does it)."""
+    from clientmart.serving.publish import mart_relations_from_manifest
+    from clientmart.serving.publish import publish as do_publish
+    from orchestration.defs.dbt.project import dbt_project, prepare_manifest
+
+    settings = _pipeline_settings(None, home, warehouse)
+    manifest = prepare_manifest(dbt_project(settings), settings)
+    day = date or dt.date.today()
+    result = do_publish(settings.warehouse, settings.serving,
+                        mart_relations_from_manifest(manifest), (day, day))
+    click.echo(f"published {result.publication_id} to {result.path}: "
+               + ", ".join(f"{k}={v}" for k, v in result.row_counts.items()))
+
+
+@main.command()
+@click.option("--port", type=int, default=3000, show_default=True, help="Webserver port.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Webserver host.")
+@landing_option
+@home_option
+def ui(port: int, host: str, landing: Path | None, home: Path | None) -> None:
+    """Open the Dagster UI (and daemon: sensor, schedule) on the same instance and data."""
+    import os
+    import subprocess
+    import sys
+
+    from orchestration.runner import prepare_instance_home
+
+    settings = _settings(landing, home)
+    dagster_home = prepare_instance_home(settings)
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "CLIENTMART_HOME": str(settings.home),
+           "CLIENTMART_LANDING_ROOT": str(settings.landing)}
+    click.echo(f"Dagster UI on http://{host}:{port} (instance {dagster_home}); Ctrl-C to stop")
+    command = [sys.executable, "-m", "dagster", "dev", "-m", "orchestration.definitions",
+               "-h", host, "-p", str(port)]
+    raise SystemExit(subprocess.call(command, env=env))

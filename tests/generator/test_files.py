@@ -1,0 +1,133 @@
+"""Every feed is delivered with control files, and the whole allowed range of formats is used."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import polars as pl
+from landing_reader import data_files, decode, read_file
+
+from clientmart.generator.bank import generate_bank
+from ingest.spec import load_feeds, normalise_header
+
+
+def test_every_feed_present_with_matching_control_files(month_bank) -> None:
+    root, summary = month_bank
+    feeds = load_feeds()
+    days = sorted(p.name for p in (root / "deposit_balances").iterdir())
+    assert len(days) == summary.dates == 31
+    for name, feed in feeds.items():
+        files = data_files(root, name)
+        assert files, f"no {name} files"
+        if feed.kind == "required_daily":
+            assert sorted({p.parent.name for p in files}) == days, name
+        for path in files:
+            ok = path.with_name(path.name + ".ok")
+            assert ok.read_text() == f"{read_file(path, name).height}\n", path
+    top = {p.name for p in root.iterdir()}
+    assert top == set(feeds) | {"_generator"}
+
+
+def test_reference_feeds_first_date_and_mid_period_snapshot(month_bank) -> None:
+    root, _ = month_bank
+    for name in ("institutions", "products", "relationship_managers"):
+        assert [p.parent.name for p in data_files(root, name)] == ["20261001", "20261016"]
+    first, second = (read_file(p, "institutions") for p in data_files(root, "institutions"))
+    assert second.height == first.height + 1
+    assert set(first["inst_level"]) == {"1", "2", "3", "4"}
+    rms = read_file(data_files(root, "relationship_managers")[1], "relationship_managers")
+    assert set(rms["status"]) == {"active", "left"}
+
+
+def test_clients_full_first_then_only_new_or_changed(month_bank) -> None:
+    root, summary = month_bank
+    files = data_files(root, "clients")
+    first = read_file(files[0], "clients")
+    later = pl.concat([read_file(p, "clients") for p in files[1:]])
+    assert 0.9 * summary.clients <= first.height <= summary.clients
+    assert 0 < later.height < first.height
+    new = later.filter(~pl.col("client_id").is_in(first["client_id"].implode()))
+    assert new.height > 0 and later.height > new.height  # new clients and changed ones
+
+
+def test_format_variety_is_really_used(month_bank) -> None:
+    root, _ = month_bank
+    seen: dict[str, set[str]] = {
+        k: set() for k in ("encoding", "delimiter", "suffix", "header", "date", "misc")
+    }
+    aliases = {
+        normalise_header(a) for f in load_feeds().values() for c in f.columns for a in c.aliases
+    }
+    for path in sorted(root.glob("[!_]*/*/*")):
+        if path.suffix == ".ok":
+            continue
+        seen["suffix"].add(path.suffix)
+        if path.suffix == ".xlsx":
+            continue
+        text, encoding = decode(path)
+        raw = path.read_bytes()
+        if encoding == "gb18030":
+            raw.decode("gbk")  # everything we write as GBK/GB18030 is in GBK
+        seen["encoding"].add(encoding)
+        header, *rows = text.split("\n")
+        seen["delimiter"].add("|" if "|" in header else ",")
+        cells = re.split(r"[,|]", header)
+        if any(normalise_header(c) in aliases for c in cells):
+            seen["header"].add("chinese")
+        if any(c != c.strip() for c in cells):
+            seen["header"].add("spaces")
+        if any(c.strip() != c.strip().lower() and c.strip().isascii() for c in cells):
+            seen["header"].add("mixed_case")
+        body = "\n".join(rows)
+        for fmt, pattern in (
+            ("ymd", r"\b20\d{6}\b"),
+            ("dash", r"\b20\d\d-\d\d-\d\d\b"),
+            ("slash", r"\b20\d\d/\d\d/\d\d\b"),
+        ):
+            if re.search(pattern, body):
+                seen["date"].add(fmt)
+        if re.search(r" \d{1,3}(,\d{3})+\.\d\d ", body):
+            seen["misc"].add("thousands")
+        if "etl_batch_no" in header:
+            seen["misc"].add("extra_columns")
+        if not body.strip():
+            seen["misc"].add("header_only")
+            assert path.with_name(path.name + ".ok").read_text() == "0\n"
+    assert {"utf-8", "utf-8-sig", "gb18030"} <= seen["encoding"]
+    assert seen["delimiter"] == {",", "|"}
+    assert seen["suffix"] == {".csv", ".txt", ".xlsx"}
+    assert seen["header"] == {"chinese", "spaces", "mixed_case"}
+    assert seen["date"] == {"ymd", "dash", "slash"}
+    assert seen["misc"] == {"thousands", "extra_columns", "header_only"}
+
+
+def test_payroll_several_employer_batches_per_date(month_bank) -> None:
+    root, _ = month_bank
+    per_date: dict[str, list[Path]] = {}
+    for p in data_files(root, "payroll"):
+        per_date.setdefault(p.parent.name, []).append(p)
+    assert max(len(v) for v in per_date.values()) >= 2
+    xlsx = [p for v in per_date.values() for p in v if p.suffix == ".xlsx"]
+    assert xlsx
+    frame = read_file(xlsx[0], "payroll")
+    assert frame["batch_id"].n_unique() == 1 and frame.height >= 1
+
+
+def test_generator_writes_nothing_else(tmp_path: Path) -> None:
+    import datetime as dt
+
+    generate_bank(
+        tmp_path / "land",
+        clients=50,
+        start=dt.date(2026, 11, 2),
+        end=dt.date(2026, 11, 2),
+        seed=1,
+        dirty_rate=0.02,
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["land"]
+    for p in (tmp_path / "land").rglob("*"):
+        parts = p.relative_to(tmp_path / "land").parts
+        assert parts[0] == "_generator" or (
+            len(parts) <= 3 and (len(parts) < 2 or re.fullmatch(r"\d{8}", parts[1]))
+        ), p
