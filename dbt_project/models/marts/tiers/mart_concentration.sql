@@ -1,0 +1,91 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month_start',
+        on_schema_change='fail'
+    )
+}}
+
+{#- The 20/80 rule: the share of assets held by the top 20% of clients. -#}
+{%- set top_share = 0.2 %}
+
+with
+
+tiers as (
+    select client_id, month_start, inst_code, total_month_end_cny
+    from {{ ref('int_client_tier_monthly') }}
+    {% if is_incremental() %}
+        where {{ tiers_months_in_run_window('month_start') }}
+    {% endif %}
+),
+
+institutions as (
+    select inst_code, inst_name, inst_level, level_name, head_office_code, branch_code, sub_branch_code, outlet_code
+    from {{ ref('dim_institution') }}
+),
+
+-- Every client counts in its own institution and in each ancestor.
+client_ancestors as (
+    select t.client_id, t.month_start, t.total_month_end_cny, i.head_office_code as group_inst_code
+    from tiers as t inner join institutions as i on i.inst_code = t.inst_code
+    where i.head_office_code is not null
+    union all
+    select t.client_id, t.month_start, t.total_month_end_cny, i.branch_code
+    from tiers as t inner join institutions as i on i.inst_code = t.inst_code
+    where i.branch_code is not null
+    union all
+    select t.client_id, t.month_start, t.total_month_end_cny, i.sub_branch_code
+    from tiers as t inner join institutions as i on i.inst_code = t.inst_code
+    where i.sub_branch_code is not null
+    union all
+    select t.client_id, t.month_start, t.total_month_end_cny, i.outlet_code
+    from tiers as t inner join institutions as i on i.inst_code = t.inst_code
+    where i.outlet_code is not null
+),
+
+ranked as (
+    select
+        group_inst_code,
+        month_start,
+        total_month_end_cny,
+        row_number() over (
+            partition by group_inst_code, month_start order by total_month_end_cny, client_id
+        ) as asc_rank,
+        count(*) over (partition by group_inst_code, month_start) as client_count
+    from client_ancestors
+),
+
+aggregated as (
+    select
+        group_inst_code as inst_code,
+        month_start,
+        max(client_count) as client_count,
+        sum(total_month_end_cny) as total_assets_cny,
+        sum(asc_rank * total_month_end_cny) as rank_weighted_assets,
+        -- top share: the ceil(share * n) clients with the most assets
+        sum(case when asc_rank > client_count - ceiling(client_count * {{ top_share }}) then total_month_end_cny else 0 end) as top_assets_cny
+        {%- for decile in range(1, 10) %},
+        sum(case when asc_rank <= floor(client_count * {{ decile }} / 10.0) then total_month_end_cny else 0 end) as bottom_p{{ decile * 10 }}_assets_cny
+        {%- endfor %}
+    from ranked
+    group by group_inst_code, month_start
+)
+
+select
+    a.inst_code,
+    a.month_start,
+    i.inst_name,
+    cast(i.inst_level as integer) as inst_level,
+    i.level_name,
+    cast(a.client_count as bigint) as client_count,
+    {{ to_money('a.total_assets_cny') }} as total_assets_cny,
+    {{ to_money('a.top_assets_cny') }} as top20_assets_cny,
+    {{ tiers_ratio('a.top_assets_cny', 'a.total_assets_cny') }} as top20_asset_share,
+    -- Gini of the ascending-sorted assets x_1..x_n: 2*sum(i*x_i)/(n*sum x) - (n+1)/n
+    {{ tiers_ratio('2 * a.rank_weighted_assets - (a.client_count + 1) * a.total_assets_cny', 'a.client_count * a.total_assets_cny') }} as gini_coefficient
+    {%- for decile in range(1, 10) %},
+    {{ tiers_ratio('a.bottom_p' ~ (decile * 10) ~ '_assets_cny', 'a.total_assets_cny') }} as lorenz_p{{ decile * 10 }}_asset_share
+    {%- endfor %}
+from aggregated as a
+inner join institutions as i on i.inst_code = a.inst_code
