@@ -18,6 +18,7 @@ SPEC_PATH = Path(__file__).with_name("feeds.yml")
 
 COLUMN_TYPES = ("string", "date", "decimal", "integer", "month")
 FEED_KINDS = ("required_daily", "reference", "optional")
+ENCODINGS = ("auto", "utf-8", "gbk", "gb18030")
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Feed:
     columns: tuple[Column, ...]
     date_column: str | None = None
     max_bad_share: float = 0.05
+    encoding: str = "auto"
     column_index: dict[str, Column] = field(default_factory=dict, compare=False, repr=False)
 
     def column(self, name: str) -> Column:
@@ -96,12 +98,17 @@ def _column(name: str, raw: dict[str, Any]) -> Column:
 @cache
 def load_feeds(path: Path = SPEC_PATH) -> dict[str, Feed]:
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    default_share = doc.get("defaults", {}).get("max_bad_share", 0.05)
+    defaults = doc.get("defaults", {})
+    default_share = defaults.get("max_bad_share", 0.05)
+    default_encoding = defaults.get("encoding", "auto")
     feeds: dict[str, Feed] = {}
     for name, raw in doc["feeds"].items():
         if raw["kind"] not in FEED_KINDS:
             raise ValueError(f"feeds.yml: feed {name}: unknown kind {raw['kind']!r}")
         columns = tuple(_column(c, spec) for c, spec in raw["columns"].items())
+        encoding = raw.get("encoding", default_encoding)
+        if encoding not in ENCODINGS:
+            raise ValueError(f"feeds.yml: feed {name}: unknown encoding {encoding!r}")
         feeds[name] = Feed(
             name=name,
             kind=raw["kind"],
@@ -110,6 +117,7 @@ def load_feeds(path: Path = SPEC_PATH) -> dict[str, Feed]:
             columns=columns,
             date_column=raw.get("date_column"),
             max_bad_share=raw.get("max_bad_share", default_share),
+            encoding=encoding,
             column_index={c.name: c for c in columns},
         )
     return feeds

@@ -1,0 +1,136 @@
+"""What has landed for a business date: complete files, pending files, missing feeds.
+
+Layout: ``<landing>/<feed>/<YYYYMMDD>/<file>`` with ``<file>.ok``. A data file without its
+control file is not yet delivered (pending, not an error). Names starting with ``_`` or ``.``
+are ignored anywhere (generator metadata, editors' temporary files).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.decode import file_checksum
+from ingest.spec import load_feeds
+
+CONTROL_SUFFIX = ".ok"
+_checksums: dict[tuple[str, int, int], str] = {}
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    """A complete delivery of one data file (data file and its control file exist)."""
+
+    feed: str
+    name: str
+    path: Path
+    control_path: Path
+    checksum: str
+    delivered_at: dt.datetime  # the later modification time of data and control file (UTC)
+
+
+@dataclass(frozen=True)
+class FeedDelivery:
+    feed: str
+    complete: list[LandedFile] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DeliveryStatus:
+    """Per feed, what is complete and pending for a date, and what still keeps it from running."""
+
+    business_date: dt.date
+    feeds: dict[str, FeedDelivery]
+    missing_required: list[str]
+    missing_reference: list[str]
+
+    @property
+    def is_complete(self) -> bool:
+        return not self.missing_required and not self.missing_reference
+
+    def run_key(self) -> str:
+        """Changes whenever a complete file appears or changes: the arrival sensor's run key."""
+        items = sorted(
+            f"{f.feed}/{f.name}/{f.checksum}" for d in self.feeds.values() for f in d.complete
+        )
+        digest = hashlib.sha256("\n".join(items).encode()).hexdigest()[:16]
+        return f"{self.business_date:%Y%m%d}-{digest}"
+
+
+def _visible(path: Path) -> bool:
+    return not path.name.startswith(("_", "."))
+
+
+def checksum_cached(path: Path) -> str:
+    """sha256 of a file, remembered by (path, size, mtime) so a polling sensor hashes once."""
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _checksums:
+        _checksums[key] = file_checksum(path)
+    return _checksums[key]
+
+
+def feed_folder(landing_root: Path, feed: str, business_date: dt.date) -> Path:
+    return landing_root / feed / f"{business_date:%Y%m%d}"
+
+
+def scan_feed(landing_root: Path, feed: str, business_date: dt.date) -> FeedDelivery:
+    folder = feed_folder(landing_root, feed, business_date)
+    if not folder.is_dir():
+        return FeedDelivery(feed)
+    complete, pending = [], []
+    for path in sorted(folder.iterdir()):
+        if not path.is_file() or not _visible(path) or path.name.endswith(CONTROL_SUFFIX):
+            continue
+        control = path.with_name(path.name + CONTROL_SUFFIX)
+        if not control.is_file():
+            pending.append(path.name)
+            continue
+        mtime = max(path.stat().st_mtime, control.stat().st_mtime)
+        complete.append(
+            LandedFile(
+                feed=feed,
+                name=path.name,
+                path=path,
+                control_path=control,
+                checksum=checksum_cached(path),
+                delivered_at=dt.datetime.fromtimestamp(mtime, dt.UTC),
+            )
+        )
+    return FeedDelivery(feed, complete, pending)
+
+
+def _ever_delivered(landing_root: Path, feed: str, on_or_before: dt.date) -> bool:
+    root = landing_root / feed
+    if not root.is_dir():
+        return False
+    for folder in root.iterdir():
+        if not (folder.is_dir() and _visible(folder) and folder.name.isdigit()):
+            continue
+        try:
+            day = dt.datetime.strptime(folder.name, "%Y%m%d").date()
+        except ValueError:
+            continue
+        if day <= on_or_before and scan_feed(landing_root, feed, day).complete:
+            return True
+    return False
+
+
+def scan_date(landing_root: Path, business_date: dt.date) -> DeliveryStatus:
+    """Everything landed for ``business_date`` and what a run still waits for."""
+    feeds = load_feeds()
+    deliveries = {name: scan_feed(landing_root, name, business_date) for name in feeds}
+    missing_required = [
+        name
+        for name, feed in feeds.items()
+        if feed.kind == "required_daily" and not deliveries[name].complete
+    ]
+    missing_reference = [
+        name
+        for name, feed in feeds.items()
+        if feed.kind == "reference" and not _ever_delivered(landing_root, name, business_date)
+    ]
+    return DeliveryStatus(business_date, deliveries, missing_required, missing_reference)

@@ -1,0 +1,334 @@
+"""Ingest a feed (or a whole business date): landing files -> raw layer, quarantine, audit.
+
+Two levels of failure: a bad record goes to quarantine with the rules it broke and the rest of
+the delivery loads; a bad delivery (undecodable, missing column, wrong delimiter, control
+count that disagrees, too many bad records, failed suite) is refused whole and nothing of it
+is published. Bad data is reported, never raised; only programming and IO errors raise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from clientmart.settings import Settings
+from expectations.validate import ValidationSummary, validate_batch
+from ingest import store
+from ingest.landing import DeliveryStatus, LandedFile, scan_date, scan_feed
+from ingest.read import DeliveryRefused, read_delivery
+from ingest.rules import split_records
+from ingest.spec import Feed, load_feeds
+
+PUBLISHED = ("loaded", "replaced")
+
+
+@dataclass
+class FileResult:
+    """The outcome of one delivered data file (mirrors its ingest-audit row)."""
+
+    file_name: str
+    status: str  # loaded | replaced | refused | skipped_identical | unchanged
+    checksum: str
+    encoding: str | None = None
+    file_format: str | None = None
+    delimiter: str | None = None
+    control_count: int | None = None
+    records_read: int = 0
+    records_kept: int = 0
+    records_quarantined: int = 0
+    message: str = ""
+    rule: str | None = None  # the delivery-level rule of a refusal
+    quarantine_rules: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class FeedResult:
+    feed: str
+    business_date: dt.date
+    files: list[FileResult] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    validation: ValidationSummary | None = None
+
+    @property
+    def ok(self) -> bool:
+        refused = any(f.status == "refused" for f in self.files)
+        failed = self.validation is not None and not self.validation.success
+        return not refused and not failed
+
+
+@dataclass
+class DateResult:
+    business_date: dt.date
+    status: DeliveryStatus
+    feeds: dict[str, FeedResult] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status.is_complete and all(r.ok for r in self.feeds.values())
+
+
+def ensure_schemas(settings: Settings) -> None:
+    """Empty ``_schema.parquet`` per feed, quarantine and audit so dbt sources always resolve."""
+    store.ensure_schema_files(settings.raw, settings.quarantine, load_feeds())
+
+
+def dependency_order(feeds: dict[str, Feed]) -> list[str]:
+    """Feeds ordered so that reference data is loaded before the feeds that check against it."""
+    order: list[str] = []
+
+    def visit(name: str, stack: tuple[str, ...]) -> None:
+        if name in order:
+            return
+        if name in stack:
+            raise ValueError(f"feeds.yml: reference cycle through {' -> '.join(stack)}")
+        for col in feeds[name].columns:
+            ref = col.reference_feed
+            if ref is not None and ref != name:
+                visit(ref, (*stack, name))
+        order.append(name)
+
+    for name in feeds:
+        visit(name, ())
+    return order
+
+
+def references_in_force(settings: Settings, feed: Feed, business_date: dt.date) -> dict:
+    feeds = load_feeds()
+    refs: dict[str, pl.Series] = {}
+    for col in feed.columns:
+        if col.references and col.references not in refs:
+            target = feeds[col.reference_feed]  # type: ignore[index]
+            refs[col.references] = store.reference_values(
+                settings.raw, col.references, business_date, snapshot=target.kind == "reference"
+            )
+    return refs
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _control_count(landed: LandedFile, source: str) -> int:
+    text = landed.control_path.read_text(encoding="utf-8", errors="replace").strip()
+    if not text.isdigit():
+        raise DeliveryRefused(
+            "control_file",
+            f"{source}.ok: control file must hold the record count as one integer, found "
+            f"{text[:40]!r}; re-deliver the control file",
+        )
+    return int(text)
+
+
+def _audit_row(feed: str, result: FileResult, started: dt.datetime) -> dict[str, object]:
+    return {
+        "feed": feed,
+        "file_name": result.file_name,
+        "checksum": result.checksum,
+        "encoding": result.encoding,
+        "file_format": result.file_format,
+        "delimiter": result.delimiter,
+        "control_count": result.control_count,
+        "records_read": result.records_read,
+        "records_kept": result.records_kept,
+        "records_quarantined": result.records_quarantined,
+        "status": result.status,
+        "message": result.message,
+        "started_at": started,
+        "finished_at": _now(),
+    }
+
+
+def _previous(settings: Settings, feed: str, business_date: dt.date, name: str) -> list[dict]:
+    audit = store.read_audit(settings.raw, business_date, feed)
+    return audit.filter(pl.col("file_name") == name).to_dicts()
+
+
+def _process(
+    settings: Settings,
+    feed: Feed,
+    business_date: dt.date,
+    landed: LandedFile,
+    references: dict[str, pl.Series],
+    workdir: Path,
+) -> tuple[FileResult, ValidationSummary | None]:
+    source = f"{feed.name}/{business_date:%Y%m%d}/{landed.name}"
+    result = FileResult(landed.name, "refused", landed.checksum)
+    try:
+        result.control_count = _control_count(landed, source)
+        read = read_delivery(landed.path, feed, source, workdir)
+        result.encoding, result.file_format = read.encoding, read.file_format
+        result.delimiter = read.delimiter
+        result.records_read = read.frame.height
+        if result.records_read != result.control_count:
+            raise DeliveryRefused(
+                "control_count",
+                f"{source}: control count {result.control_count} disagrees with "
+                f"{result.records_read} records in the file; re-deliver the file and its .ok",
+            )
+        split = split_records(read, feed, business_date, references)
+        bad = split.quarantined.height
+        result.quarantine_rules = dict(
+            Counter(r for rules in split.quarantined["rules"] for r in rules.split(";"))
+        )
+        if result.records_read and bad / result.records_read > feed.max_bad_share:
+            raise DeliveryRefused(
+                "max_bad_share",
+                f"{source}: {bad} of {result.records_read} records break rules "
+                f"({bad / result.records_read:.1%} > max_bad_share {feed.max_bad_share:.1%}; "
+                f"rules: {_top_rules(result.quarantine_rules)}); fix and re-deliver the file",
+            )
+        summary = validate_batch(
+            feed, split.kept, business_date, result.control_count - bad, references
+        )
+        if not summary.success:
+            failed = "; ".join(f"{o.expectation}({o.column or ''})" for o in summary.failed)
+            raise DeliveryRefused(
+                "expectations",
+                f"{source}: great-expectations suite {summary.suite} failed: {failed}; "
+                "nothing published; inspect the file and re-deliver",
+            )
+    except DeliveryRefused as refusal:
+        result.status, result.rule, result.message = "refused", refusal.rule, refusal.message
+        result.records_kept = result.records_quarantined = 0
+        return result, None
+    loaded_at = _now()
+    lineage = [
+        pl.lit(landed.path.relative_to(settings.landing).as_posix()).alias("_source_file"),
+        pl.lit(landed.checksum).alias("_delivery_checksum"),
+        pl.lit(loaded_at, dtype=store.TIMESTAMP).alias(store.LOADED_AT),
+    ]
+    raw = split.kept.with_columns(lineage).select(list(store.raw_schema(feed)))
+    store.write_atomic(
+        raw, store.partition(settings.raw, feed.name, business_date) / f"{landed.name}.parquet"
+    )
+    quarantine_path = (
+        store.partition(settings.quarantine, feed.name, business_date) / f"{landed.name}.parquet"
+    )
+    if split.quarantined.height:
+        quarantined = split.quarantined.with_columns(lineage).select(list(store.QUARANTINE_SCHEMA))
+        store.write_atomic(quarantined, quarantine_path)
+    else:
+        store.remove(quarantine_path)
+    result.status = "loaded"
+    result.records_kept, result.records_quarantined = split.kept.height, bad
+    result.message = f"{source}: {split.kept.height} kept, {bad} quarantined" + (
+        f" ({_top_rules(result.quarantine_rules)})" if bad else ""
+    )
+    return result, summary
+
+
+def _top_rules(counts: dict[str, int]) -> str:
+    return ", ".join(f"{r} x{n}" for r, n in Counter(counts).most_common(5))
+
+
+def _ingest_file(
+    settings: Settings,
+    feed: Feed,
+    business_date: dt.date,
+    landed: LandedFile,
+    references: dict[str, pl.Series],
+    workdir: Path,
+) -> tuple[FileResult, ValidationSummary | None]:
+    """Decide from the audit whether the file is new, a correction, or the same content."""
+    started = _now()
+    events = _previous(settings, feed.name, business_date, landed.name)
+    last = events[-1] if events else None
+    if last is not None and last["checksum"] == landed.checksum:
+        redelivered = landed.delivered_at > last["finished_at"]
+        if last["status"] != "refused":
+            in_force = next(e for e in reversed(events) if e["status"] in PUBLISHED)
+            result = FileResult(
+                landed.name,
+                "skipped_identical" if redelivered else "unchanged",
+                landed.checksum,
+                in_force["encoding"],
+                in_force["file_format"],
+                in_force["delimiter"],
+                in_force["control_count"],
+                in_force["records_read"],
+                in_force["records_kept"],
+                in_force["records_quarantined"],
+                "same content as the delivery already loaded; nothing changed",
+            )
+            if redelivered:
+                store.write_audit(
+                    settings.raw, business_date, _audit_row(feed.name, result, started)
+                )
+            return result, None
+        if not redelivered:
+            result = FileResult(
+                landed.name,
+                "refused",
+                landed.checksum,
+                last["encoding"],
+                last["file_format"],
+                last["delimiter"],
+                last["control_count"],
+                last["records_read"],
+                0,
+                0,
+                last["message"],
+                rule="unchanged_refusal",
+            )
+            return result, None
+    result, summary = _process(settings, feed, business_date, landed, references, workdir)
+    if result.status == "loaded" and any(e["status"] in PUBLISHED for e in events):
+        result.status = "replaced"
+    store.write_audit(settings.raw, business_date, _audit_row(feed.name, result, started))
+    return result, summary
+
+
+def _published_summary(
+    settings: Settings, feed: Feed, business_date: dt.date, references: dict[str, pl.Series]
+) -> ValidationSummary | None:
+    """Re-validate what is published for the date, so every run reports a verdict."""
+    files = store.data_files(settings.raw, feed.name, business_date)
+    if not files:
+        return None
+    parts = [pl.read_parquet(f) for f in files]
+    return ValidationSummary.combine(
+        feed.name,
+        [validate_batch(feed, part, business_date, part.height, references) for part in parts],
+    )
+
+
+def ingest_feed(settings: Settings, feed: str, business_date: dt.date) -> FeedResult:
+    """Ingest every complete file of ``feed`` for ``business_date``."""
+    spec = load_feeds()[feed]
+    ensure_schemas(settings)
+    delivery = scan_feed(settings.landing, feed, business_date)
+    result = FeedResult(feed, business_date, pending=list(delivery.pending))
+    if not delivery.complete:
+        return result
+    references = references_in_force(settings, spec, business_date)
+    summaries: list[ValidationSummary] = []
+    with tempfile.TemporaryDirectory(prefix=f"ingest-{feed}-") as tmp:
+        for landed in delivery.complete:
+            file_result, summary = _ingest_file(
+                settings, spec, business_date, landed, references, Path(tmp)
+            )
+            result.files.append(file_result)
+            if summary is not None:
+                summaries.append(summary)
+    if summaries:
+        result.validation = ValidationSummary.combine(feed, summaries)
+    else:
+        result.validation = _published_summary(settings, spec, business_date, references)
+    return result
+
+
+def ingest_date(settings: Settings, business_date: dt.date) -> DateResult:
+    """Ingest every feed delivered for the date, reference data first."""
+    feeds = load_feeds()
+    ensure_schemas(settings)
+    status = scan_date(settings.landing, business_date)
+    result = DateResult(business_date, status)
+    for name in dependency_order(feeds):
+        if status.feeds[name].complete or status.feeds[name].pending:
+            result.feeds[name] = ingest_feed(settings, name, business_date)
+    return result

@@ -1,0 +1,181 @@
+"""Read one delivered data file into a frame of strings, headers mapped to the contract.
+
+Every value stays a string here (nothing inferred: phone and account numbers keep their
+leading zeros); typing and record rules happen in ``ingest.rules``. What makes the whole
+delivery unreadable raises ``DeliveryRefused`` with the rule and a message that says what to do.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from ingest.decode import UndecodableFile, decode_to_utf8
+from ingest.spec import Feed, normalise_header
+
+LINE = "_source_line"
+DELIMITERS = (",", "|")
+TEXT_SUFFIXES = (".csv", ".txt")
+EXCEL_SUFFIXES = (".xlsx",)
+
+
+class DeliveryRefused(Exception):
+    """The whole delivery is refused; nothing of it is published."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+
+
+@dataclass
+class ReadResult:
+    """The delivered records (original header texts as column names) and how they were read."""
+
+    frame: pl.DataFrame
+    columns: dict[str, str]  # canonical name -> header text in the file
+    extras: list[str]  # header texts that are not contract columns
+    encoding: str
+    file_format: str
+    delimiter: str | None
+
+
+def _header_line(path: Path) -> str:
+    with path.open("r", encoding="utf-8", newline="") as fh:
+        return fh.readline().rstrip("\r\n")
+
+
+def _split_header(line: str, delimiter: str) -> list[str]:
+    return next(csv.reader([line], delimiter=delimiter, quotechar='"'))
+
+
+def _detect_delimiter(header: str, feed: Feed, source: str) -> str:
+    """Pick the delimiter that splits the header into the most contract columns."""
+    known = feed.header_map()
+    best, best_hits, best_fields = ",", -1, 0
+    for delimiter in DELIMITERS:
+        fields = _split_header(header, delimiter)
+        hits = sum(normalise_header(f) in known for f in fields)
+        if (hits, len(fields)) > (best_hits, best_fields):
+            best, best_hits, best_fields = delimiter, hits, len(fields)
+    if best_fields <= 1:
+        raise DeliveryRefused(
+            "wrong_delimiter",
+            f"{source}: wrong delimiter: the header splits into one column with ',' and '|' "
+            f"({header[:80]!r}); re-deliver the file delimited by ',' or '|'",
+        )
+    return best
+
+
+def map_header(feed: Feed, headers: list[str], source: str) -> tuple[dict[str, str], list[str]]:
+    """Map header texts (English or Chinese alias, any case, any order) to contract columns."""
+    known = feed.header_map()
+    columns: dict[str, str] = {}
+    extras: list[str] = []
+    for text in headers:
+        canonical = known.get(normalise_header(text))
+        if canonical is None:
+            extras.append(text)
+        elif canonical in columns:
+            raise DeliveryRefused(
+                "duplicate_column",
+                f"{source}: column {canonical} appears twice in the header "
+                f"({columns[canonical]!r} and {text!r}); re-deliver with one of them",
+            )
+        else:
+            columns[canonical] = text
+    missing = [c.name for c in feed.columns if c.required and c.name not in columns]
+    if missing:
+        raise DeliveryRefused(
+            "missing_column",
+            f"{source}: missing required column(s) {', '.join(missing)} "
+            f"(header: {', '.join(headers)}); re-deliver the file with every contract column "
+            "(see ingest/feeds.yml)",
+        )
+    return columns, extras
+
+
+def _read_delimited(path: Path, feed: Feed, source: str, workdir: Path) -> ReadResult:
+    try:
+        decoded = decode_to_utf8(path, feed.encoding, workdir)
+    except UndecodableFile as err:
+        shown = feed.encoding if feed.encoding != "auto" else err.encoding
+        raise DeliveryRefused(
+            "undecodable",
+            f"{source}: undecodable as {shown} at byte {err.offset}; ask the sender to "
+            "re-deliver in UTF-8, GBK or GB18030 (or set the feed's encoding in feeds.yml)",
+        ) from None
+    header = _header_line(decoded.path)
+    if not header.strip():
+        raise DeliveryRefused(
+            "empty_file", f"{source}: the file has no header line; re-deliver it with its header"
+        )
+    delimiter = _detect_delimiter(header, feed, source)
+    headers = _split_header(header, delimiter)
+    columns, extras = map_header(feed, headers, source)
+    try:
+        frame = pl.read_csv(
+            decoded.path,
+            separator=delimiter,
+            has_header=True,
+            infer_schema=False,
+            quote_char='"',
+            new_columns=headers,
+        )
+    except pl.exceptions.PolarsError as err:
+        raise DeliveryRefused(
+            "unparseable",
+            f"{source}: not a well-formed '{delimiter}'-delimited file ({err}); re-deliver it",
+        ) from None
+    frame = frame.with_row_index(LINE, offset=2).with_columns(pl.col(LINE).cast(pl.Int64))
+    return ReadResult(frame, columns, extras, decoded.encoding, path.suffix[1:].lower(), delimiter)
+
+
+def _read_excel(path: Path, feed: Feed, source: str) -> ReadResult:
+    import fastexcel
+
+    try:
+        sheet = fastexcel.read_excel(str(path)).load_sheet(0, header_row=0, dtypes="string")
+        frame = sheet.to_polars()
+    except Exception as err:  # fastexcel raises its own hierarchy for any broken workbook
+        raise DeliveryRefused(
+            "unreadable_excel", f"{source}: not a readable .xlsx workbook ({err}); re-deliver it"
+        ) from None
+    headers = list(frame.columns)
+    if not headers:
+        raise DeliveryRefused(
+            "empty_file", f"{source}: the first sheet has no header row; re-deliver it"
+        )
+    columns, extras = map_header(feed, headers, source)
+    frame = (
+        frame.with_row_index(LINE, offset=2)
+        .with_columns(pl.col(LINE).cast(pl.Int64))
+        .filter(
+            ~pl.all_horizontal(
+                pl.col(h).is_null() | (pl.col(h).str.strip_chars() == "") for h in headers
+            )
+        )
+    )
+    return ReadResult(frame, columns, extras, "xlsx", "xlsx", None)
+
+
+def read_delivery(path: Path, feed: Feed, source: str, workdir: Path) -> ReadResult:
+    """Read a data file of ``feed``; ``source`` names it in messages (``<feed>/<date>/<file>``)."""
+    suffix = path.suffix.lower()
+    if path.stat().st_size == 0:
+        raise DeliveryRefused(
+            "empty_file",
+            f"{source}: empty file (0 bytes, no header); a feed with nothing to say delivers a "
+            "header-only file with a control count of 0: re-deliver it",
+        )
+    if suffix in TEXT_SUFFIXES:
+        return _read_delimited(path, feed, source, workdir)
+    if suffix in EXCEL_SUFFIXES:
+        return _read_excel(path, feed, source)
+    raise DeliveryRefused(
+        "unsupported_format",
+        f"{source}: unsupported file type {suffix!r}; deliver .csv, .txt or .xlsx",
+    )

@@ -1,0 +1,180 @@
+"""The raw layer, quarantine and ingest audit on disk (layout: docs/raw-layer.md).
+
+Every write is atomic (temporary name in the same folder, then rename) so dbt, which reads
+these folders as external sources, never sees half a file. The audit is also the re-delivery
+memory: which checksum of which file name is loaded for a date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from pathlib import Path
+
+import polars as pl
+
+from ingest.read import LINE
+from ingest.rules import EXTRA, POLARS_TYPES, RAW_RECORD
+from ingest.spec import Feed
+
+AUDIT = "_ingest_audit"
+SCHEMA_DATE = dt.date(1900, 1, 1)
+SCHEMA_FILE = "_schema.parquet"
+LOADED_AT = "_loaded_at"
+TIMESTAMP = pl.Datetime("us", "UTC")
+
+LINEAGE: dict[str, pl.DataType] = {
+    EXTRA: pl.String(),
+    "_source_file": pl.String(),
+    LINE: pl.Int64(),
+    "_delivery_checksum": pl.String(),
+    LOADED_AT: TIMESTAMP,
+}
+QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
+    "_source_file": pl.String(),
+    LINE: pl.Int64(),
+    "_delivery_checksum": pl.String(),
+    "rules": pl.String(),
+    RAW_RECORD: pl.String(),
+    LOADED_AT: TIMESTAMP,
+}
+AUDIT_SCHEMA: dict[str, pl.DataType] = {
+    "feed": pl.String(),
+    "file_name": pl.String(),
+    "checksum": pl.String(),
+    "encoding": pl.String(),
+    "file_format": pl.String(),
+    "delimiter": pl.String(),
+    "control_count": pl.Int64(),
+    "records_read": pl.Int64(),
+    "records_kept": pl.Int64(),
+    "records_quarantined": pl.Int64(),
+    "status": pl.String(),
+    "message": pl.String(),
+    "started_at": TIMESTAMP,
+    "finished_at": TIMESTAMP,
+}
+
+
+def raw_schema(feed: Feed) -> dict[str, pl.DataType]:
+    schema: dict[str, pl.DataType] = {c.name: POLARS_TYPES[c.type] for c in feed.columns}
+    schema.update(LINEAGE)
+    return schema
+
+
+def partition(root: Path, name: str, business_date: dt.date) -> Path:
+    return root / name / f"business_date={business_date.isoformat()}"
+
+
+def write_atomic(frame: pl.DataFrame, target: Path) -> None:
+    """Write Parquet next to ``target`` and rename it into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        frame.write_parquet(tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def remove(target: Path) -> None:
+    target.unlink(missing_ok=True)
+
+
+def ensure_schema_files(raw_root: Path, quarantine_root: Path, feeds: dict[str, Feed]) -> None:
+    """An empty Parquet per table so a feed never delivered still reads as an empty table."""
+    tables: list[tuple[Path, dict[str, pl.DataType]]] = [
+        (partition(raw_root, AUDIT, SCHEMA_DATE) / SCHEMA_FILE, AUDIT_SCHEMA)
+    ]
+    for feed in feeds.values():
+        tables.append((partition(raw_root, feed.name, SCHEMA_DATE) / SCHEMA_FILE, raw_schema(feed)))
+        tables.append(
+            (partition(quarantine_root, feed.name, SCHEMA_DATE) / SCHEMA_FILE, QUARANTINE_SCHEMA)
+        )
+    for path, schema in tables:
+        empty = pl.DataFrame(schema=schema)
+        if path.exists() and pl.read_parquet_schema(path) == empty.schema:
+            continue
+        write_atomic(empty, path)
+
+
+def audit_file(
+    raw_root: Path,
+    business_date: dt.date,
+    feed: str,
+    file_name: str,
+    checksum: str,
+    at: dt.datetime,
+) -> Path:
+    stamp = at.strftime("%Y%m%dT%H%M%S%fZ")
+    name = f"{feed}__{file_name}__{checksum[:12]}__{stamp}.parquet"
+    return partition(raw_root, AUDIT, business_date) / name
+
+
+def write_audit(raw_root: Path, business_date: dt.date, row: dict[str, object]) -> None:
+    frame = pl.DataFrame([row], schema=AUDIT_SCHEMA)
+    target = audit_file(
+        raw_root,
+        business_date,
+        str(row["feed"]),
+        str(row["file_name"]),
+        str(row["checksum"]),
+        row["finished_at"],
+    )  # type: ignore[arg-type]
+    write_atomic(frame, target)
+
+
+def read_audit(raw_root: Path, business_date: dt.date, feed: str) -> pl.DataFrame:
+    """Every audit event of ``feed`` for the date, oldest first."""
+    folder = partition(raw_root, AUDIT, business_date)
+    files = sorted(folder.glob(f"{feed}__*.parquet")) if folder.exists() else []
+    if not files:
+        return pl.DataFrame(schema=AUDIT_SCHEMA)
+    frame = pl.concat([pl.read_parquet(f) for f in files], how="vertical")
+    return frame.filter(pl.col("feed") == feed).sort("finished_at", "started_at")
+
+
+def data_files(root: Path, feed: str, business_date: dt.date) -> list[Path]:
+    folder = partition(root, feed, business_date)
+    if not folder.exists():
+        return []
+    return sorted(p for p in folder.glob("*.parquet") if not p.name.startswith((".", "_")))
+
+
+def delivered_dates(root: Path, feed: str, on_or_before: dt.date) -> list[dt.date]:
+    """Business dates with at least one loaded data file, up to ``on_or_before``."""
+    folder = root / feed
+    if not folder.exists():
+        return []
+    dates = []
+    for part in folder.glob("business_date=*"):
+        day = dt.date.fromisoformat(part.name.split("=", 1)[1])
+        if SCHEMA_DATE < day <= on_or_before and data_files(root, feed, day):
+            dates.append(day)
+    return sorted(dates)
+
+
+def reference_values(
+    raw_root: Path, reference: str, business_date: dt.date, snapshot: bool
+) -> pl.Series:
+    """Codes of ``<feed>.<column>`` in force on the date.
+
+    Snapshot feeds: the latest delivery on or before the date. Incremental feeds (clients):
+    everything delivered on or before the date.
+    """
+    feed, column = reference.split(".")
+    dates = delivered_dates(raw_root, feed, business_date)
+    if snapshot:
+        dates = dates[-1:]
+    files = [f for d in dates for f in data_files(raw_root, feed, d)]
+    if not files:
+        return pl.Series(reference, [], pl.String)
+    return (
+        pl.scan_parquet(files, hive_partitioning=False)
+        .select(pl.col(column).cast(pl.String))
+        .unique()
+        .collect()
+        .to_series()
+        .drop_nulls()
+    )

@@ -1,0 +1,115 @@
+"""The suites really compute on this stack: every expectation fails on purpose.
+
+GX's SQL datasource returns empty results with duckdb-engine (GX issue #11579); ingest validates
+in-memory pandas batches instead, and these tests prove each expectation sees the data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from expectations.suites import PROJECT_DIR, build_suite, suite_name
+from expectations.validate import validate_batch
+from ingest.rules import POLARS_TYPES
+from ingest.spec import Column, Feed, load_feeds
+
+DAY = dt.date(2026, 10, 1)
+STRUCTURAL = ("expect_column_to_exist", "expect_column_values_to_be_in_type_list")
+
+
+def good(col: Column, feed: Feed) -> object:
+    if col.values is not None:
+        return col.values[0]
+    if col.type in ("date", "month"):
+        return DAY
+    if col.type == "decimal":
+        return Decimal("5")
+    if col.type == "integer":
+        return 5
+    return "KNOWN"
+
+
+def bad(col: Column, feed: Feed) -> object:
+    if col.type in ("date", "month"):
+        return DAY - dt.timedelta(days=400)
+    if col.type == "decimal":
+        return Decimal("-5") if col.min is not None else Decimal("5")
+    if col.type == "integer":
+        return 99 if col.values is not None or col.max is not None else -5
+    return "UNKNOWN"
+
+
+def violating_frame(feed: Feed) -> pl.DataFrame:
+    """Row 1 all null, row 2 every value out of contract, rows 3-4 the same key, row 5 dates
+    after the delivery's window."""
+    late = DAY + dt.timedelta(days=400)
+    data = {
+        c.name: [
+            None,
+            bad(c, feed),
+            good(c, feed),
+            good(c, feed),
+            late if c.type in ("date", "month") else good(c, feed),
+        ]
+        for c in feed.columns
+    }
+    return pl.DataFrame(data, schema={c.name: POLARS_TYPES[c.type] for c in feed.columns})
+
+
+@pytest.mark.parametrize("feed_name", list(load_feeds()))
+def test_every_value_expectation_fails_on_purpose(feed_name):
+    feed = load_feeds()[feed_name]
+    references = {c.references: pl.Series(["KNOWN"]) for c in feed.columns if c.references}
+    summary = validate_batch(feed, violating_frame(feed), DAY, 999, references)
+    value_results = [r for r in summary.results if r.expectation not in STRUCTURAL]
+    assert not summary.success and len(value_results) >= 2
+    for outcome in value_results:
+        assert not outcome.success, outcome
+        if outcome.expectation == "expect_table_row_count_to_equal":
+            assert outcome.observed_value == "5"
+        elif outcome.expectation.startswith(("expect_column_min", "expect_column_max")):
+            assert outcome.observed_value is not None
+        else:
+            assert outcome.unexpected_count and outcome.unexpected_count > 0, outcome
+
+
+@pytest.mark.parametrize("feed_name", ["deposit_balances", "contacts", "rm_targets"])
+def test_every_structural_expectation_fails_on_purpose(feed_name):
+    feed = load_feeds()[feed_name]
+    dropped = feed.columns[0].name
+    wrong = pl.DataFrame(
+        {c.name: ["x"] if c.type != "string" else [1] for c in feed.columns if c.name != dropped}
+    )
+    summary = validate_batch(feed, wrong, DAY, 1, {})
+    exists = {r.column: r.success for r in summary.results if r.expectation == STRUCTURAL[0]}
+    types = {r.column: r.success for r in summary.results if r.expectation == STRUCTURAL[1]}
+    assert exists == {c.name: c.name != dropped for c in feed.columns}
+    assert types == {c.name: False for c in feed.columns}
+
+
+@pytest.mark.parametrize("feed_name", list(load_feeds()))
+def test_a_clean_batch_passes(feed_name):
+    feed = load_feeds()[feed_name]
+    frame = violating_frame(feed).slice(2, 1)
+    references = {c.references: pl.Series(["KNOWN"]) for c in feed.columns if c.references}
+    summary = validate_batch(feed, frame, DAY, 1, references)
+    assert summary.success, summary.failed
+
+
+def test_committed_suites_match_the_contract():
+    folder = PROJECT_DIR / "gx" / "expectations"
+    for feed in load_feeds().values():
+        committed = json.loads((folder / f"{suite_name(feed.name)}.json").read_text())
+        built = build_suite(feed).to_json_dict()
+        strip = [{k: v for k, v in e.items() if k not in ("id",)} for e in built["expectations"]]
+        on_disk = [
+            {k: v for k, v in e.items() if k not in ("id",)} for e in committed["expectations"]
+        ]
+        assert on_disk == strip, f"rebuild with: python -m expectations.suites ({feed.name})"
+    assert Path(PROJECT_DIR / "gx" / "great_expectations.yml").exists()

@@ -1,0 +1,192 @@
+"""One test per kind of bad input: the exact outcome, and that the audit balances."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import polars as pl
+import pytest
+import xlsxwriter
+
+from ingest import store
+from ingest.pipeline import FeedResult, ingest_feed
+
+DAY = dt.date(2026, 10, 1)  # the date conftest.py lands files for
+
+HEADER = "balance_date,account_id,client_id,inst_code,product_code,currency,balance\n"
+GOOD = "".join(f"20261001,A{i:03d},C001,B001,DD01,CNY,{i}.50\n" for i in range(40))
+
+
+def quarantine(settings, feed: str = "deposit_balances") -> pl.DataFrame:
+    files = store.data_files(settings.quarantine, feed, DAY)
+    return pl.concat([pl.read_parquet(f) for f in files]) if files else pl.DataFrame()
+
+
+def audit(settings, feed: str = "deposit_balances") -> pl.DataFrame:
+    return store.read_audit(settings.raw, DAY, feed)
+
+
+def assert_balanced(result: FeedResult) -> None:
+    for f in result.files:
+        if f.status in ("loaded", "replaced"):
+            assert f.records_read == f.records_kept + f.records_quarantined
+            assert f.records_kept == f.control_count - f.records_quarantined
+
+
+def one_bad(settings, land, line: str) -> tuple[FeedResult, pl.DataFrame]:
+    land("deposit_balances", "db.csv", HEADER + GOOD + line)
+    result = ingest_feed(settings, "deposit_balances", DAY)
+    assert result.ok
+    assert_balanced(result)
+    assert result.files[0].records_kept == 40 and result.files[0].records_quarantined == 1
+    return result, quarantine(settings)
+
+
+@pytest.mark.parametrize(
+    ("line", "rules"),
+    [
+        ("20261001,A000,C001,B001,DD01,CNY,5\n", "duplicate_key"),
+        ("20261001,A900,C001,B001,DD01,CNY,-5\n", "range:balance"),
+        ("20261001,A900,C001,ZZZZ,DD01,CNY,5\n", "references:institutions.inst_code"),
+        ("20261001,A900,C001,B001,XX99,CNY,5\n", "references:products.product_code"),
+        ("20261001,A900,C999,B001,DD01,CNY,5\n", "references:clients.client_id"),
+        ("2026-13-45,A900,C001,B001,DD01,CNY,5\n", "parse_date:balance_date"),
+        ("20261001,A900,C001,B001,DD01,CNY,12x4\n", "parse_decimal:balance"),
+        ("20261002,A900,C001,B001,DD01,CNY,5\n", "date_matches_delivery:balance_date"),
+        (",A900,C001,B001,DD01,CNY,5\n", "not_null:balance_date"),
+    ],
+)
+def test_bad_record_is_quarantined_with_its_rule(reference_bank, land, line, rules):
+    _, bad = one_bad(reference_bank, land, line)
+    assert bad["rules"].to_list() == [rules]
+    assert bad["_source_line"].to_list() == [42]
+    assert bad["_source_file"].to_list() == ["deposit_balances/20261001/db.csv"]
+    record = json.loads(bad["raw_record"][0])
+    assert record["account_id"] == line.split(",")[1]
+
+
+def test_thousands_separators_and_spaces_parse(reference_bank, land):
+    land("deposit_balances", "db.csv", HEADER + '20261001,A1,C001,B001,DD01,CNY," 1,234,567.89 "\n')
+    result = ingest_feed(reference_bank, "deposit_balances", DAY)
+    raw = pl.read_parquet(store.data_files(reference_bank.raw, "deposit_balances", DAY)[0])
+    assert result.ok and str(raw["balance"][0]) == "1234567.890000"
+
+
+def refused(settings, feed: str = "deposit_balances") -> str:
+    result = ingest_feed(settings, feed, DAY)
+    assert not result.ok
+    (f,) = result.files
+    assert f.status == "refused" and f.records_kept == 0
+    assert store.data_files(settings.raw, feed, DAY) == []
+    assert audit(settings, feed)["status"].to_list() == ["refused"]
+    return f.message
+
+
+def test_undecodable_gbk_is_refused(reference_bank, land):
+    good = (HEADER + "20261001,A1,C001,B001,DD01,CNY,5\n").encode()
+    land("deposit_balances", "db.csv", good + b"\xff\xfe,bad\n", count=2)
+    message = refused(reference_bank)
+    assert f"deposit_balances/20261001/db.csv: undecodable as gb18030 at byte {len(good)}" in (
+        message
+    )
+
+
+def test_gbk_file_with_chinese_header_decodes(reference_bank, land):
+    text = (
+        "余额日期,账号,客户号,开户机构,产品代码,币种,余额,备注\n"
+        "20261001,A1,C001,B001,DD01,CNY,5,张三\n"
+    )
+    land("deposit_balances", "db.txt", text, encoding="gbk")
+    result = ingest_feed(reference_bank, "deposit_balances", DAY)
+    assert result.ok and result.files[0].encoding == "gb18030"
+    raw = pl.read_parquet(store.data_files(reference_bank.raw, "deposit_balances", DAY)[0])
+    assert json.loads(raw["_extra"][0]) == {"备注": "张三"}
+
+
+def test_wrong_delimiter_is_refused(reference_bank, land):
+    land(
+        "deposit_balances",
+        "db.csv",
+        HEADER.replace(",", ";") + "20261001;A1;C001;B001;DD01;CNY;5\n",
+    )
+    assert "wrong delimiter" in refused(reference_bank)
+
+
+def test_missing_column_is_refused(reference_bank, land):
+    land(
+        "deposit_balances",
+        "db.csv",
+        HEADER.replace(",balance", "") + "20261001,A1,C001,B001,DD01,CNY\n",
+    )
+    assert "missing required column(s) balance" in refused(reference_bank)
+
+
+def test_count_mismatch_is_refused(reference_bank, land):
+    land("deposit_balances", "db.csv", HEADER + GOOD, count=41)
+    assert "control count 41 disagrees with 40 records" in refused(reference_bank)
+
+
+def test_missing_ok_is_pending_not_an_error(reference_bank, land):
+    land("deposit_balances", "db.csv", HEADER + GOOD, count=None)
+    result = ingest_feed(reference_bank, "deposit_balances", DAY)
+    assert result.ok and result.files == [] and result.pending == ["db.csv"]
+    assert audit(reference_bank).height == 0
+
+
+def test_empty_file_is_refused(reference_bank, land):
+    land("deposit_balances", "db.csv", b"", count=0)
+    assert "empty file (0 bytes, no header)" in refused(reference_bank)
+
+
+def test_header_only_file_loads_zero_rows(reference_bank, land):
+    land("deposit_balances", "db.csv", HEADER, count=0)
+    result = ingest_feed(reference_bank, "deposit_balances", DAY)
+    assert result.ok and result.files[0].status == "loaded"
+    assert result.files[0].records_read == result.files[0].records_kept == 0
+    (raw,) = store.data_files(reference_bank.raw, "deposit_balances", DAY)
+    assert pl.read_parquet(raw).height == 0
+
+
+def test_too_many_bad_records_refuses_the_delivery(reference_bank, land):
+    bad = "".join(f"20261001,B{i},C001,B001,DD01,CNY,-1\n" for i in range(5))
+    land("deposit_balances", "db.csv", HEADER + GOOD + bad)
+    message = refused(reference_bank)
+    assert "5 of 45 records break rules" in message and "max_bad_share" in message
+
+
+def test_xlsx_with_blank_rows_and_extra_sheets(reference_bank, settings, land):
+    folder = settings.landing / "payroll" / f"{DAY:%Y%m%d}"
+    folder.mkdir(parents=True)
+    book = xlsxwriter.Workbook(folder / "acme.xlsx")
+    sheet = book.add_worksheet("代发")
+    sheet.write_row(
+        0, 0, ["代发单位客户号", "批次号", "收款账号", "姓名", "身份证号", "金额", "代发日期"]
+    )
+    sheet.write_row(
+        1, 0, ["C002", "B1", "622200001", "张三", "110101199001011234", "8,000.00", "2026-10-01"]
+    )
+    for row in range(3, 23):  # row 3 (sheet line 3) stays blank
+        sheet.write_row(
+            row, 0, ["C002", "B1", f"6222{row:05d}", "李四", "110101199001015678", 9000, "20261001"]
+        )
+    sheet.write_row(
+        23, 0, ["C002", "B1", "622200003", "李四", "110101199001015678", 9000, "20261001"]
+    )
+    book.add_worksheet("notes").write_row(0, 0, ["ignore", "me"])
+    book.close()
+    (folder / "acme.xlsx.ok").write_text("22")
+    result = ingest_feed(settings, "payroll", DAY)
+    (f,) = result.files
+    assert (f.file_format, f.records_read, f.records_kept, f.records_quarantined) == (
+        "xlsx",
+        22,
+        21,
+        1,
+    )
+    assert quarantine(settings, "payroll")["rules"].to_list() == ["duplicate_key"]
+    assert quarantine(settings, "payroll")["_source_line"].to_list() == [24]
+    raw = pl.read_parquet(store.data_files(settings.raw, "payroll", DAY)[0])
+    assert raw["_source_line"].to_list() == [2, *range(4, 24)]
+    assert raw["pay_date"].to_list() == [dt.date(2026, 10, 1)] * 21
+    assert str(raw["amount"][0]) == "8000.000000" and raw["account_id"][0] == "622200001"
