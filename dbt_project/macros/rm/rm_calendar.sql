@@ -21,8 +21,8 @@
     {%- if execute -%}
         {%- set query -%}
             select
-                cast(min(calendar_date) as varchar) as first_date,
-                cast(max(calendar_date) as varchar) as last_date,
+                cast(min(calendar_date) as {{ dbt.type_string() }}) as first_date,
+                cast(max(calendar_date) as {{ dbt.type_string() }}) as last_date,
                 count(*) as fallback_days
             from {{ this }}
             where is_calendar_fallback
@@ -47,7 +47,7 @@
 {% macro rm_warn_months_without_targets() -%}
     {%- if execute -%}
         {%- set query -%}
-            select cast(month_start as varchar) from {{ this }} where not has_targets order by 1
+            select cast(month_start as {{ dbt.type_string() }}) from {{ this }} where not has_targets order by 1
         {%- endset -%}
         {%- set months = run_query(query).columns[0].values() -%}
         {%- if months | length > 0 -%}

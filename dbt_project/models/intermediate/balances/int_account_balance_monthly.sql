@@ -1,0 +1,16 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month_start',
+        on_schema_change='fail'
+    )
+}}
+
+{{ balance_accumulation(
+    day_rows=ref('fct_deposit_balance_daily'),
+    key_column='account_id',
+    date_column='balance_date',
+    amount_column='balance_cny',
+    attribute_columns=['client_id', 'inst_code', 'product_code', 'currency'],
+) }}

@@ -1,0 +1,8 @@
+select distinct
+    month_start,
+    days_in_month,
+    days_covered,
+    days_loaded,
+    last_business_date,
+    is_month_complete
+from {{ ref('int_account_balance_monthly') }}

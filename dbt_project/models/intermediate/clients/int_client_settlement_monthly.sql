@@ -1,0 +1,41 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month_start',
+        on_schema_change='fail'
+    )
+}}
+
+with transactions as (
+    select
+        txn_id,
+        client_id,
+        txn_type,
+        amount_cny,
+        cast({{ dbt.date_trunc('month', 'txn_date') }} as date) as month_start,
+        row_number() over (partition by txn_id order by business_date desc, _source_file desc) as recency
+    from {{ ref('stg_core__deposit_transactions') }}
+    -- the whole of every month the window touches: its settlement is re-summed from its own days
+    where business_date between {{ run_window_month_start() }}
+        and cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, dbt.date_trunc('month', "cast('" ~ var('end_date') ~ "' as date)"))) }} as date)
+),
+
+settlement_types as (
+    select txn_type from {{ ref('settlement_txn_types') }} where is_settlement
+),
+
+corporate_clients as (
+    select client_id from {{ ref('dim_client') }} where client_type = 'C'
+)
+
+select
+    t.client_id,
+    t.month_start,
+    count(*) as settlement_txn_count,
+    cast(sum(t.amount_cny) as decimal(24, 2)) as settlement_amount_cny
+from transactions as t
+inner join settlement_types as s on t.txn_type = s.txn_type
+inner join corporate_clients as c on t.client_id = c.client_id
+where t.recency = 1
+group by t.client_id, t.month_start

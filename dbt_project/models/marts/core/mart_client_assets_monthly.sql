@@ -1,0 +1,33 @@
+with assets as (
+    select * from {{ ref('int_client_assets_monthly') }}
+),
+
+institutions as (
+    select * from {{ ref('dim_institution') }}
+),
+
+rms as (
+    select * from {{ ref('dim_rm') }}
+)
+
+select
+    a.client_id,
+    a.month_start,
+    a.client_type,
+    a.inst_code,
+    i.inst_name,
+    i.branch_code,
+    i.sub_branch_code,
+    a.rm_id,
+    r.rm_name,
+    a.deposit_month_end_cny,
+    a.deposit_daily_avg_cny,
+    a.wealth_month_end_cny,
+    a.wealth_daily_avg_cny,
+    a.total_month_end_cny,
+    a.total_daily_avg_cny,
+    a.is_month_complete,
+    a.last_business_date
+from assets as a
+left join institutions as i on a.inst_code = i.inst_code
+left join rms as r on a.rm_id = r.rm_id

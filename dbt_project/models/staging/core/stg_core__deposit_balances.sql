@@ -1,0 +1,44 @@
+with source as (
+    select * from {{ source('raw', 'deposit_balances') }}
+),
+
+fx_rates as (
+    select * from {{ ref('stg_reference__fx_rates') }}
+),
+
+renamed as (
+    select
+        cast(balance_date as date) as balance_date,
+        cast(account_id as varchar) as account_id,
+        cast(client_id as varchar) as client_id,
+        cast(inst_code as varchar) as inst_code,
+        cast(product_code as varchar) as product_code,
+        upper(cast(currency as varchar)) as currency,
+        cast(balance as decimal(24, 2)) as balance,
+        cast(business_date as date) as business_date,
+        _source_file,
+        _source_line
+    from source
+),
+
+converted as (
+    select
+        renamed.balance_date,
+        renamed.account_id,
+        renamed.client_id,
+        renamed.inst_code,
+        renamed.product_code,
+        renamed.currency,
+        renamed.balance,
+        fx_rates.cny_per_unit,
+        {{ to_money('renamed.balance * fx_rates.cny_per_unit') }} as balance_cny,
+        renamed.business_date,
+        renamed._source_file,
+        renamed._source_line
+    from renamed
+    left join fx_rates
+        on renamed.balance_date = fx_rates.rate_date
+        and renamed.currency = fx_rates.currency
+)
+
+select * from converted

@@ -1,0 +1,19 @@
+with source as (
+    select * from {{ source('raw', 'loan_balances') }}
+),
+
+renamed as (
+    select
+        cast(balance_date as date) as balance_date,
+        cast(loan_id as varchar) as loan_id,
+        cast(client_id as varchar) as client_id,
+        cast(inst_code as varchar) as inst_code,
+        cast(product_code as varchar) as product_code,
+        cast(balance as decimal(24, 2)) as balance_cny,
+        cast(business_date as date) as business_date,
+        _source_file,
+        _source_line
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,17 @@
+with source as (
+    select * from {{ source('raw', 'rm_targets') }}
+),
+
+renamed as (
+    select
+        cast({{ dbt.date_trunc('month', 'cast(month as date)') }} as date) as month_start,
+        cast(rm_id as varchar) as rm_id,
+        cast(metric as varchar) as metric,
+        cast(target_value as decimal(24, 2)) as target_value,
+        cast(business_date as date) as business_date,
+        _source_file,
+        _source_line
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,28 @@
+with source as (
+    select * from {{ source('raw', 'institutions') }}
+),
+
+snapshots as (
+    select
+        business_date,
+        lead(business_date) over (order by business_date) as next_business_date
+    from (select distinct cast(business_date as date) as business_date from source) as d
+),
+
+renamed as (
+    select
+        cast(s.inst_code as varchar) as inst_code,
+        cast(s.inst_name as varchar) as inst_name,
+        cast(s.parent_code as varchar) as parent_code,
+        cast(s.inst_level as integer) as inst_level,
+        cast(s.region as varchar) as region,
+        cast(s.business_date as date) as valid_from,
+        snapshots.next_business_date as valid_to,
+        cast(s.business_date as date) as business_date,
+        s._source_file,
+        s._source_line
+    from source as s
+    inner join snapshots on cast(s.business_date as date) = snapshots.business_date
+)
+
+select * from renamed

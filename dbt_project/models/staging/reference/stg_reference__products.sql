@@ -1,0 +1,28 @@
+with source as (
+    select * from {{ source('raw', 'products') }}
+),
+
+snapshots as (
+    select
+        business_date,
+        lead(business_date) over (order by business_date) as next_business_date
+    from (select distinct cast(business_date as date) as business_date from source) as d
+),
+
+renamed as (
+    select
+        cast(s.product_code as varchar) as product_code,
+        cast(s.product_name as varchar) as product_name,
+        cast(s.product_category as varchar) as product_category,
+        upper(cast(s.currency as varchar)) as currency,
+        cast(s.risk_level as varchar) as risk_level,
+        cast(s.business_date as date) as valid_from,
+        snapshots.next_business_date as valid_to,
+        cast(s.business_date as date) as business_date,
+        s._source_file,
+        s._source_line
+    from source as s
+    inner join snapshots on cast(s.business_date as date) = snapshots.business_date
+)
+
+select * from renamed

@@ -1,0 +1,42 @@
+-- Client counts are distinct at every level: recomputed independently from the positions
+-- (month periods, no banding, family totals), every cell's client_count must equal the
+-- number of distinct clients with a position under that institution.
+{%- set levels = {1: 'head_office', 2: 'branch', 3: 'sub_branch', 4: 'outlet'} %}
+with positions as (
+    select p.month_start, p.client_id, p.product_family, p.inst_code, i.*
+    from {{ ref('int_position_balance_monthly') }} as p
+    left join (
+        select
+            inst_code as booking_inst_code,
+            coalesce(head_office_code, inst_code) as code_1,
+            coalesce(branch_code, head_office_code, inst_code) as code_2,
+            coalesce(sub_branch_code, branch_code, head_office_code, inst_code) as code_3,
+            coalesce(outlet_code, sub_branch_code, branch_code, head_office_code, inst_code) as code_4
+        from {{ ref('dim_institution') }}
+    ) as i on p.inst_code = i.booking_inst_code
+),
+
+expected as (
+    {%- for n in levels %}
+    select month_start, product_family, {{ n }} as inst_level, code_{{ n }} as inst_code,
+        count(distinct client_id) as client_count
+    from positions
+    group by 1, 2, 3, 4
+    {{ "union all" if not loop.last }}
+    {%- endfor %}
+),
+
+actual as (
+    select period_start as month_start, product_family, inst_level, inst_code, client_count
+    from {{ ref('mart_client_breakdown') }}
+    where period_type = 'month' and band_type = 'all' and product_group = 'all' and account_count > 0
+)
+
+select *
+from expected as e
+full outer join actual as a
+    on e.month_start = a.month_start
+    and e.product_family = a.product_family
+    and e.inst_level = a.inst_level
+    and e.inst_code = a.inst_code
+where e.client_count is distinct from a.client_count

@@ -1,0 +1,235 @@
+"""The dbt project end to end on the tiny raw layer of conftest.py.
+
+dbt invocations are few (each costs seconds): one parse without a warehouse, one full
+`dbt build` (models, seeds, data tests, unit tests), then a fresh warehouse built the
+nightly way (a range, then the next two dates) plus a re-run of one date, compared with the
+full build. Expected figures are computed by hand from the fixture (see conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from dbt_small_bank import DAYS, query, run_dbt, write_raw_file
+
+SELECTION = [
+    "--select",
+    "+mart_client_breakdown",
+    "+mart_client_assets_monthly",
+    "ingest_audit",
+    "quarantine_records",
+]
+MARTS = {
+    "mart_client_assets_monthly": "client_id, month_start",
+    "mart_client_breakdown": "period_type, period_start, inst_level, inst_code, band_type, band, "
+    "product_family, product_group",
+    "int_account_balance_monthly": "account_id, month_start",
+    "fct_deposit_balance_daily": "account_id, balance_date",
+}
+
+
+def _vars(start: str, end: str) -> list[str]:
+    return ["--vars", json.dumps({"start_date": start, "end_date": end})]
+
+
+def _snapshot(warehouse: Path) -> dict[str, list[tuple]]:
+    return {t: query(warehouse, f"select * from {t} order by {k}") for t, k in MARTS.items()}
+
+
+@pytest.fixture(scope="module")
+def built(small_bank: dict) -> dict:
+    """Parse without a warehouse, then one full build of the CORE models and their tests."""
+    env = dict(small_bank["env"])
+    absent = small_bank["root"] / "no_such_dir" / "never.duckdb"
+    parsed = run_dbt(["parse"], {**env, "CLIENTMART_WAREHOUSE_PATH": str(absent)})
+    assert parsed.success
+    assert not absent.exists()
+    result = run_dbt(["build", *SELECTION], env)
+    failures = [
+        f"{r.node.unique_id}: {r.status} {r.message}"
+        for r in result.results
+        if str(r.status) not in ("success", "pass")
+    ]
+    assert result.success, failures
+    statuses = {r.node.unique_id: str(r.status) for r in result.results}
+    return {**small_bank, "snapshot": _snapshot(small_bank["warehouse"]), "statuses": statuses}
+
+
+def test_build_ran_unit_and_consistency_tests(built: dict) -> None:
+    """The build really ran the singular consistency tests and the unit tests (not skipped)."""
+    statuses = built["statuses"]
+    for name in [
+        "breakdown_rollups_equal_sum_of_children",
+        "breakdown_shares_sum_to_one",
+        "breakdown_client_counts_are_distinct",
+        "breakdown_product_and_band_totals",
+    ]:
+        assert statuses[f"test.clientmart.{name}"] == "pass"
+    unit = {k: v for k, v in statuses.items() if k.startswith("unit_test.clientmart.")}
+    for name in [
+        "month_accumulation_over_two_months",
+        "settlement_counts_only_settlement_types_of_corporates",
+        "corporate_bands_and_grades_at_their_edges",
+    ]:
+        assert [v for k, v in unit.items() if k.endswith("." + name)] == ["pass"]
+
+
+def test_client_assets_hand_computed(built: dict) -> None:
+    rows = query(
+        built["warehouse"],
+        "select client_id, month_start, deposit_month_end_cny, deposit_daily_avg_cny, "
+        "wealth_month_end_cny, wealth_daily_avg_cny, is_month_complete "
+        "from mart_client_assets_monthly",
+    )
+    got = {(r[0], r[1].isoformat()): r[2:] for r in rows}
+    d = Decimal
+    # C001: 1000 + 5000 CNY in two sub-branches, 2 of January's 31 days loaded
+    assert got[("C001", "2026-01-01")] == (
+        d("6000.00"),
+        d("64.52") + d("322.58"),
+        d("60000.00"),
+        d("3870.97"),  # 120000 / 31
+        False,  # January ran to its 31st but only 2 of its days were ever loaded
+    )
+    # C002: USD 100 at 7.12345 (712.345 -> 712.35 half-up) and 7.10 -> 1422.35 / 31
+    assert got[("C002", "2026-01-01")][:2] == (d("710.00"), d("45.88"))
+    # C003: account closed after 2026-02-01: month-end 0, average 2,000,000 / 2 days
+    assert got[("C003", "2026-02-01")][:2] == (d("0.00"), d("1000000.00"))
+    assert got[("C003", "2026-02-01")][4] is False  # February is month-to-date
+    # C004: opened on 2026-02-02 with 300: average 300 / 2
+    assert got[("C004", "2026-02-01")][:2] == (d("300.00"), d("150.00"))
+
+
+def test_fx_conversion_half_up_per_account_day(built: dict) -> None:
+    rows = query(
+        built["warehouse"],
+        "select balance_date, balance_cny from fct_deposit_balance_daily "
+        "where account_id = 'A3' order by balance_date",
+    )
+    assert [r[1] for r in rows] == [
+        Decimal("712.35"),
+        Decimal("710.00"),
+        Decimal("720.00"),
+        Decimal("725.00"),
+    ]
+
+
+def test_breakdown_counts_a_client_once_per_level(built: dict) -> None:
+    rows = query(
+        built["warehouse"],
+        "select inst_code, client_count, client_share, account_count, account_share, "
+        "period_end_balance_cny, period_end_balance_change_cny "
+        "from mart_client_breakdown where period_type = 'month' and period_start = '2026-02-01' "
+        "and band_type = 'all' and product_family = 'deposit' and product_group = 'all' "
+        "and inst_level in (1, 2, 3)",
+    )
+    got = {r[0]: r[1:] for r in rows}
+    # C001 holds accounts in SB11 and SB12: once in each, once at BR1 (C001, C003, C004)
+    assert got["SB11"][0] == 3 and got["SB12"][0] == 1 and got["BR1"][0] == 3
+    assert got["SB12"][1] == pytest.approx(1 / 3)
+    assert got["SB11"][2] + got["SB12"][2] == got["BR1"][2] == 4
+    # head office: 1000 + 5000 + 725 + 0 (closed) + 300; January ended at 2,006,710
+    assert got["HO"][4] == Decimal("7025.00")
+    assert got["HO"][5] == Decimal("7025.00") - Decimal("2006710.00")
+
+
+def test_corporate_band_and_grade(built: dict) -> None:
+    rows = query(
+        built["warehouse"],
+        "select month_start, settlement_amount_cny, settlement_band, loan_balance_band, grade "
+        "from int_corporate_grade_monthly where client_id = 'C003' order by month_start",
+    )
+    # January: transfer 3,000,000 + cash 2,500,000 (interest 10 does not count); loans 8M
+    assert rows[0][1:] == (Decimal("5500000.00"), "5m_10m", "5m_10m", "quasi_key")
+    assert rows[1][1:] == (Decimal("1200000.00"), "1m_5m", "5m_10m", "quasi_key")
+
+
+def test_no_personal_data_in_clear_text(built: dict) -> None:
+    clear = ["张三丰", "13812345678", "110101199001011234", "Li Si", "某某有限公司"]
+    tables = query(
+        built["warehouse"],
+        "select table_name, column_name from information_schema.columns "
+        "where data_type = 'VARCHAR' and table_name not in ('quarantine_records')",
+    )
+    leaks = []
+    for table, column in tables:
+        for value in clear:
+            hits = query(
+                built["warehouse"],
+                f'select count(*) from "{table}" where "{column}" = \'{value}\'',
+            )
+            if hits[0][0]:
+                leaks.append((table, column, value))
+    assert not leaks
+
+
+def test_quarantine_and_audit_are_readable(built: dict) -> None:
+    quarantined = query(
+        built["warehouse"], "select feed, source_line, rules from quarantine_records"
+    )
+    assert quarantined == [("clients", 9, "not_null:client_id;allowed_values:client_type")]
+    audit = query(
+        built["warehouse"],
+        "select feed, records_read, records_kept + records_quarantined from ingest_audit",
+    )
+    assert audit == [("clients", 5, 5)]
+
+
+def test_nightly_runs_equal_the_full_build(built: dict, tmp_path: Path) -> None:
+    """A range, then a date range, then one date re-run: same marts as the full build.
+
+    Then a corrected delivery of 2026-02-01 (A1 1000 -> 1500, A4 dropped) re-run alone
+    replaces that day in the month accumulation instead of adding to it.
+    """
+    raw = tmp_path / "raw"
+    shutil.copytree(built["raw"], raw)
+    warehouse = tmp_path / "nightly.duckdb"
+    env = {
+        **built["env"],
+        "CLIENTMART_WAREHOUSE_PATH": str(warehouse),
+        "CLIENTMART_RAW_ROOT": str(raw),
+    }
+    first, last = DAYS[0].isoformat(), DAYS[-1].isoformat()
+    steps = [
+        _vars(first, DAYS[1].isoformat()),
+        _vars(DAYS[2].isoformat(), last),
+        _vars(last, last),
+    ]
+    seeded = run_dbt(["seed"], env)
+    assert seeded.success
+    for step in steps:
+        assert run_dbt(["run", *SELECTION, *step], env).success
+    assert _snapshot(warehouse) == built["snapshot"]
+
+    corrected = DAYS[2]
+    write_raw_file(
+        raw,
+        "deposit_balances",
+        corrected,
+        [
+            {
+                "balance_date": corrected,
+                "account_id": "A1",
+                "client_id": "C001",
+                "inst_code": "SB11",
+                "product_code": "DD_CNY",
+                "currency": "CNY",
+                "balance": "1500.00",
+            }
+        ],
+    )
+    assert run_dbt(
+        ["run", *SELECTION, *_vars(corrected.isoformat(), corrected.isoformat())], env
+    ).success
+    rows = query(
+        warehouse,
+        "select account_id, balance_sum_cny, daily_avg_balance_cny, days_with_balance "
+        "from int_account_balance_monthly where month_start = '2026-02-01' "
+        "and account_id in ('A1', 'A4') order by account_id",
+    )
+    # A1: 1500 (corrected day) + 1000 = 2500 over 2 days; A4's only February day is gone
+    assert rows == [("A1", Decimal("2500.00"), Decimal("1250.00"), 2)]
