@@ -240,3 +240,15 @@ def ui(port: int, host: str, landing: Path | None, home: Path | None) -> None:
     command = [sys.executable, "-m", "dagster", "dev", "-m", "orchestration.definitions",
                "-h", host, "-p", str(port)]
     raise SystemExit(subprocess.call(command, env=env))
+
+
+@main.command()
+@home_option
+def summary(home: Path | None) -> None:
+    """Print clients and assets per branch and tier counts from the published marts."""
+    from clientmart.summary import summarise
+
+    try:
+        click.echo(summarise(_settings(None, home).serving))
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from exc

@@ -49,9 +49,34 @@ class Settings(BaseSettings):
         description="File holding the secret key for pseudonymous client keys; created with a "
         "random key on first use (default <home>/secrets/pseudonym.key). Keep it out of git.",
     )
+    dagster_home: Path | None = Field(
+        default=None,
+        description="Dagster instance home (runs, schedules, sensors; the repo's dagster.yaml is "
+        "copied there). CLI runs and `clientmart ui` share it (default <home>/dagster).",
+    )
+    alerts_dir: Path | None = Field(
+        default=None, description="Pipeline alerts as JSON files (default <home>/alerts)."
+    )
+    alert_webhook_url: str | None = Field(
+        default=None, description="Optional URL that receives every alert as a JSON POST."
+    )
+    gx_docs_dir: Path | None = Field(
+        default=None,
+        description="great-expectations data docs: each feed's latest validation, rendered "
+        "once per date run (open index.html; default <home>/gx_docs).",
+    )
+    first_business_date: str = Field(
+        default="2020-01-01", description="First daily partition of the Dagster assets."
+    )
     timezone: str = Field(default="Asia/Shanghai", description="Time zone of the schedule.")
     schedule_cron: str = Field(default="0 2 * * *", description="Nightly backstop schedule.")
     dbt_target: str = Field(default="duckdb", description="dbt target (profiles.yml).")
+    postgres_dsn: str | None = Field(
+        default=None,
+        description="PostgreSQL serving target (libpq connection string of the loader role, e.g. "
+        "postgresql://clientmart_loader@db:5432/clientmart). When set, every publication is "
+        "also loaded there with a role per institution and row-level security; off by default.",
+    )
 
     def _under_home(self, value: Path | None, *parts: str) -> Path:
         return Path(value) if value is not None else self.home.joinpath(*parts)
@@ -75,6 +100,18 @@ class Settings(BaseSettings):
     @property
     def serving(self) -> Path:
         return self._under_home(self.serving_dir, "serving")
+
+    @property
+    def dagster(self) -> Path:
+        return self._under_home(self.dagster_home, "dagster")
+
+    @property
+    def alerts(self) -> Path:
+        return self._under_home(self.alerts_dir, "alerts")
+
+    @property
+    def gx_docs(self) -> Path:
+        return self._under_home(self.gx_docs_dir, "gx_docs")
 
     @property
     def key_file(self) -> Path:

@@ -1,0 +1,53 @@
+# clientmart: the two commands a newcomer needs are `make demo` and `make test`.
+# Both create the virtual environment on first use (Python 3.11, pinned versions from
+# requirements.lock), so a fresh clone needs nothing else.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+DEMO_CLIENTS ?= 2000
+DEMO_START ?= 2026-09-01
+DEMO_END ?= 2026-10-31
+DEMO_SEED ?= 42
+
+.PHONY: demo test lint ui venv clean-data lock bench
+
+$(STAMP): pyproject.toml requirements.lock
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## demo: generate a sample bank, run the nightly pipeline over every date, print a summary
+demo: $(STAMP)
+	$(BIN)/clientmart generate --clients $(DEMO_CLIENTS) --start $(DEMO_START) --end $(DEMO_END) --seed $(DEMO_SEED)
+	$(BIN)/clientmart backfill --from $(DEMO_START) --to $$($(BIN)/python -c "import datetime as d; print(d.date.fromisoformat('$(DEMO_END)') - d.timedelta(days=1))")
+	$(BIN)/clientmart run --date $(DEMO_END)
+	$(BIN)/clientmart summary
+
+## test: the whole test suite (starts its own throwaway PostgreSQL; installs it if missing)
+test: $(STAMP)
+	bash scripts/install_postgres.sh
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+## ui: the Dagster UI on the same instance and data as `make demo`
+ui: $(STAMP)
+	$(BIN)/clientmart ui
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_benchmark.py
+
+lock:
+	$(BIN)/pip freeze --exclude-editable | grep -v '^clientmart' > requirements.lock
+
+clean-data:
+	rm -rf data

@@ -1,0 +1,115 @@
+"""Parquet exports of every mart, for tools that read files rather than DuckDB.
+
+Layout under the serving folder::
+
+    exports -> exports.d/<publication id>        (a symbolic link, swapped atomically)
+    exports.d/<publication id>/<mart>/month=YYYY-MM/data_0.parquet   (marts with month_start)
+    exports.d/<publication id>/<mart>/<mart>.parquet                 (other marts)
+
+A publication is staged in ``exports.tmp-<id>``, renamed into ``exports.d/`` when complete,
+and the ``exports`` link is replaced in one ``os.replace``: a reader resolving ``exports``
+gets a whole publication, old or new. The previous publication stays on disk (a reader may
+still be walking it); older ones are removed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+
+EXPORTS_LINK = "exports"
+EXPORTS_STORE = "exports.d"
+MONTH_COLUMNS = ("month_start", "month")
+SKIP_TABLES = ("publication_log",)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def export_marts(serving_file: Path, serving_dir: Path, publication_id: str) -> Path:
+    """Write every mart of ``serving_file`` as Parquet into a staging folder; return it."""
+    staged = Path(serving_dir) / f"exports.tmp-{publication_id}"
+    if staged.exists():
+        shutil.rmtree(staged)
+    staged.mkdir(parents=True)
+    con = duckdb.connect(str(serving_file), read_only=True)
+    try:
+        tables = [
+            name
+            for (name,) in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+                "ORDER BY table_name"
+            ).fetchall()
+            if name not in SKIP_TABLES
+        ]
+        for table in tables:
+            _export_table(con, table, staged / table)
+    finally:
+        con.close()
+    return staged
+
+
+def _month_column(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
+    columns = dict(
+        con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'main' AND table_name = ?",
+            [table],
+        ).fetchall()
+    )
+    for name in MONTH_COLUMNS:
+        if columns.get(name) == "DATE":
+            return name
+    return None
+
+
+def _export_table(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> None:
+    folder.mkdir(parents=True)
+    month = _month_column(con, table)
+    rows = con.execute(f"SELECT count(*) FROM main.{_quote(table)}").fetchall()[0][0]
+    if month is None or rows == 0 or _has_null(con, table, month):
+        con.execute(
+            f"COPY main.{_quote(table)} TO '{folder / (table + '.parquet')}' (FORMAT parquet)"
+        )
+        return
+    con.execute(
+        f"COPY (SELECT *, strftime({_quote(month)}, '%Y-%m') AS month__ FROM main.{_quote(table)}) "
+        f"TO '{folder}' (FORMAT parquet, PARTITION_BY (month__), OVERWRITE_OR_IGNORE, "
+        "FILENAME_PATTERN 'data_{i}')"
+    )
+    for part in folder.iterdir():  # hive folder name month=YYYY-MM, without a column clash
+        part.rename(folder / part.name.replace("month__=", "month="))
+
+
+def _has_null(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    query = f"SELECT count(*) FROM main.{_quote(table)} WHERE {_quote(column)} IS NULL"
+    return con.execute(query).fetchall()[0][0] > 0
+
+
+def swap_exports(serving_dir: Path, staged: Path) -> Path:
+    """Move a staged export into place and point the ``exports`` link at it atomically."""
+    serving_dir = Path(serving_dir)
+    store = serving_dir / EXPORTS_STORE
+    store.mkdir(exist_ok=True)
+    publication_id = staged.name.removeprefix("exports.tmp-")
+    target = store / publication_id
+    os.replace(staged, target)
+    link = serving_dir / EXPORTS_LINK
+    previous = os.readlink(link) if link.is_symlink() else None
+    tmp_link = serving_dir / f"{EXPORTS_LINK}.link-{publication_id}"
+    tmp_link.unlink(missing_ok=True)
+    tmp_link.symlink_to(Path(EXPORTS_STORE) / publication_id, target_is_directory=True)
+    if link.exists() and not link.is_symlink():
+        shutil.rmtree(link)  # an exports folder from an older layout
+    os.replace(tmp_link, link)
+    keep = {publication_id, Path(previous).name if previous else None}
+    for old in store.iterdir():
+        if old.name not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+    for stale in serving_dir.glob("exports.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    return link

@@ -1,0 +1,58 @@
+"""Assemble the Dagster ``Definitions`` from the settings (one function, used everywhere).
+
+``orchestration/definitions.py`` calls it with the environment's settings for ``dagster dev``
+and the webserver; the CLI and tests call it with their own settings (and tests with a tiny
+dbt project), so every entry point runs the same graph.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from clientmart.settings import Settings
+from orchestration.defs.dbt.assets import build_dbt_assets, load_manifest, mart_keys
+from orchestration.defs.dbt.project import dbt_project, prepare_manifest
+from orchestration.defs.ingest.assets import build_ingest_assets
+from orchestration.defs.ingest.sensors import build_arrival_sensor
+from orchestration.defs.pipeline.jobs import (
+    JOB_NAME,
+    build_failure_sensor,
+    build_job,
+    build_schedule,
+)
+from orchestration.defs.serving.assets import (
+    SERVING_KEY,
+    build_freshness_checks,
+    build_serving_assets,
+)
+from orchestration.partitions import daily_partitions
+from orchestration.resources import build_resources
+
+
+def build_definitions(settings: Settings, dbt_project_dir: Path | None = None) -> dg.Definitions:
+    project = dbt_project(settings, dbt_project_dir)
+    manifest_path = prepare_manifest(project, settings)
+    marts = mart_keys(load_manifest(project))
+    daily = daily_partitions(settings)
+
+    raw_feeds = build_ingest_assets(daily, JOB_NAME)
+    dbt_models = build_dbt_assets(project, daily)
+    serving = build_serving_assets(daily, marts, manifest_path)
+    freshness = build_freshness_checks([*marts, SERVING_KEY], settings.timezone)
+
+    pipeline_assets = dg.AssetSelection.assets(raw_feeds, dbt_models, serving)
+    job = build_job(pipeline_assets - dg.AssetSelection.checks(*freshness))
+    return dg.Definitions(
+        assets=[raw_feeds, dbt_models, serving],
+        asset_checks=freshness,
+        jobs=[job],
+        schedules=[build_schedule(settings, job)],
+        sensors=[
+            build_arrival_sensor(settings, job, JOB_NAME, daily),
+            build_failure_sensor(settings, job),
+            dg.build_sensor_for_freshness_checks(freshness_checks=freshness, name="mart_freshness"),
+        ],
+        resources=build_resources(settings, project),
+    )

@@ -1,0 +1,1 @@
+"""Dagster definitions, one subfolder per system (ingest, dbt, serving, pipeline)."""

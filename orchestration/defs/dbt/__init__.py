@@ -1,0 +1,1 @@
+"""The dbt project's models, seeds and snapshots as Dagster assets."""

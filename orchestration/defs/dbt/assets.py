@@ -1,0 +1,109 @@
+"""dbt models, seeds and snapshots as daily-partitioned assets, built by one ``dbt build``.
+
+The business dates of the run become the ``start_date``/``end_date`` vars, so incremental
+models process exactly those dates; a backfill range is one invocation (single-run policy).
+dbt sources named after a landing feed map onto the ingest asset ``raw/<feed>``.
+"""
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from ingest.spec import load_feeds
+from orchestration.defs.ingest.assets import raw_key
+from orchestration.partitions import BACKFILL_POLICY, partition_dates
+from orchestration.resources import ClientmartResource
+
+DBT_ASSETS_NAME = "clientmart_dbt"
+# Unit tests check model logic on fixed inputs: they run in CI (`dbt test`), not every night.
+NIGHTLY_BUILD = ["build", "--exclude-resource-type", "unit_test"]
+
+
+def failed_nodes(run_results: Mapping[str, Any]) -> list[str]:
+    """'<node>: <status> <message>' for every model, seed, snapshot or test that did not pass."""
+    return [
+        f"{r['unique_id']}: {r['status']} {(r.get('message') or '').strip()}".strip()
+        for r in run_results.get("results", [])
+        if r.get("status") in ("error", "fail", "runtime error")
+    ]
+
+
+class ClientmartTranslator(DagsterDbtTranslator):
+    """Keys: sources of a feed → ``raw/<feed>``; models → their name. Groups: the dbt layer."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            name = dbt_resource_props["name"]
+            if name in load_feeds():
+                return raw_key(name)
+            return dg.AssetKey(["raw", name])
+        return dg.AssetKey([dbt_resource_props["alias"] or dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        kind = dbt_resource_props["resource_type"]
+        if kind == "seed":
+            return "rules"
+        if kind == "snapshot":
+            return "snapshots"
+        fqn = dbt_resource_props.get("fqn", [])
+        return fqn[1] if len(fqn) > 2 else "models"
+
+
+def is_mart(node: Mapping[str, Any]) -> bool:
+    """A model under a ``marts/`` folder: what the serving publication copies."""
+    return node.get("resource_type") == "model" and "marts" in node.get("fqn", [])[1:-1]
+
+
+def mart_keys(manifest: Mapping[str, Any]) -> list[dg.AssetKey]:
+    translator = ClientmartTranslator()
+    return sorted(
+        (translator.get_asset_key(n) for n in manifest["nodes"].values() if is_mart(n)),
+        key=lambda k: k.to_user_string(),
+    )
+
+
+def build_dbt_assets(
+    project: DbtProject, partitions_def: dg.PartitionsDefinition
+) -> dg.AssetsDefinition:
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        name=DBT_ASSETS_NAME,
+        dagster_dbt_translator=ClientmartTranslator(),
+        partitions_def=partitions_def,
+        backfill_policy=BACKFILL_POLICY,
+    )
+    def clientmart_dbt(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, clientmart: ClientmartResource
+    ) -> Iterator[Any]:
+        start, end = partition_dates(context)
+        settings = clientmart.settings()
+        settings.warehouse.parent.mkdir(parents=True, exist_ok=True)  # DuckDB creates the file
+        os.environ.update(settings.dbt_env())
+        dbt_vars = {"start_date": start.isoformat(), "end_date": end.isoformat()}
+        context.log.info(f"dbt build for business dates {start} .. {end}")
+        invocation = dbt.cli(
+            [*NIGHTLY_BUILD, "--vars", json.dumps(dbt_vars)],
+            context=context,
+            raise_on_error=False,
+            # the manifest's own target folder: dbt re-parses only what changed (partial
+            # parse) and the run can never see a project different from the loaded graph
+            target_path=Path(project.target_path),
+        )
+        yield from invocation.stream()
+        if not invocation.is_successful():
+            failed = failed_nodes(invocation.get_artifact("run_results.json"))
+            message = f"dbt build for {start}..{end} failed: " + ("; ".join(failed) or "see log")
+            # a warehouse file held by another process is worth a retry; a failed test is not
+            raise dg.Failure(message, allow_retries="lock" in message.lower())
+
+    return clientmart_dbt
+
+
+def load_manifest(project: DbtProject) -> dict[str, Any]:
+    return json.loads(project.manifest_path.read_text(encoding="utf-8"))

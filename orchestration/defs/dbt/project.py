@@ -1,0 +1,76 @@
+"""The dbt project as Dagster sees it, with its manifest prepared on load.
+
+Why prepare here: ``@dbt_assets`` needs ``manifest.json`` when the definitions load, and a
+fresh clone has none. We parse into a target folder under the data home (not the project's
+own ``target/``, which engineers' ad-hoc dbt runs share) whenever the manifest is missing or
+older than any file of the project.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtCliResource, DbtProject
+
+from clientmart.settings import PROJECT_ROOT, Settings
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+_WATCHED = ("models", "seeds", "macros", "snapshots", "tests", "analyses")
+_WATCHED_FILES = ("dbt_project.yml", "packages.yml", "dependencies.yml", "profiles.yml")
+
+
+def dbt_project(settings: Settings, project_dir: Path | None = None) -> DbtProject:
+    project_dir = Path(project_dir or DBT_PROJECT_DIR)
+    return DbtProject(
+        project_dir=project_dir,
+        profiles_dir=project_dir,
+        target=settings.dbt_target,
+        target_path=settings.home / "dbt" / project_dir.name / "target",
+    )
+
+
+def dbt_executable() -> str:
+    """The dbt next to this Python (the project's virtualenv), else whatever is on PATH."""
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+def dbt_cli(project: DbtProject, settings: Settings) -> DbtCliResource:
+    return DbtCliResource(
+        project_dir=project, target=settings.dbt_target, dbt_executable=dbt_executable()
+    )
+
+
+def _newest_source_mtime(project_dir: Path) -> float:
+    newest = 0.0
+    for name in _WATCHED_FILES:
+        path = project_dir / name
+        if path.exists():
+            newest = max(newest, path.stat().st_mtime)
+    for folder in _WATCHED:
+        for path in (project_dir / folder).rglob("*"):
+            if path.is_file():
+                newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+def manifest_is_stale(project: DbtProject) -> bool:
+    manifest = Path(project.manifest_path)
+    if not manifest.exists():
+        return True
+    return manifest.stat().st_mtime < _newest_source_mtime(Path(project.project_dir))
+
+
+def prepare_manifest(project: DbtProject, settings: Settings) -> Path:
+    """Run ``dbt deps``/``dbt parse`` when the manifest is missing or stale; return its path."""
+    os.environ.update(settings.dbt_env())  # profiles.yml and sources read these
+    if manifest_is_stale(project):
+        cli = dbt_cli(project, settings)
+        project_dir = Path(project.project_dir)
+        if any((project_dir / name).exists() for name in ("packages.yml", "dependencies.yml")):
+            cli.cli(["deps", "--quiet"], target_path=project.target_path).wait()
+        cli.cli(["parse", "--quiet"], target_path=project.target_path).wait()
+    return Path(project.manifest_path)

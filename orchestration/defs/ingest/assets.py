@@ -1,0 +1,154 @@
+"""One asset per landing feed (its raw-layer table), with a blocking expectations check each.
+
+A single step ingests every selected feed for every business date of the run, date by date
+in order and reference data first within a date, because feeds check their references
+against the reference data in force on that date. The step refuses to start when a required
+feed is missing or when an earlier date failed (later dates wait for it).
+"""
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+
+from ingest.pipeline import FeedResult, dependency_order, ensure_schemas, ingest_feed
+from ingest.spec import load_feeds
+from orchestration.delivery import MissingDeliveryError, check_delivery
+from orchestration.gating import delivery_tag, failed_dates_before, parse_allowed
+from orchestration.partitions import BACKFILL_POLICY, dates_between, partition_dates
+from orchestration.resources import ClientmartResource
+
+EXPECTATIONS_CHECK = "expectations"
+# File-system hiccups and a warehouse/raw file held by another process are worth retrying;
+# bad data and missing deliveries are raised as Failure(allow_retries=False).
+TRANSIENT_RETRY = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL)
+
+
+def raw_key(feed: str) -> dg.AssetKey:
+    """The asset key of a feed's raw-layer table."""
+    return dg.AssetKey(["raw", feed])
+
+
+def _file_metadata(result: FeedResult) -> list[dict[str, Any]]:
+    return [
+        {
+            "file": f.file_name,
+            "status": f.status,
+            "records_read": f.records_read,
+            "records_kept": f.records_kept,
+            "records_quarantined": f.records_quarantined,
+            "message": f.message,
+        }
+        for f in result.files
+    ]
+
+
+def feed_outcome(results: list[FeedResult]) -> tuple[bool, dict[str, Any]]:
+    """Verdict and metadata of one feed over the run's dates (all dates must be ok)."""
+    per_date = {
+        r.business_date.isoformat(): {
+            "ok": r.ok,
+            "files": _file_metadata(r),
+            "pending": r.pending,
+            "validation": r.validation.to_metadata() if r.validation else None,
+        }
+        for r in results
+    }
+    return all(r.ok for r in results), per_date
+
+
+def build_ingest_assets(
+    partitions_def: dg.PartitionsDefinition, job_name: str
+) -> dg.AssetsDefinition:
+    feeds = load_feeds()
+    order = dependency_order(feeds)
+    specs = [
+        dg.AssetSpec(
+            raw_key(name),
+            group_name="raw",
+            description=f"Raw-layer Parquet of the {name} feed ({feeds[name].kind}, "
+            f"{feeds[name].grain}): one folder per business date (docs/raw-layer.md).",
+            kinds={"parquet", "polars"},
+            skippable=True,
+        )
+        for name in order
+    ]
+    checks = [
+        dg.AssetCheckSpec(
+            EXPECTATIONS_CHECK,
+            asset=raw_key(name),
+            blocking=True,
+            description="great-expectations suite of the feed on the date's batches, plus "
+            "the delivery-level rules (control count, decodable, share of bad records).",
+        )
+        for name in order
+    ]
+
+    @dg.multi_asset(
+        name="raw_feeds",
+        specs=specs,
+        check_specs=checks,
+        partitions_def=partitions_def,
+        backfill_policy=BACKFILL_POLICY,
+        retry_policy=TRANSIENT_RETRY,
+        can_subset=True,
+    )
+    def raw_feeds(context: dg.AssetExecutionContext, clientmart: ClientmartResource) -> Iterator:
+        settings = clientmart.settings()
+        start, end = partition_dates(context)
+        waiting = failed_dates_before(
+            context.instance, job_name, start, parse_allowed(context.run.tags)
+        )
+        if waiting:
+            listed = ", ".join(d.isoformat() for d in waiting)
+            raise dg.Failure(
+                f"business date {start} waits for earlier failed date(s) {listed}: re-run them "
+                f"(clientmart run --date {waiting[0]}) or allow past them "
+                f"(clientmart run --date {start} --allow-past {waiting[0]})",
+                allow_retries=False,
+            )
+        selected = [n for n in order if raw_key(n) in context.selected_asset_keys]
+        ensure_schemas(settings)
+        results: dict[str, list[FeedResult]] = {n: [] for n in selected}
+        delivered: dict[str, str] = {}
+        for date in dates_between(start, end):
+            delivered[delivery_tag(date)] = _check_complete(settings.landing, date)
+            for name in selected:
+                result = ingest_feed(settings, name, date)
+                results[name].append(result)
+                context.log.info(_summary_line(result))
+        # what this run built, so the arrival sensor does not request it again
+        context.instance.add_run_tags(context.run_id, delivered)
+        for name in selected:
+            passed, per_date = feed_outcome(results[name])
+            rows = sum(f.records_kept for r in results[name] for f in r.files)
+            yield dg.MaterializeResult(
+                asset_key=raw_key(name),
+                metadata={"records_kept": rows, "dates": dg.MetadataValue.json(per_date)},
+            )
+            yield dg.AssetCheckResult(
+                asset_key=raw_key(name),
+                check_name=EXPECTATIONS_CHECK,
+                passed=passed,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={"dates": dg.MetadataValue.json(per_date)},
+            )
+
+    return raw_feeds
+
+
+def _check_complete(landing: Any, date: dt.date) -> str:
+    try:
+        return check_delivery(landing, date).run_key()
+    except MissingDeliveryError as exc:
+        raise dg.Failure(str(exc), allow_retries=False) from exc
+
+
+def _summary_line(result: FeedResult) -> str:
+    kept = sum(f.records_kept for f in result.files)
+    bad = sum(f.records_quarantined for f in result.files)
+    statuses = ",".join(sorted({f.status for f in result.files})) or "nothing delivered"
+    return f"{result.feed} {result.business_date}: {statuses}; {kept} kept, {bad} quarantined" + (
+        "" if result.ok else " — NOT OK"
+    )

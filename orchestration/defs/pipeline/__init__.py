@@ -1,0 +1,1 @@
+"""The business-date job, the nightly backstop schedule and the failure alerts."""

@@ -1,0 +1,116 @@
+"""The business-date job, the 02:00 backstop schedule and the run-failure alert sensor."""
+
+import datetime as dt
+from collections.abc import Iterator
+
+import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import (
+    UnresolvedAssetJobDefinition,  # what define_asset_job returns; not exported at top level
+)
+
+from clientmart.settings import Settings
+from orchestration.alerts import write_alert
+from orchestration.delivery import MissingDeliveryError, check_delivery
+from orchestration.gating import active_runs, failed_dates_before, run_dates, succeeded
+
+JOB_NAME = "business_date_job"
+WRITES_WAREHOUSE_TAG = "clientmart/writes_warehouse"
+
+
+def build_job(selection: dg.AssetSelection) -> UnresolvedAssetJobDefinition:
+    """Ingest → dbt build → publish for one business date (or a range), steps in process."""
+    return dg.define_asset_job(
+        JOB_NAME,
+        selection=selection,
+        executor_def=dg.in_process_executor,
+        tags={WRITES_WAREHOUSE_TAG: "true"},
+        description="Runs one business date end to end: raw feeds, dbt models and tests, "
+        "serving publication. A backfill range runs as one run.",
+    )
+
+
+def previous_business_date(scheduled: dt.datetime) -> dt.date:
+    """The 02:00 tick of day D processes business date D-1 (local time of the schedule)."""
+    return scheduled.date() - dt.timedelta(days=1)
+
+
+def build_schedule(settings: Settings, job: UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
+    @dg.schedule(
+        name="nightly_backstop",
+        cron_schedule=settings.schedule_cron,
+        execution_timezone=settings.timezone,
+        job=job,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="02:00 Asia/Shanghai: runs yesterday's business date if the arrival sensor "
+        "has not; fails naming the missing feeds and files if the delivery is incomplete.",
+    )
+    def nightly_backstop(context: dg.ScheduleEvaluationContext) -> Iterator:
+        date = previous_business_date(context.scheduled_execution_time)
+        if succeeded(context.instance, JOB_NAME, date):
+            yield dg.SkipReason(f"{date} already ran successfully")
+            return
+        if any(date in run_dates(r.tags) for r in active_runs(context.instance, JOB_NAME)):
+            yield dg.SkipReason(f"{date} is already queued or running")
+            return
+        try:
+            status = check_delivery(settings.landing, date)
+        except MissingDeliveryError as exc:
+            write_alert(
+                settings.alerts,
+                "missing_delivery",
+                str(exc),
+                business_date=date.isoformat(),
+                details={
+                    "missing_required": exc.status.missing_required,
+                    "missing_reference": exc.status.missing_reference,
+                },
+                webhook_url=settings.alert_webhook_url,
+            )
+            raise
+        waiting = failed_dates_before(context.instance, JOB_NAME, date)
+        if waiting:
+            message = f"{date} waits for failed date(s) {', '.join(map(str, waiting))}"
+            write_alert(
+                settings.alerts,
+                "waiting_for_earlier_date",
+                message,
+                business_date=date.isoformat(),
+                webhook_url=settings.alert_webhook_url,
+            )
+            yield dg.SkipReason(message)
+            return
+        yield dg.RunRequest(partition_key=date.isoformat(), run_key=f"schedule-{status.run_key()}")
+
+    return nightly_backstop
+
+
+def build_failure_sensor(
+    settings: Settings, job: UnresolvedAssetJobDefinition
+) -> dg.SensorDefinition:
+    @dg.run_failure_sensor(
+        name="run_failure_alert",
+        monitored_jobs=[job],
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Writes an alert (log line, JSON file, optional webhook) for a failed run.",
+    )
+    def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
+        alert_run_failure(settings, context.dagster_run, context.failure_event.message or "")
+
+    return run_failure_alert
+
+
+def alert_run_failure(settings: Settings, run: dg.DagsterRun, message: str) -> None:
+    """Alert for a failed run of the job (used by the sensor and by in-process CLI runs)."""
+    dates = run_dates(run.tags)
+    write_alert(
+        settings.alerts,
+        "run_failure",
+        message or f"run {run.run_id} failed",
+        business_date=dates[0].isoformat() if len(dates) == 1 else None,
+        details={
+            "run_id": run.run_id,
+            "job": run.job_name,
+            "business_dates": [d.isoformat() for d in dates],
+        },
+        webhook_url=settings.alert_webhook_url,
+    )

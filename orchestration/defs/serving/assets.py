@@ -1,0 +1,73 @@
+"""The serving publication: marts copied from the build warehouse into the BI copy.
+
+It runs only after every mart of the run materialised and every blocking check passed (it
+depends on all of them), so a date whose checks fail never publishes and the copy BI reads
+stays the previous one.
+"""
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import dagster as dg
+
+from clientmart.serving.publish import PublishError, mart_relations_from_manifest, publish
+from orchestration.partitions import BACKFILL_POLICY, partition_dates
+from orchestration.resources import ClientmartResource
+
+SERVING_KEY = dg.AssetKey("serving_publication")
+# The swap can meet a file held by a reader on other platforms, the build file a late writer.
+PUBLISH_RETRY = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL)
+
+
+def build_serving_assets(
+    partitions_def: dg.PartitionsDefinition,
+    mart_keys: Sequence[dg.AssetKey],
+    manifest_path: Path,
+) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=SERVING_KEY,
+        deps=list(mart_keys),
+        group_name="serving",
+        partitions_def=partitions_def,
+        backfill_policy=BACKFILL_POLICY,
+        retry_policy=PUBLISH_RETRY,
+        kinds={"duckdb", "parquet"},
+        description="Read-only DuckDB copy of every mart for BI (serving/clientmart.duckdb, "
+        "with publication_log) and Parquet exports by month, swapped in atomically.",
+    )
+    def serving_publication(
+        context: dg.AssetExecutionContext, clientmart: ClientmartResource
+    ) -> dg.MaterializeResult:
+        settings = clientmart.settings()
+        relations = mart_relations_from_manifest(manifest_path)
+        try:
+            result = publish(
+                settings.warehouse, settings.serving, relations, partition_dates(context)
+            )
+        except PublishError as exc:
+            raise dg.Failure(str(exc), allow_retries=False) from exc
+        context.log.info(
+            f"published {result.publication_id}: {len(result.row_counts)} marts, business "
+            f"dates {result.business_date_min}..{result.business_date_max}"
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "publication_id": result.publication_id,
+                "path": dg.MetadataValue.path(str(result.path)),
+                "business_date_max": result.business_date_max.isoformat(),
+                "row_counts": dg.MetadataValue.json(result.row_counts),
+            }
+        )
+
+    return serving_publication
+
+
+def build_freshness_checks(
+    asset_keys: Sequence[dg.AssetKey], timezone: str, deadline_cron: str = "0 7 * * *"
+) -> list[dg.AssetChecksDefinition]:
+    """Flag marts (and the publication) whose latest business date is not built by 07:00."""
+    return list(
+        dg.build_time_partition_freshness_checks(
+            assets=list(asset_keys), deadline_cron=deadline_cron, timezone=timezone
+        )
+    )

@@ -1,0 +1,105 @@
+"""Later business dates wait for an earlier date that failed, unless explicitly allowed past.
+
+Why: models are incremental by business date and month figures accumulate day by day; a
+date built on top of a failed one would publish a month with a hole in it. The state lives
+in the Dagster instance (the last run of each date), so the CLI, the sensor, the schedule and
+the UI all see the same answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+import dagster as dg
+
+from orchestration.partitions import dates_between
+
+ALLOW_PAST_TAG = "clientmart/allow_past"
+PARTITION_TAG = "dagster/partition"
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+_FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE]
+_ACTIVE = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+def run_dates(tags: Mapping[str, str]) -> list[dt.date]:
+    """The business dates a run covers, from its partition tags."""
+    if PARTITION_TAG in tags:
+        return [dt.date.fromisoformat(tags[PARTITION_TAG])]
+    if RANGE_START_TAG in tags and RANGE_END_TAG in tags:
+        return dates_between(
+            dt.date.fromisoformat(tags[RANGE_START_TAG]), dt.date.fromisoformat(tags[RANGE_END_TAG])
+        )
+    return []
+
+
+def last_status_by_date(
+    instance: dg.DagsterInstance, job_name: str, limit: int = 1000
+) -> dict[dt.date, dg.DagsterRunStatus]:
+    """Status of the most recent finished run of each business date."""
+    last: dict[dt.date, dg.DagsterRunStatus] = {}
+    records = instance.get_run_records(
+        dg.RunsFilter(job_name=job_name, statuses=_FINISHED), limit=limit
+    )  # newest first
+    for record in records:
+        run = record.dagster_run
+        for date in run_dates(run.tags):
+            last.setdefault(date, run.status)
+    return last
+
+
+def failed_dates_before(
+    instance: dg.DagsterInstance,
+    job_name: str,
+    date: dt.date,
+    allowed: Iterable[dt.date] = (),
+) -> list[dt.date]:
+    """Earlier dates whose last run failed (and are not allowed past): ``date`` must wait."""
+    allowed = set(allowed)
+    return sorted(
+        d
+        for d, status in last_status_by_date(instance, job_name).items()
+        if d < date and status == dg.DagsterRunStatus.FAILURE and d not in allowed
+    )
+
+
+def succeeded(instance: dg.DagsterInstance, job_name: str, date: dt.date) -> bool:
+    return last_status_by_date(instance, job_name).get(date) == dg.DagsterRunStatus.SUCCESS
+
+
+def active_runs(instance: dg.DagsterInstance, job_name: str) -> list[dg.DagsterRun]:
+    """Queued or running runs of the job (the sensor requests one date at a time)."""
+    return list(instance.get_runs(dg.RunsFilter(job_name=job_name, statuses=_ACTIVE)))
+
+
+def delivery_tag(date: dt.date) -> str:
+    """Run tag holding the delivery run key a run ingested for ``date``."""
+    return f"clientmart/delivery.{date:%Y%m%d}"
+
+
+def delivered_keys(
+    instance: dg.DagsterInstance, job_name: str, limit: int = 1000
+) -> dict[dt.date, str]:
+    """Per date, the delivery key of its most recent successful run (what is already built)."""
+    keys: dict[dt.date, str] = {}
+    records = instance.get_run_records(
+        dg.RunsFilter(job_name=job_name, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=limit
+    )
+    for record in records:
+        tags = record.dagster_run.tags
+        for date in run_dates(tags):
+            if delivery_tag(date) in tags:
+                keys.setdefault(date, tags[delivery_tag(date)])
+    return keys
+
+
+def parse_allowed(tags: Mapping[str, str]) -> list[dt.date]:
+    """Dates listed (comma-separated) in the run's ``clientmart/allow_past`` tag."""
+    raw = tags.get(ALLOW_PAST_TAG, "")
+    return [dt.date.fromisoformat(v.strip()) for v in raw.split(",") if v.strip()]

@@ -1,0 +1,37 @@
+"""Daily partitions by business date, and the date range a run covers.
+
+A run covers one business date (nightly) or a contiguous range (backfill, run as one run
+under ``BackfillPolicy.single_run()``); every step reads its range from the context the
+same way, so ingest loops over the dates in order and dbt gets them as start/end vars.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+
+from clientmart.settings import Settings
+
+BACKFILL_POLICY = dg.BackfillPolicy.single_run()
+
+
+def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
+    """One partition per business date; today's exists so a same-day delivery can run."""
+    return dg.DailyPartitionsDefinition(
+        start_date=settings.first_business_date, timezone=settings.timezone, end_offset=1
+    )
+
+
+def partition_dates(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
+    """First and last business date (inclusive) of the partitions this step materialises."""
+    window = context.partition_time_window
+    return window.start.date(), (window.end - dt.timedelta(days=1)).date()
+
+
+def dates_between(start: dt.date, end: dt.date) -> list[dt.date]:
+    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def partition_key(date: dt.date) -> str:
+    return date.isoformat()

@@ -1,0 +1,209 @@
+"""End to end: a generated bank through the Dagster job in process, checked against the
+landing files read independently (tests/e2e/landing_oracle.py), never against the models.
+
+One module-scoped bank spans a month boundary (two September days, two October days) so
+month-end and month daily-average figures of two months are both exercised.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+from landing_oracle import money, parse_amount, parse_date, records
+
+from clientmart.generator.bank import generate_bank
+from clientmart.serving.publish import serving_path
+from clientmart.settings import Settings
+from orchestration.build import build_definitions
+from orchestration.runner import backfill, dagster_instance, run_dates
+
+START = dt.date(2026, 9, 29)
+END = dt.date(2026, 10, 2)
+DATES = [START + dt.timedelta(days=n) for n in range((END - START).days + 1)]
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    home = tmp_path_factory.mktemp("e2e")
+    settings = Settings(home=home)
+    generate_bank(settings.landing, clients=200, start=START, end=END, seed=7)
+    defs = build_definitions(settings)
+    instance = dagster_instance(settings)
+    outcomes = backfill(settings, defs, instance, START, END)
+    assert [o.success for o in outcomes] == [True], [o.describe() for o in outcomes]
+    return {"settings": settings, "defs": defs, "instance": instance}
+
+
+def _oracle(landing: Path) -> dict[tuple[str, dt.date], dict[str, Decimal]]:
+    """Per (branch, month): deposit and wealth month-end and daily-average totals in CNY."""
+    parents: dict[str, str] = {}
+    levels: dict[str, int] = {}
+    client_inst: dict[str, str] = {}
+    for day in DATES:
+        rows = list(records(landing, "institutions", day))
+        if rows:  # a full snapshot replaces the previous one
+            parents = {r["inst_code"]: r["parent_code"].strip() for r in rows}
+            levels = {r["inst_code"]: int(r["inst_level"]) for r in rows}
+        for r in records(landing, "clients", day):
+            client_inst[r["client_id"]] = r["inst_code"]
+
+    def branch_of(inst: str) -> str:
+        while levels.get(inst, 0) > 2:
+            inst = parents[inst]
+        return inst
+
+    # per account (or holding) and month: {day: CNY value}
+    daily: dict[tuple[str, str, dt.date], dict[dt.date, Decimal]] = defaultdict(dict)
+    owner: dict[tuple[str, str], str] = {}
+    for day in DATES:
+        rates = {
+            r["currency"]: parse_amount(r["cny_per_unit"])
+            for r in records(landing, "fx_rates", day)
+        }
+        rates["CNY"] = Decimal(1)
+        month = day.replace(day=1)
+        for r in records(landing, "deposit_balances", day):
+            value = money(parse_amount(r["balance"]) * rates[r["currency"]])
+            daily[("deposit", r["account_id"], month)][day] = value
+            owner[("deposit", r["account_id"])] = r["client_id"]
+        for r in records(landing, "wealth_holdings", day):
+            daily[("wealth", r["holding_id"], month)][day] = money(parse_amount(r["market_value"]))
+            owner[("wealth", r["holding_id"])] = r["client_id"]
+
+    covered: dict[dt.date, int] = defaultdict(int)  # month -> last day of month with data
+    for (_kind, _key, month), days in daily.items():
+        covered[month] = max(covered[month], max(d.day for d in days))
+
+    totals: dict[tuple[str, dt.date], dict[str, Decimal]] = defaultdict(
+        lambda: defaultdict(Decimal)
+    )
+    for (kind, key, month), days in daily.items():
+        last = month.replace(day=covered[month])
+        branch = branch_of(client_inst[owner[(kind, key)]])
+        cell = totals[(branch, month)]
+        cell[f"{kind}_month_end"] += days.get(last, Decimal(0))
+        cell[f"{kind}_daily_avg"] += money(sum(days.values()) / covered[month])
+        cell["accounts"] += 1
+    return totals
+
+
+def _mart_totals(serving: Path) -> dict[tuple[str, dt.date], dict[str, Decimal]]:
+    with duckdb.connect(str(serving), read_only=True) as con:
+        rows = con.execute(
+            """select branch_code, month_start,
+                      sum(deposit_month_end_cny), sum(deposit_daily_avg_cny),
+                      sum(wealth_month_end_cny), sum(wealth_daily_avg_cny)
+               from mart_client_assets_monthly group by all"""
+        ).fetchall()
+    keys = ("deposit_month_end", "deposit_daily_avg", "wealth_month_end", "wealth_daily_avg")
+    return {(b, m): dict(zip(keys, values, strict=True)) for b, m, *values in rows}
+
+
+def test_assets_per_branch_and_in_total_equal_the_landing_files(bank: dict) -> None:
+    settings: Settings = bank["settings"]
+    expected = _oracle(settings.landing)
+    actual = _mart_totals(serving_path(settings.serving))
+    assert {k for k in expected} == {k for k in actual}
+    for key, cell in expected.items():
+        for measure in (
+            "deposit_month_end",
+            "deposit_daily_avg",
+            "wealth_month_end",
+            "wealth_daily_avg",
+        ):
+            got = actual[key][measure] or Decimal(0)
+            # month-end is exact; an average is rounded once per account (half a cent each)
+            slack = Decimal(0) if measure.endswith("month_end") else cell["accounts"] / 200
+            assert abs(got - cell[measure]) <= slack, (key, measure, got, cell[measure])
+    for month in {m for _b, m in expected}:
+        total = sum(c["deposit_month_end"] for (_b, m), c in expected.items() if m == month)
+        assert total > 0
+        assert sum(a["deposit_month_end"] for (_b, m), a in actual.items() if m == month) == total
+
+
+def _fingerprint(db: Path) -> dict[str, str]:
+    """Every table of the build warehouse: row count and an order-independent content hash."""
+    out = {}
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_type = 'BASE TABLE' order by 1, 2"
+        ).fetchall()
+        for schema, table in tables:
+            count, digest = con.execute(
+                f'select count(*), coalesce(sum(hash(t.*)), 0) from "{schema}"."{table}" as t'
+            ).fetchone()
+            out[f"{schema}.{table}"] = f"{count}:{digest}"
+    return out
+
+
+def test_running_the_same_date_again_changes_no_table(bank: dict) -> None:
+    settings: Settings = bank["settings"]
+    before = _fingerprint(settings.warehouse)
+    outcomes = run_dates(settings, bank["defs"], bank["instance"], END, END)
+    assert [o.success for o in outcomes] == [True], [o.describe() for o in outcomes]
+    after = _fingerprint(settings.warehouse)
+    changed = {t for t in before if before[t] != after.get(t)}
+    assert not changed, f"tables changed by re-running {END}: {sorted(changed)}"
+    assert set(after) == set(before)
+
+
+def test_no_personal_data_in_clear_text_in_any_published_table(bank: dict) -> None:
+    settings: Settings = bank["settings"]
+    secrets: set[str] = set()
+    for day in DATES:
+        for r in records(settings.landing, "clients", day):
+            secrets.update(
+                v.strip()
+                for k, v in r.items()
+                if k in ("name", "id_number", "phone") and v and v.strip()
+            )
+    assert len(secrets) > 300
+    with duckdb.connect(str(serving_path(settings.serving)), read_only=True) as con:
+        columns = con.execute(
+            "select table_name, column_name from information_schema.columns "
+            "where data_type = 'VARCHAR'"
+        ).fetchall()
+        leaks = []
+        for table, column in columns:
+            values = {
+                v
+                for (v,) in con.execute(
+                    f'select distinct "{column}" from "{table}" where "{column}" is not null'
+                ).fetchall()
+            }
+            found = values & secrets
+            if found:
+                leaks.append((table, column, sorted(found)[:3]))
+    assert not leaks, f"personal data in clear text: {leaks}"
+
+
+def test_raw_layer_is_not_rewritten_by_a_rerun(bank: dict) -> None:
+    settings: Settings = bank["settings"]
+
+    def digest() -> str:
+        h = hashlib.sha256()
+        for path in sorted(settings.raw.rglob("*.parquet")):
+            h.update(str(path.relative_to(settings.raw)).encode())
+            h.update(path.read_bytes())
+        return h.hexdigest()
+
+    before = digest()
+    outcomes = run_dates(settings, bank["defs"], bank["instance"], START, START)
+    assert [o.success for o in outcomes] == [True]
+    assert digest() == before
+
+
+def test_summary_reads_the_published_copy(bank: dict) -> None:
+    from clientmart.summary import summarise
+
+    text = summarise(bank["settings"].serving)
+    assert "Clients and assets per branch" in text and "Clients per tier" in text
+    assert "2026-10" in text
+    assert parse_date("2026/10/02") == END

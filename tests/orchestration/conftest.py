@@ -1,0 +1,107 @@
+"""Fixtures for orchestration tests: a tiny landing delivery writer and the definitions built
+on a tiny dbt project (parsed once per session), each test with its own folders."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from clientmart.settings import Settings
+from ingest.spec import load_feeds
+
+FIXTURE_DBT = Path(__file__).with_name("dbt_fixture")
+
+REFERENCE_ROWS = {
+    "institutions": [
+        {
+            "inst_code": "HO",
+            "inst_name": "Head office",
+            "parent_code": "",
+            "inst_level": "1",
+            "region": "north",
+        }
+    ],
+    "products": [
+        {
+            "product_code": "DD01",
+            "product_name": "Demand",
+            "product_category": "demand_deposit",
+            "currency": "CNY",
+            "risk_level": "",
+        }
+    ],
+    "relationship_managers": [
+        {"rm_id": "RM1", "rm_name": "Zhang San", "inst_code": "HO", "status": "active"}
+    ],
+}
+
+
+def deliver(
+    landing: Path, feed: str, date: dt.date, rows: list[dict[str, str]], name: str | None = None
+) -> Path:
+    """Write one data file with its control file, as upstream would."""
+    columns = load_feeds()[feed].names
+    folder = landing / feed / f"{date:%Y%m%d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (name or f"{feed}_{date:%Y%m%d}.csv")
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({c: row.get(c, "") for c in columns})
+    path.with_name(path.name + ".ok").write_text(f"{len(rows)}\n")
+    return path
+
+
+def fx_row(date: dt.date, rate: str = "7.100000") -> dict[str, str]:
+    return {"rate_date": date.isoformat(), "currency": "USD", "cny_per_unit": rate}
+
+
+def deliver_date(
+    landing: Path,
+    date: dt.date,
+    *,
+    skip: tuple[str, ...] = (),
+    rate: str = "7.100000",
+    with_reference: bool = True,
+) -> None:
+    """A complete delivery for ``date``: every required feed (fx_rates with one rate, the
+    others header-only) and, unless told otherwise, the reference snapshots."""
+    for name, feed in load_feeds().items():
+        if name in skip:
+            continue
+        if feed.kind == "required_daily":
+            deliver(landing, name, date, [fx_row(date, rate)] if name == "fx_rates" else [])
+        elif feed.kind == "reference" and with_reference:
+            deliver(landing, name, date, REFERENCE_ROWS[name])
+
+
+@pytest.fixture(scope="session")
+def session_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Holds the parsed dbt manifest (and pseudonym key) shared by every test."""
+    return tmp_path_factory.mktemp("orchestration-home")
+
+
+@pytest.fixture
+def settings(session_home: Path, tmp_path: Path) -> Settings:
+    return Settings(
+        home=session_home,
+        landing_root=tmp_path / "landing",
+        raw_root=tmp_path / "raw",
+        quarantine_root=tmp_path / "quarantine",
+        warehouse_path=tmp_path / "warehouse" / "build.duckdb",
+        serving_dir=tmp_path / "serving",
+        alerts_dir=tmp_path / "alerts",
+        dagster_home=tmp_path / "dagster",
+        first_business_date="2026-09-01",
+    )
+
+
+@pytest.fixture
+def defs(settings: Settings):
+    from orchestration.build import build_definitions
+
+    return build_definitions(settings, FIXTURE_DBT)

@@ -1,0 +1,103 @@
+"""The business-date job end to end on a tiny dbt project: graph, failure, re-run, backfill."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+import dagster as dg
+import duckdb
+import polars as pl
+from conftest import FIXTURE_DBT, deliver, deliver_date, fx_row
+from polars.testing import assert_frame_equal
+
+from clientmart.serving.publish import latest_publication, serving_path
+from ingest.spec import load_feeds
+from orchestration.build import build_definitions
+from orchestration.defs.pipeline.jobs import JOB_NAME
+from orchestration.runner import backfill, dagster_instance, run_dates
+
+D1, D2, D3 = dt.date(2026, 9, 1), dt.date(2026, 9, 2), dt.date(2026, 9, 3)
+
+
+def test_asset_graph_snapshot(defs):
+    graph = defs.resolve_asset_graph()
+    keys = sorted(k.to_user_string() for k in graph.get_all_asset_keys())
+    raw = sorted(f"raw/{feed}" for feed in load_feeds())
+    assert keys == sorted(
+        [*raw, "stg_raw__fx_rates", "mart_fx_daily", "mart_fx_monthly", "serving_publication"]
+    )
+    # the dbt source maps onto the ingest asset; the publication waits for every mart
+    assert graph.get(dg.AssetKey("stg_raw__fx_rates")).parent_keys == {
+        dg.AssetKey(["raw", "fx_rates"])
+    }
+    assert graph.get(dg.AssetKey("serving_publication")).parent_keys == {
+        dg.AssetKey("mart_fx_daily"),
+        dg.AssetKey("mart_fx_monthly"),
+    }
+    job = defs.resolve_job_def(JOB_NAME)
+    assert job.executor_def.name == "in_process"
+    assert job.partitions_def.get_partition_keys()[0] == "2026-09-01"
+
+
+def _sha(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _mart(settings, name: str, key: str) -> pl.DataFrame:
+    con = duckdb.connect(str(serving_path(settings.serving)), read_only=True)
+    try:
+        return con.execute(f"SELECT * FROM {name} ORDER BY {key}").pl()
+    finally:
+        con.close()
+
+
+def test_failed_check_does_not_publish_later_dates_wait_and_a_rerun_completes(settings, defs):
+    instance = dagster_instance(settings)
+    deliver_date(settings.landing, D1)
+    deliver_date(settings.landing, D2, rate="5000")  # the dbt test rejects this rate
+    deliver_date(settings.landing, D3)
+
+    first = run_dates(settings, defs, instance, D1, D3)
+    assert [(o.start, o.success) for o in first] == [(D1, True), (D2, False)]  # D3 not tried
+    assert "assert_rates_plausible: fail" in first[1].error
+    published = _sha(serving_path(settings.serving))
+    assert latest_publication(settings.serving)["business_date_max"] == D1
+    alerts = [json.loads(p.read_text()) for p in sorted(settings.alerts.glob("*.json"))]
+    assert [(a["kind"], a["business_date"]) for a in alerts] == [("run_failure", "2026-09-02")]
+
+    waiting = run_dates(settings, defs, instance, D3, D3)
+    assert not waiting[0].success
+    assert "waits for earlier failed date(s) 2026-09-02" in waiting[0].error
+    assert _sha(serving_path(settings.serving)) == published  # the BI copy never changed
+
+    deliver(settings.landing, "fx_rates", D2, [fx_row(D2, "7.200000")])  # the correction
+    rerun = run_dates(settings, defs, instance, D2, D3)
+    assert [o.success for o in rerun] == [True, True]
+    log = latest_publication(settings.serving)
+    assert (log["business_date_min"], log["business_date_max"]) == (D1, D3)
+    nightly_daily = _mart(settings, "mart_fx_daily", "rate_date")
+    nightly_monthly = _mart(settings, "mart_fx_monthly", "month_start")
+    assert nightly_daily["cny_per_unit"].cast(pl.Float64).to_list() == [7.1, 7.2, 7.1]
+    assert nightly_monthly["days_loaded"].to_list() == [3]
+
+    # A backfill of the same range into a fresh warehouse: one run, the same figures.
+    fresh = settings.model_copy(
+        update={
+            name: getattr(settings, name).parent / f"backfill-{getattr(settings, name).name}"
+            for name in (
+                "raw_root",
+                "quarantine_root",
+                "warehouse_path",
+                "serving_dir",
+                "dagster_home",
+            )
+        }
+    )
+    fresh_instance = dagster_instance(fresh)
+    outcomes = backfill(fresh, build_definitions(fresh, FIXTURE_DBT), fresh_instance, D1, D3)
+    assert [(o.start, o.end, o.success) for o in outcomes] == [(D1, D3, True)]
+    assert len(fresh_instance.get_runs()) == 1
+    assert_frame_equal(_mart(fresh, "mart_fx_daily", "rate_date"), nightly_daily)
+    assert_frame_equal(_mart(fresh, "mart_fx_monthly", "month_start"), nightly_monthly)

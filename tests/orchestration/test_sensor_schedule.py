@@ -1,0 +1,161 @@
+"""Arrival sensor and nightly backstop, evaluated with Dagster's test contexts (no runs)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+from conftest import deliver, deliver_date, fx_row
+
+from orchestration.defs.pipeline.jobs import JOB_NAME
+from orchestration.gating import delivery_tag
+
+DAY = dt.date(2026, 9, 2)
+
+
+def _tick(defs, instance, cursor=None):
+    sensor = defs.resolve_sensor_def("landing_arrival")
+    context = dg.build_sensor_context(
+        instance=instance, cursor=cursor, repository_def=defs.get_repository_def()
+    )
+    return sensor.evaluate_tick(context)
+
+
+def test_complete_delivery_requests_one_run_and_identical_redelivery_none(settings, defs):
+    instance = dg.DagsterInstance.ephemeral()
+    deliver_date(settings.landing, DAY, skip=("wealth_orders",))
+    incomplete = _tick(defs, instance)
+    assert incomplete.run_requests == []
+
+    deliver_date(settings.landing, DAY)  # the last required feed lands
+    first = _tick(defs, instance)
+    assert [r.partition_key for r in first.run_requests] == [DAY.isoformat()]
+    assert first.run_requests[0].run_key.startswith("20260902-")
+
+    deliver_date(settings.landing, DAY)  # same files again: same content, new mtimes
+    again = _tick(defs, instance, first.cursor)
+    assert again.run_requests == []
+    assert "no new or changed" in again.skip_message
+
+
+def test_correction_or_late_optional_feed_requests_a_new_run(settings, defs):
+    instance = dg.DagsterInstance.ephemeral()
+    deliver_date(settings.landing, DAY)
+    first = _tick(defs, instance)
+    deliver(settings.landing, "fx_rates", DAY, [fx_row(DAY, "7.200000")])  # a correction
+    corrected = _tick(defs, instance, first.cursor)
+    assert [r.partition_key for r in corrected.run_requests] == [DAY.isoformat()]
+    assert corrected.run_requests[0].run_key != first.run_requests[0].run_key
+
+    deliver(settings.landing, "contacts", DAY, [])  # a late optional feed
+    late = _tick(defs, instance, corrected.cursor)
+    assert len(late.run_requests) == 1
+    assert late.run_requests[0].run_key not in {
+        first.run_requests[0].run_key,
+        corrected.run_requests[0].run_key,
+    }
+
+
+def test_sensor_skips_a_date_a_run_already_built(settings, defs):
+    """A date run from the CLI carries its delivery key; the sensor does not run it again."""
+    instance = dg.DagsterInstance.ephemeral()
+    deliver_date(settings.landing, DAY)
+    key = _tick(defs, instance).run_requests[0].run_key
+    job = defs.resolve_job_def(JOB_NAME)
+    run = instance.create_run_for_job(
+        job, tags={"dagster/partition": DAY.isoformat(), delivery_tag(DAY): key}
+    )
+    instance.report_run_canceled(run)  # any terminal status first, then mark success
+    instance.handle_new_event(
+        dg.EventLogEntry(
+            error_info=None,
+            level="debug",
+            user_message="",
+            run_id=run.run_id,
+            timestamp=dt.datetime.now().timestamp(),
+            dagster_event=dg.DagsterEvent(dg.DagsterEventType.RUN_SUCCESS.value, job_name=JOB_NAME),
+        )
+    )
+    assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.SUCCESS
+    assert _tick(defs, instance).run_requests == []
+
+
+def test_later_date_waits_for_an_earlier_failed_date(settings, defs):
+    instance = dg.DagsterInstance.ephemeral()
+    earlier = DAY - dt.timedelta(days=1)
+    job = defs.resolve_job_def(JOB_NAME)
+    failed = instance.create_run_for_job(job, tags={"dagster/partition": earlier.isoformat()})
+    instance.report_run_failed(failed)
+    deliver_date(settings.landing, DAY)
+    result = _tick(defs, instance)
+    assert result.run_requests == []
+    assert f"waits for failed date(s) {earlier}" in result.skip_message
+
+
+def _schedule_tick(defs, instance, local_time: dt.datetime):
+    schedule = defs.resolve_schedule_def("nightly_backstop")
+    context = dg.build_schedule_context(
+        instance=instance,
+        scheduled_execution_time=local_time,
+        repository_def=defs.get_repository_def(),
+    )
+    return schedule.evaluate_tick(context)
+
+
+def test_nightly_backstop_runs_yesterday_at_0200_shanghai(settings, defs):
+    schedule = defs.resolve_schedule_def("nightly_backstop")
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.execution_timezone == "Asia/Shanghai"
+    deliver_date(settings.landing, DAY)
+    at = dt.datetime(2026, 9, 3, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with dg.instance_for_test() as instance:  # schedule contexts need a persistent instance
+        result = _schedule_tick(defs, instance, at)
+    assert [r.partition_key for r in result.run_requests] == [DAY.isoformat()]
+
+
+def test_nightly_backstop_fails_naming_missing_feed_and_file(settings, defs):
+    deliver_date(settings.landing, DAY, skip=("deposit_balances", "wealth_orders"))
+    pending = settings.landing / "deposit_balances" / "20260902" / "balances.csv"
+    pending.parent.mkdir(parents=True)
+    pending.write_text("balance_date\n")  # a data file whose control file has not arrived
+    at = dt.datetime(2026, 9, 3, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with dg.instance_for_test() as instance, pytest.raises(dg.DagsterError) as info:
+        _schedule_tick(defs, instance, at)
+    assert "nightly_backstop" in str(info.value)
+    message = str(info.value.__cause__)  # the schedule's own error, shown on the failed tick
+    assert "required feed wealth_orders: no file" in message
+    assert "required feed deposit_balances: incomplete" in message
+    assert "balances.csv (no balances.csv.ok control file)" in message
+    assert "clients" not in message
+    alerts = [json.loads(p.read_text()) for p in settings.alerts.glob("*.json")]
+    assert [a["kind"] for a in alerts] == ["missing_delivery"]
+    assert alerts[0]["details"]["missing_required"] == ["deposit_balances", "wealth_orders"]
+
+
+def test_run_failure_sensor_writes_an_alert(settings, defs):
+    with dg.instance_for_test() as instance:
+        job = defs.resolve_job_def(JOB_NAME)
+        run = instance.create_run_for_job(job, tags={"dagster/partition": DAY.isoformat()})
+        instance.report_run_failed(run, message="step raw_feeds failed: control count 3 != 2")
+        failure = next(
+            e.dagster_event
+            for e in instance.all_logs(run.run_id)
+            if e.dagster_event and e.dagster_event.event_type == dg.DagsterEventType.RUN_FAILURE
+        )
+        sensor = defs.resolve_sensor_def("run_failure_alert")
+        context = dg.build_run_status_sensor_context(
+            sensor_name="run_failure_alert",
+            dagster_event=failure,
+            dagster_instance=instance,
+            dagster_run=instance.get_run_by_id(run.run_id),
+        )
+        sensor(context.for_run_failure())
+    alerts = [json.loads(p.read_text()) for p in settings.alerts.glob("*.json")]
+    assert len(alerts) == 1
+    assert alerts[0]["kind"] == "run_failure"
+    assert alerts[0]["business_date"] == DAY.isoformat()
+    assert "control count 3 != 2" in alerts[0]["message"]
+    assert alerts[0]["details"]["run_id"] == run.run_id

@@ -1,0 +1,212 @@
+"""The serving copy: atomic swaps under concurrent readers, a killed publish, Parquet exports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from clientmart.serving.publish import (
+    MartRelation,
+    PublishError,
+    latest_publication,
+    mart_relations_from_manifest,
+    publish,
+    serving_path,
+)
+
+MARTS = [MartRelation("marts", "mart_balance_monthly"), MartRelation("marts", "dim_branch")]
+DAY = (dt.date(2026, 9, 30), dt.date(2026, 9, 30))
+
+
+def write_build(path: Path, version: int, rows: int = 200) -> None:
+    """A build warehouse whose two marts share a total that changes with ``version``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    con.execute(
+        "CREATE OR REPLACE TABLE marts.mart_balance_monthly AS SELECT "
+        "'C' || lpad(i::VARCHAR, 5, '0') AS client_id, "
+        "(DATE '2026-07-01' + to_months(i % 3))::DATE AS month_start, "
+        f"CAST(i * 10.25 + {version} AS DECIMAL(24,2)) AS balance_cny FROM range({rows}) t(i)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE marts.dim_branch AS SELECT 'B1' AS branch_code, "
+        "CAST(sum(balance_cny) AS DECIMAL(24,2)) AS total_cny, "
+        f"{version} AS version FROM marts.mart_balance_monthly"
+    )
+    con.close()
+
+
+def test_publication_log_and_parquet_exports_equal_the_marts(tmp_path: Path) -> None:
+    build, serving = tmp_path / "build.duckdb", tmp_path / "serving"
+    write_build(build, 1)
+    first = publish(build, serving, MARTS, (dt.date(2026, 9, 1), dt.date(2026, 9, 1)))
+    write_build(build, 2)
+    second = publish(build, serving, MARTS, DAY)
+    assert second.row_counts == {"mart_balance_monthly": 200, "dim_branch": 1}
+    log = latest_publication(serving)
+    assert log["publication_id"] == second.publication_id != first.publication_id
+    assert (log["business_date_min"], log["business_date_max"]) == (dt.date(2026, 9, 1), DAY[1])
+
+    exports = serving / "exports"
+    months = sorted(p.name for p in (exports / "mart_balance_monthly").iterdir())
+    assert months == ["month=2026-07", "month=2026-08", "month=2026-09"]
+    assert (exports / "dim_branch" / "dim_branch.parquet").exists()
+    con = duckdb.connect(str(serving_path(serving)), read_only=True)
+    for mart, key in (("mart_balance_monthly", "client_id"), ("dim_branch", "branch_code")):
+        expected = con.execute(f"SELECT * FROM {mart} ORDER BY {key}").pl()
+        files = pl.scan_parquet(exports / mart / "**" / "*.parquet", hive_partitioning=True)
+        got = files.collect().sort(key).select(expected.columns)
+        assert_frame_equal(got, expected)
+    con.close()
+    # only the current and the previous publication's exports are kept
+    assert len(list((serving / "exports.d").iterdir())) == 2
+
+
+def test_publish_refuses_when_a_mart_is_missing(tmp_path: Path) -> None:
+    write_build(tmp_path / "build.duckdb", 1)
+    with pytest.raises(PublishError, match="marts.mart_missing"):
+        publish(
+            tmp_path / "build.duckdb",
+            tmp_path / "serving",
+            [*MARTS, MartRelation("marts", "mart_missing")],
+            DAY,
+        )
+    assert not serving_path(tmp_path / "serving").exists()
+
+
+READER = textwrap.dedent(
+    """
+    import json, sys, time, duckdb
+    path, stop, out = sys.argv[1], sys.argv[2], sys.argv[3]
+    reads, errors, seen = 0, [], set()
+    import os
+    while not os.path.exists(stop):
+        try:
+            con = duckdb.connect(path, read_only=True)
+            detail = con.execute(
+                "SELECT sum(balance_cny), count(*) FROM mart_balance_monthly").fetchall()[0]
+            total, version = con.execute("SELECT total_cny, version FROM dim_branch").fetchall()[0]
+            counts = con.execute(
+                "SELECT row_counts FROM publication_log ORDER BY published_at DESC LIMIT 1"
+            ).fetchall()[0][0]
+            con.close()
+            if detail[0] != total or json.loads(counts)["mart_balance_monthly"] != detail[1]:
+                errors.append(f"inconsistent: {detail} vs {total} / {counts}")
+            seen.add(version)
+            reads += 1
+        except Exception as exc:
+            errors.append(repr(exc))
+    json.dump({"reads": reads, "errors": errors, "versions": sorted(seen)}, open(out, "w"))
+    """
+)
+
+
+def test_reader_in_a_loop_sees_whole_publications_and_no_errors(tmp_path: Path) -> None:
+    build, serving = tmp_path / "build.duckdb", tmp_path / "serving"
+    write_build(build, 0)
+    publish(build, serving, MARTS, DAY, with_exports=False)
+    stop, out = tmp_path / "stop", tmp_path / "reader.json"
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(serving_path(serving)), str(stop), str(out)]
+    )
+    try:
+        for version in range(1, 7):
+            write_build(build, version, rows=200 + version * 50)
+            publish(build, serving, MARTS, DAY)
+            time.sleep(0.2)
+    finally:
+        stop.touch()
+        reader.wait(timeout=60)
+    result = json.loads(out.read_text())
+    assert result["errors"] == []
+    assert result["reads"] > 0
+    assert max(result["versions"]) == 6  # the reader saw the publications change under it
+
+
+KILLED_PUBLISH = textwrap.dedent(
+    """
+    import datetime as dt, sys, time
+    from pathlib import Path
+    import clientmart.serving.publish as publish_module
+    build, serving, marker = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+    copy = publish_module._copy_relation
+    def slow_copy(con, relation):
+        rows = copy(con, relation)
+        marker.touch()  # the new file is half written: the parent kills us now
+        time.sleep(60)
+        return rows
+    publish_module._copy_relation = slow_copy
+    publish_module.publish(build, serving, [publish_module.MartRelation("marts", "dim_branch"),
+                           publish_module.MartRelation("marts", "mart_balance_monthly")],
+                           (dt.date(2026, 10, 1), dt.date(2026, 10, 1)))
+    """
+)
+
+
+def test_publish_killed_midway_leaves_the_previous_copy_intact(tmp_path: Path) -> None:
+    build, serving = tmp_path / "build.duckdb", tmp_path / "serving"
+    write_build(build, 1)
+    before = publish(build, serving, MARTS, DAY)
+    write_build(build, 2)
+    marker = tmp_path / "halfway"
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_PUBLISH, str(build), str(serving), str(marker)]
+    )
+    deadline = time.monotonic() + 60
+    while not marker.exists() and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.05)
+    assert marker.exists(), "the publish never reached the midway point"
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert list(serving.glob("clientmart.duckdb.tmp-*"))  # the half-written file it left
+    log = latest_publication(serving)
+    assert log["publication_id"] == before.publication_id
+    con = duckdb.connect(str(serving_path(serving)), read_only=True)
+    assert con.execute("SELECT version FROM dim_branch").fetchall() == [(1,)]
+    con.close()
+    after = publish(build, serving, MARTS, DAY)  # the next publish cleans up and succeeds
+    assert latest_publication(serving)["publication_id"] == after.publication_id
+    assert not list(serving.glob("clientmart.duckdb.tmp-*"))
+
+
+def test_marts_from_manifest_skip_restricted_models(tmp_path: Path) -> None:
+    def node(name: str, fqn: list[str], tags: list[str] = ()) -> dict:
+        return {
+            "resource_type": "model",
+            "name": name,
+            "alias": name,
+            "schema": "main",
+            "fqn": fqn,
+            "tags": list(tags),
+            "config": {"materialized": "table"},
+        }
+
+    nodes = [
+        node("mart_client_tier", ["clientmart", "marts", "tiers", "mart_client_tier"]),
+        node("dim_client", ["clientmart", "marts", "core", "dim_client"]),
+        node(
+            "quarantine_records",
+            ["clientmart", "marts", "audit", "quarantine_records"],
+            ["pii", "restricted"],
+        ),
+        node("int_calendar", ["clientmart", "intermediate", "rm", "int_calendar"]),
+    ]
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"nodes": {f"model.x.{n['name']}": n for n in nodes}}))
+    assert [r.name for r in mart_relations_from_manifest(manifest)] == [
+        "dim_client",
+        "mart_client_tier",
+    ]
