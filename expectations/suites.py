@@ -14,6 +14,7 @@ from pathlib import Path
 import great_expectations as gx
 from great_expectations import expectations as gxe
 
+from ingest.rules import reference_flag
 from ingest.spec import Feed, load_feeds
 
 PROJECT_DIR = Path(__file__).resolve().parent
@@ -31,15 +32,13 @@ def suite_name(feed: str) -> str:
     return f"{feed}_delivery"
 
 
-def reference_flag(column: str, reference: str) -> str:
-    """Batch column: True where ``column`` holds a code missing from the reference in force."""
-    return f"_unknown__{column}__{reference.replace('.', '__')}"
-
-
 def build_suite(feed: Feed) -> gx.ExpectationSuite:
     """The batch-level verdict for one delivery of ``feed``, in the contract's own terms."""
-    suite = gx.ExpectationSuite(name=suite_name(feed.name))
-    add = suite.add_expectation
+    # collected first, the suite made last: ExpectationSuite.add_expectation writes through to
+    # the active context's store when a suite of that name is saved there (it would append a
+    # second copy of every expectation to the stored suite)
+    expectations: list = []
+    add = expectations.append
     add(gxe.ExpectTableRowCountToEqual(value={"$PARAMETER": "expected_rows"}))
     for col in feed.columns:
         if col.required:
@@ -76,7 +75,7 @@ def build_suite(feed: Feed) -> gx.ExpectationSuite:
         add(gxe.ExpectColumnValuesToBeUnique(column=feed.key[0]))
     else:
         add(gxe.ExpectCompoundColumnsToBeUnique(column_list=list(feed.key)))
-    return suite
+    return gx.ExpectationSuite(name=suite_name(feed.name), expectations=expectations)
 
 
 def _ensure(context, feeds: dict[str, Feed]):  # noqa: ANN001, ANN202 - GX context types
@@ -92,11 +91,17 @@ def _ensure(context, feeds: dict[str, Feed]):  # noqa: ANN001, ANN202 - GX conte
         suite = build_suite(feed)
         try:
             current = context.suites.get(suite.name)
-            if current.to_json_dict()["expectations"] != suite.to_json_dict()["expectations"]:
-                context.suites.add_or_update(suite)
         except Exception:  # noqa: BLE001 - GX raises a DataContextError subclass when absent
             context.suites.add(suite)
+            continue
+        if _content(current) != _content(suite):  # ids are GX's, not ours: changed rules only
+            context.suites.add_or_update(suite)
     return context
+
+
+def _content(suite: gx.ExpectationSuite) -> list[dict]:
+    """A suite's expectations without their generated ids (what a rebuild must not churn)."""
+    return [{k: v for k, v in e.items() if k != "id"} for e in suite.to_json_dict()["expectations"]]
 
 
 def build_context(project_dir: Path = PROJECT_DIR):  # noqa: ANN201 - GX context type

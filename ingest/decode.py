@@ -33,6 +33,7 @@ class Decoded:
 
     path: Path
     encoding: str
+    newlines: int = 0  # b"\n" bytes in the file (never part of a GBK/GB18030 multi-byte char)
 
 
 def file_checksum(path: Path) -> str:
@@ -44,8 +45,13 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _stream(src: Path, encoding: str, dst: Path | None, skip: int = 0) -> None:
-    """Decode ``src`` strictly chunk by chunk, writing UTF-8 to ``dst`` when given."""
+def _stream(src: Path, encoding: str, dst: Path | None, skip: int = 0) -> int:
+    """Decode ``src`` strictly chunk by chunk, writing UTF-8 to ``dst`` when given.
+
+    Returns the number of line feeds, counted on the way (the reader compares it with the
+    record count to know whether quoted fields hold line breaks).
+    """
+    newlines = 0
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     consumed = 0
     out = dst.open("w", encoding="utf-8", newline="") if dst is not None else None
@@ -62,10 +68,11 @@ def _stream(src: Path, encoding: str, dst: Path | None, skip: int = 0) -> None:
                 except UnicodeDecodeError as err:
                     raise UndecodableFile(encoding, consumed - pending + err.start) from None
                 consumed += len(chunk)
+                newlines += chunk.count(b"\n")
                 if out is not None and text:
                     out.write(text)
                 if final:
-                    return
+                    return newlines
     finally:
         if out is not None:
             out.close()
@@ -83,15 +90,15 @@ def decode_to_utf8(src: Path, configured: str, workdir: Path) -> Decoded:
     target = workdir / (src.name + ".utf8")
     if configured in ("auto", "utf-8"):
         if has_bom:
-            _stream(src, "utf-8", target, skip=len(BOM))
-            return Decoded(target, "utf-8-sig")
+            newlines = _stream(src, "utf-8", target, skip=len(BOM))
+            return Decoded(target, "utf-8-sig", newlines)
         try:
-            _stream(src, "utf-8", None)
-            return Decoded(src, "utf-8")
+            newlines = _stream(src, "utf-8", None)
+            return Decoded(src, "utf-8", newlines)
         except UndecodableFile:
             if configured == "utf-8":
                 raise
-        _stream(src, "gb18030", target)
-        return Decoded(target, "gb18030")
-    _stream(src, configured, target)
-    return Decoded(target, configured)
+        newlines = _stream(src, "gb18030", target)
+        return Decoded(target, "gb18030", newlines)
+    newlines = _stream(src, configured, target)
+    return Decoded(target, configured, newlines)

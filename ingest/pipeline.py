@@ -17,7 +17,12 @@ from pathlib import Path
 import polars as pl
 
 from clientmart.settings import Settings
-from expectations.validate import ValidationSummary, validate_batch
+from expectations.validate import (
+    ValidationSummary,
+    build_data_docs,
+    record_results,
+    validate_batch,
+)
 from ingest import store
 from ingest.landing import DeliveryStatus, LandedFile, scan_date, scan_feed
 from ingest.read import DeliveryRefused, read_delivery
@@ -113,6 +118,11 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _utc_naive(moment: dt.datetime) -> dt.datetime:
+    """Audit times are UTC written as plain TIMESTAMP (dbt's ingest_audit reads them so)."""
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
 def _control_count(landed: LandedFile, source: str) -> int:
     text = landed.control_path.read_text(encoding="utf-8", errors="replace").strip()
     if not text.isdigit():
@@ -138,8 +148,8 @@ def _audit_row(feed: str, result: FileResult, started: dt.datetime) -> dict[str,
         "records_quarantined": result.records_quarantined,
         "status": result.status,
         "message": result.message,
-        "started_at": started,
-        "finished_at": _now(),
+        "started_at": _utc_naive(started),
+        "finished_at": _utc_naive(_now()),
     }
 
 
@@ -239,7 +249,7 @@ def _ingest_file(
     events = _previous(settings, feed.name, business_date, landed.name)
     last = events[-1] if events else None
     if last is not None and last["checksum"] == landed.checksum:
-        redelivered = landed.delivered_at > last["finished_at"]
+        redelivered = _utc_naive(landed.delivered_at) > last["finished_at"]
         if last["status"] != "refused":
             in_force = next(e for e in reversed(events) if e["status"] in PUBLISHED)
             result = FileResult(
@@ -319,11 +329,19 @@ def ingest_feed(settings: Settings, feed: str, business_date: dt.date) -> FeedRe
         result.validation = ValidationSummary.combine(feed, summaries)
     else:
         result.validation = _published_summary(settings, spec, business_date, references)
+    if result.validation is not None:
+        record_results(settings.gx_docs, result.validation, business_date)
     return result
 
 
-def ingest_date(settings: Settings, business_date: dt.date) -> DateResult:
-    """Ingest every feed delivered for the date, reference data first."""
+def ingest_date(settings: Settings, business_date: dt.date, data_docs: bool = False) -> DateResult:
+    """Ingest every feed delivered for the date, reference data first.
+
+    ``data_docs``: render the GX data docs at the end (``build_data_docs``, about a second);
+    off by default so that tests and backfills ingesting many dates do not pay it per date.
+    A date run (orchestration, ingesting feed by feed) calls ``build_data_docs`` once at its
+    end; every feed's latest results are already recorded by ``ingest_feed``.
+    """
     feeds = load_feeds()
     ensure_schemas(settings)
     status = scan_date(settings.landing, business_date)
@@ -331,4 +349,6 @@ def ingest_date(settings: Settings, business_date: dt.date) -> DateResult:
     for name in dependency_order(feeds):
         if status.feeds[name].complete or status.feeds[name].pending:
             result.feeds[name] = ingest_feed(settings, name, business_date)
+    if data_docs and result.feeds:
+        build_data_docs(settings)
     return result

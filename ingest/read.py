@@ -130,8 +130,24 @@ def _read_delimited(path: Path, feed: Feed, source: str, workdir: Path) -> ReadR
             "unparseable",
             f"{source}: not a well-formed '{delimiter}'-delimited file ({err}); re-deliver it",
         ) from None
-    frame = frame.with_row_index(LINE, offset=2).with_columns(pl.col(LINE).cast(pl.Int64))
+    frame = frame.with_columns(_record_lines(frame, headers, decoded.newlines))
     return ReadResult(frame, columns, extras, decoded.encoding, path.suffix[1:].lower(), delimiter)
+
+
+def _record_lines(frame: pl.DataFrame, headers: list[str], newlines: int) -> pl.Expr:
+    """The physical line each record starts on (header is line 1).
+
+    One line per record unless the file holds more line feeds than header + records: then
+    quoted fields carry line breaks, and each record's start is pushed down by the breaks
+    inside the records before it.
+    """
+    if newlines <= frame.height + 1:
+        return pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias(LINE)
+    breaks = pl.sum_horizontal(
+        pl.col(h).str.count_matches("\n", literal=True).fill_null(0) for h in headers
+    ).cast(pl.Int64)
+    span = breaks + 1
+    return (pl.lit(2, pl.Int64) + span.cum_sum() - span).alias(LINE)
 
 
 def _read_excel(path: Path, feed: Feed, source: str) -> ReadResult:

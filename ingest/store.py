@@ -22,7 +22,8 @@ AUDIT = "_ingest_audit"
 SCHEMA_DATE = dt.date(1900, 1, 1)
 SCHEMA_FILE = "_schema.parquet"
 LOADED_AT = "_loaded_at"
-TIMESTAMP = pl.Datetime("us", "UTC")
+TIMESTAMP = pl.Datetime("us", "UTC")  # lineage: TIMESTAMP WITH TIME ZONE
+AUDIT_TIMESTAMP = pl.Datetime("us")  # audit: UTC values as plain TIMESTAMP
 
 LINEAGE: dict[str, pl.DataType] = {
     EXTRA: pl.String(),
@@ -52,8 +53,8 @@ AUDIT_SCHEMA: dict[str, pl.DataType] = {
     "records_quarantined": pl.Int64(),
     "status": pl.String(),
     "message": pl.String(),
-    "started_at": TIMESTAMP,
-    "finished_at": TIMESTAMP,
+    "started_at": AUDIT_TIMESTAMP,
+    "finished_at": AUDIT_TIMESTAMP,
 }
 
 
@@ -82,6 +83,9 @@ def remove(target: Path) -> None:
     target.unlink(missing_ok=True)
 
 
+_schema_checked: set[Path] = set()
+
+
 def ensure_schema_files(raw_root: Path, quarantine_root: Path, feeds: dict[str, Feed]) -> None:
     """An empty Parquet per table so a feed never delivered still reads as an empty table."""
     tables: list[tuple[Path, dict[str, pl.DataType]]] = [
@@ -93,10 +97,12 @@ def ensure_schema_files(raw_root: Path, quarantine_root: Path, feeds: dict[str, 
             (partition(quarantine_root, feed.name, SCHEMA_DATE) / SCHEMA_FILE, QUARANTINE_SCHEMA)
         )
     for path, schema in tables:
-        empty = pl.DataFrame(schema=schema)
-        if path.exists() and pl.read_parquet_schema(path) == empty.schema:
+        if path in _schema_checked and path.exists():  # checked by this process already
             continue
-        write_atomic(empty, path)
+        empty = pl.DataFrame(schema=schema)
+        if not (path.exists() and pl.read_parquet_schema(path) == empty.schema):
+            write_atomic(empty, path)
+        _schema_checked.add(path)
 
 
 def audit_file(
@@ -125,13 +131,24 @@ def write_audit(raw_root: Path, business_date: dt.date, row: dict[str, object]) 
     write_atomic(frame, target)
 
 
+def _audit_frame(path: Path) -> pl.DataFrame:
+    """One audit file; rows written with zone-aware times (earlier releases) read as UTC."""
+    frame = pl.read_parquet(path)
+    aware = [
+        pl.col(c).dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        for c in ("started_at", "finished_at")
+        if getattr(frame.schema[c], "time_zone", None) is not None
+    ]
+    return frame.with_columns(aware) if aware else frame
+
+
 def read_audit(raw_root: Path, business_date: dt.date, feed: str) -> pl.DataFrame:
     """Every audit event of ``feed`` for the date, oldest first."""
     folder = partition(raw_root, AUDIT, business_date)
     files = sorted(folder.glob(f"{feed}__*.parquet")) if folder.exists() else []
     if not files:
         return pl.DataFrame(schema=AUDIT_SCHEMA)
-    frame = pl.concat([pl.read_parquet(f) for f in files], how="vertical")
+    frame = pl.concat([_audit_frame(f) for f in files], how="vertical")
     return frame.filter(pl.col("feed") == feed).sort("finished_at", "started_at")
 
 
@@ -155,6 +172,9 @@ def delivered_dates(root: Path, feed: str, on_or_before: dt.date) -> list[dt.dat
     return sorted(dates)
 
 
+_reference_cache: dict[str, tuple[tuple[tuple[str, int, int], ...], pl.Series]] = {}
+
+
 def reference_values(
     raw_root: Path, reference: str, business_date: dt.date, snapshot: bool
 ) -> pl.Series:
@@ -170,7 +190,12 @@ def reference_values(
     files = [f for d in dates for f in data_files(raw_root, feed, d)]
     if not files:
         return pl.Series(reference, [], pl.String)
-    return (
+    # the files' identities: every feed of a date checks against the same codes, read once
+    identity = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+    cached = _reference_cache.get(reference)
+    if cached is not None and cached[0] == identity:
+        return cached[1]
+    values = (
         pl.scan_parquet(files, hive_partitioning=False)
         .select(pl.col(column).cast(pl.String))
         .unique()
@@ -178,3 +203,5 @@ def reference_values(
         .to_series()
         .drop_nulls()
     )
+    _reference_cache[reference] = (identity, values)
+    return values

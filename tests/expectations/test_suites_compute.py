@@ -113,3 +113,17 @@ def test_committed_suites_match_the_contract():
         ]
         assert on_disk == strip, f"rebuild with: python -m expectations.suites ({feed.name})"
     assert Path(PROJECT_DIR / "gx" / "great_expectations.yml").exists()
+
+
+def test_building_a_suite_never_writes_to_the_running_context():
+    """GX's add_expectation writes through to a saved suite of the same name: building the
+    suites again (tests, ``python -m expectations.suites``) must not double them."""
+    from expectations.suites import runtime_context
+
+    feed = load_feeds()["fx_rates"]
+    stored = runtime_context().suites.get(suite_name(feed.name))
+    count = len(stored.expectations)
+    build_suite(feed)
+    build_suite(feed)
+    after = runtime_context().suites.get(suite_name(feed.name))
+    assert len(after.expectations) == count == len(build_suite(feed).expectations)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -65,12 +66,25 @@ def reference_files() -> dict[str, str]:
     return dict(REFERENCE)
 
 
-@pytest.fixture
-def reference_bank(settings: Settings, land: Lander) -> Settings:
-    """Reference data and two clients delivered and ingested for DAY."""
+@pytest.fixture(scope="session")
+def reference_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Reference data and two clients delivered and ingested for DAY, once per session."""
+    root = tmp_path_factory.mktemp("reference_bank")
+    settings = Settings(home=root / "home", landing_root=root / "landing")
     for feed, text in REFERENCE.items():
-        land(feed, f"{feed}.csv", text)
+        folder = settings.landing / feed / f"{DAY:%Y%m%d}"
+        folder.mkdir(parents=True)
+        (folder / f"{feed}.csv").write_text(text, encoding="utf-8")
+        (folder / f"{feed}.csv.ok").write_text(f"{len(text.splitlines()) - 1}\n")
     for feed in REFERENCE:
         result = ingest_feed(settings, feed, DAY)
         assert result.ok, result
+    return root
+
+
+@pytest.fixture
+def reference_bank(settings: Settings, reference_template: Path) -> Settings:
+    """A copy of the ingested reference bank (files and times as ingested) for this test."""
+    shutil.copytree(reference_template / "home", settings.home)
+    shutil.copytree(reference_template / "landing", settings.landing)
     return settings

@@ -1,0 +1,129 @@
+"""Source lines across quoted line breaks, lineage and audit times, and the GX data docs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import polars as pl
+
+from clientmart.settings import Settings
+from expectations.validate import build_data_docs
+from ingest import store
+from ingest.pipeline import ingest_date, ingest_feed
+from ingest.rules import parse_date
+
+DAY = dt.date(2026, 10, 1)
+HEADER = "balance_date,account_id,client_id,inst_code,product_code,currency,balance,memo\n"
+TAIL = "".join(f"20261001,B{i:03d},C001,B001,DD01,CNY,{i},\n" for i in range(60))  # max_bad_share
+
+
+def test_source_lines_count_line_breaks_inside_quoted_fields(reference_bank, land):
+    content = (
+        HEADER
+        + '20261001,A001,C001,B001,DD01,CNY,1,"two\nlines"\n'  # lines 2-3
+        + "20261001,A002,C001,B001,DD01,CNY,-5,x\n"  # line 4: range
+        + '20261001,A003,C001,B001,DD01,CNY,2,"a\r\nb\r\nc"\n'  # lines 5-7
+        + "20261001,A004,C001,B001,DD01,CNY,-6,\n"  # line 8: range
+        + "20261001,A005,C001,B001,DD01,CNY,3,y\n"  # line 9
+        + TAIL  # lines 10-69
+    )
+    land("deposit_balances", "db.csv", content, count=65)
+    result = ingest_feed(reference_bank, "deposit_balances", DAY)
+    assert result.ok and result.files[0].records_quarantined == 2
+    bad = pl.read_parquet(store.data_files(reference_bank.quarantine, "deposit_balances", DAY)[0])
+    assert bad["_source_line"].to_list() == [4, 8]
+    assert bad["rules"].to_list() == ["range:balance", "range:balance"]
+    kept = pl.read_parquet(store.data_files(reference_bank.raw, "deposit_balances", DAY)[0])
+    assert kept["_source_line"].to_list() == [2, 5, 9, *range(10, 70)]
+    assert kept["_extra"][0] == '{"memo":"two\\nlines"}'
+
+
+def test_source_lines_without_embedded_breaks_are_record_numbers(reference_bank, land):
+    body = "".join(
+        f"20261001,A{i:03d},C001,B001,DD01,CNY,{1 - 2 * (i % 3 == 0)},\n" for i in range(7)
+    )
+    land("deposit_balances", "db.csv", HEADER + body + TAIL)
+    result = ingest_feed(reference_bank, "deposit_balances", DAY)
+    assert result.ok and result.files[0].records_quarantined == 3
+    bad = pl.read_parquet(store.data_files(reference_bank.quarantine, "deposit_balances", DAY)[0])
+    assert bad["_source_line"].to_list() == [2, 5, 8]
+
+
+def test_dates_parse_strictly_in_one_of_three_shapes():
+    values = ["2026101", "2026-10-1", "+2026-10-01", "2026-1001", "2026/10-01", "20261001"]
+    got = pl.DataFrame({"v": values}).select(parse_date(pl.col("v")))["v"].to_list()
+    assert got == [None, None, None, None, None, DAY]
+
+
+def test_audit_times_are_plain_utc_and_loaded_at_is_zoned(reference_bank, land):
+    land("deposit_balances", "db.csv", HEADER + "20261001,A001,C001,B001,DD01,CNY,1,\n")
+    before = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    assert ingest_feed(reference_bank, "deposit_balances", DAY).files[0].status == "loaded"
+    after = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    audit_glob = str(reference_bank.raw / "_ingest_audit" / "*" / "deposit_balances__*.parquet")
+    raw_file = store.data_files(reference_bank.raw, "deposit_balances", DAY)[0]
+    with duckdb.connect() as con:
+        types = dict(
+            con.execute(
+                "select column_name, column_type from "
+                f"(describe select * from read_parquet('{audit_glob}'))"
+            ).fetchall()
+        )
+        started, finished = con.execute(
+            f"select started_at, finished_at from read_parquet('{audit_glob}')"
+        ).fetchone()
+        loaded_type = con.execute(
+            f"select column_type from (describe select _loaded_at from read_parquet('{raw_file}'))"
+        ).fetchone()[0]
+    assert types["started_at"] == types["finished_at"] == "TIMESTAMP"
+    assert before <= started <= finished <= after  # UTC wall time, no zone
+    assert loaded_type == "TIMESTAMP WITH TIME ZONE"
+    loaded_at = pl.read_parquet(raw_file)["_loaded_at"].unique().to_list()
+    assert len(loaded_at) == 1
+    # a plain re-run writes nothing: the lineage time stays that of the delivery
+    assert ingest_feed(reference_bank, "deposit_balances", DAY).files[0].status == "unchanged"
+    assert pl.read_parquet(raw_file)["_loaded_at"].unique().to_list() == loaded_at
+
+
+def test_data_docs_render_each_feeds_latest_validation(reference_bank, land, tmp_path):
+    settings = Settings(
+        home=reference_bank.home,
+        landing_root=reference_bank.landing,
+        gx_docs_dir=tmp_path / "docs",
+    )
+    land("deposit_balances", "db.csv", HEADER + "20261001,A001,C001,B001,DD01,CNY,1,\n")
+    result = ingest_date(settings, DAY, data_docs=True)
+    assert result.feeds["deposit_balances"].validation.success
+    index = settings.gx_docs / "index.html"
+    assert index.exists()
+    html = index.read_text(encoding="utf-8")
+    for feed in ("deposit_balances", "clients", "institutions"):
+        assert f"{feed}_delivery" in html
+    pages = list((settings.gx_docs / "validations").rglob("*.html"))
+    assert any("deposit_balances_delivery" in str(p) for p in pages)
+    # built again from the recorded results alone, without ingesting
+    index.unlink()
+    assert build_data_docs(settings) == index and index.exists()
+
+
+def test_compound_key_duplicates_are_exact_and_nulls_are_not_duplicates(tmp_path):
+    from ingest.read import read_delivery
+    from ingest.rules import split_records
+    from ingest.spec import load_feeds
+
+    feed = load_feeds()["fx_rates"]
+    path = tmp_path / "fx.csv"
+    path.write_text(
+        "rate_date,currency,cny_per_unit\n"
+        "20261001,USD,7.1\n20261001,EUR,7.7\n20261001,USD,7.2\n"  # line 4: duplicate
+        "20261001,,1\n20261001,,1\n20261001,JPY,0.05\n",  # null keys: not_null, not duplicate
+        encoding="utf-8",
+    )
+    split = split_records(read_delivery(path, feed, "fx", tmp_path), feed, DAY, {})
+    assert split.quarantined.select("_source_line", "rules").rows() == [
+        (4, "duplicate_key"),
+        (5, "not_null:currency"),
+        (6, "not_null:currency"),
+    ]
+    assert split.kept["currency"].to_list() == ["USD", "EUR", "JPY"]
