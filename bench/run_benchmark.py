@@ -1,0 +1,675 @@
+"""The nightly benchmark: a generated bank at scale through the real pipeline, against a floor.
+
+    .venv/bin/python bench/run_benchmark.py [--clients 1000000] [--days 31] [--out FILE]
+
+1. Generates a bank (``generate_bank``; reused when ``--work`` already holds it) from
+   ``--start`` for ``--days`` days: at 1M clients about 2.5M deposit balances a day, 0.6M
+   transactions, 0.3M holdings, 10k orders, some files GBK/GB18030.
+2. Nightly: one Dagster run per date (``orchestration.runner.execute``, as ``clientmart run``),
+   timed per stage. Stages inside the ingest step are timed by wrapping ``read_delivery``
+   (read and decode), ``split_records`` + ``validate_batch`` (validate) and
+   ``store.write_atomic`` (raw write); dbt build and publish are the Dagster steps' durations
+   from the run's step stats; orchestration is the run's wall time minus its steps.
+3. The floor (``bench/floor.py``, no framework) on the same files for each date, in a
+   subprocess; the pipeline's time for a date is reported as a ratio to it.
+4. A plain ``polars.read_csv`` (``read_excel`` for .xlsx) of the last date's files: the read
+   stage's throughput as a share of it.
+5. Backfill: the same dates as one range (``orchestration.runner.backfill``) in a fresh home.
+6. History (``--history-months``, 0 to skip): a bank of ``--history-clients`` built by one
+   backfill up to the day before day ``--history-day`` of month 2 and of month N+1, then that
+   date run nightly; the two nightly times are compared (cost must follow the day, not history).
+
+Peak memory is the RSS of the whole process tree (this process, dbt, the floor), sampled from
+/proc every 0.2 s (psutil is not needed). Prints a table; writes JSON to ``--out``.
+Not part of the test suite's pass/fail (design.md, Testing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH.parent))
+
+import polars as pl  # noqa: E402
+
+from clientmart.settings import Settings  # noqa: E402
+
+STAGES = (
+    "read_decode",
+    "validate",
+    "raw_write",
+    "ingest_other",
+    "dbt_build",
+    "publish",
+    "orchestration",
+)
+INGEST_STEP, DBT_STEP, PUBLISH_STEP = "raw_feeds", "clientmart_dbt", "serving_publication"
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+# --- memory: RSS of the process tree, sampled -------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as fh:
+                kids.extend(int(k) for k in fh.read().split())
+    except OSError:
+        pass
+    return kids
+
+
+def tree_rss(root: int) -> int:
+    """Resident bytes of ``root`` and every descendant (from /proc/<pid>/statm)."""
+    total, todo, seen = 0, [root], set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            with open(f"/proc/{pid}/statm") as fh:
+                total += int(fh.read().split()[1]) * PAGE
+        except OSError:
+            continue
+        todo.extend(_children(pid))
+    return total
+
+
+class MemorySampler:
+    """A thread that samples the tree's RSS; ``peak(t0, t1)`` is the max inside a window."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval = interval
+        self.samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.interval)
+
+    def sample(self) -> None:
+        self.samples.append((time.time(), tree_rss(os.getpid())))
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak(self, t0: float, t1: float) -> int:
+        inside = [rss for t, rss in list(self.samples) if t0 <= t <= t1]
+        return max(inside, default=0)
+
+
+# --- stage timing ------------------------------------------------------------------------
+
+
+@dataclass
+class Interval:
+    stage: str
+    start: float
+    end: float
+    rows: int = 0
+    bytes: int = 0
+
+
+@dataclass
+class Recorder:
+    """Intervals of the instrumented calls (wall clock, so they line up with step stats)."""
+
+    sampler: MemorySampler
+    intervals: list[Interval] = field(default_factory=list)
+
+    def wrap(self, stage: str, fn: Callable, measure: Callable[..., tuple[int, int]]) -> Callable:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.time()
+            self.sampler.sample()  # so that even a short call has a sample inside its window
+            result = fn(*args, **kwargs)
+            self.sampler.sample()
+            end = time.time()
+            rows, size = measure(result, *args, **kwargs)
+            self.intervals.append(Interval(stage, start, end, rows, size))
+            return result
+
+        return timed
+
+
+def _read_measure(result: Any, path: Path, *_a: Any, **_k: Any) -> tuple[int, int]:
+    return result.frame.height, Path(path).stat().st_size
+
+
+def _split_measure(result: Any, read: Any, *_a: Any, **_k: Any) -> tuple[int, int]:
+    return read.frame.height, int(read.frame.estimated_size())
+
+
+def _validate_measure(_result: Any, _feed: Any, frame: Any, *_a: Any, **_k: Any) -> tuple[int, int]:
+    return 0, 0  # rows are counted once, by split_records
+
+
+def _write_measure(_result: Any, frame: Any, target: Path, *_a: Any, **_k: Any) -> tuple[int, int]:
+    return frame.height, Path(target).stat().st_size
+
+
+def _publish_measure(result: Any, *_a: Any, **_k: Any) -> tuple[int, int]:
+    return sum(result.row_counts.values()), Path(result.path).stat().st_size
+
+
+@contextmanager
+def instrumented(recorder: Recorder) -> Iterator[None]:
+    """Wrap the ingest and publish entry points the Dagster steps call, restore them after."""
+    import ingest.pipeline as pipeline
+    import ingest.store as store
+    import orchestration.defs.serving.assets as serving
+
+    patches = [
+        (pipeline, "read_delivery", "read_decode", _read_measure),
+        (pipeline, "split_records", "validate", _split_measure),
+        (pipeline, "validate_batch", "validate", _validate_measure),
+        (store, "write_atomic", "raw_write", _write_measure),
+        (serving, "publish", "publish_call", _publish_measure),
+    ]
+    originals = [(mod, name, getattr(mod, name)) for mod, name, _s, _m in patches]
+    for mod, name, stage, measure in patches:
+        setattr(mod, name, recorder.wrap(stage, getattr(mod, name), measure))
+    try:
+        yield
+    finally:
+        for mod, name, original in originals:
+            setattr(mod, name, original)
+
+
+# --- one Dagster run, broken into stages ---------------------------------------------------
+
+
+def _stage(seconds: float, rows: int, size: int, peak: int) -> dict[str, Any]:
+    return {
+        "seconds": round(seconds, 3),
+        "rows": rows,
+        "mb": round(size / 1e6, 1),
+        "rows_per_s": round(rows / seconds) if seconds > 0 else None,
+        "mb_per_s": round(size / 1e6 / seconds, 1) if seconds > 0 else None,
+        "peak_rss_mb": round(peak / 2**20),
+    }
+
+
+def measured_run(
+    settings: Settings,
+    defs: Any,
+    instance: Any,
+    start: dt.date,
+    end: dt.date,
+    sampler: MemorySampler,
+) -> dict[str, Any]:
+    """Execute the job for start..end and return per-stage seconds, rows, MB, peak RSS."""
+    from orchestration.runner import execute
+
+    recorder = Recorder(sampler)
+    with instrumented(recorder):
+        t0 = time.time()
+        outcome = execute(settings, defs, instance, start, end)
+        t1 = time.time()
+    if not outcome.success:
+        raise SystemExit(f"pipeline run {start}..{end} failed: {outcome.error}")
+    steps = {s.step_key: s for s in instance.get_run_step_stats(outcome.run_id)}
+    spans = {k: (s.start_time or t0, s.end_time or t1) for k, s in steps.items()}
+
+    def sum_of(stage: str) -> tuple[float, int, int, int]:
+        chosen = [i for i in recorder.intervals if i.stage == stage]
+        secs = sum(i.end - i.start for i in chosen)
+        peak = max((sampler.peak(i.start, i.end) for i in chosen), default=0)
+        return secs, sum(i.rows for i in chosen), sum(i.bytes for i in chosen), peak
+
+    stages: dict[str, dict[str, Any]] = {}
+    read = sum_of("read_decode")
+    stages["read_decode"] = _stage(*read)
+    validate = sum_of("validate")
+    stages["validate"] = _stage(*validate)
+    write = sum_of("raw_write")
+    stages["raw_write"] = _stage(*write)
+    ingest_span = spans.get(INGEST_STEP, (t0, t0))
+    ingest_s = ingest_span[1] - ingest_span[0]
+    stages["ingest_other"] = _stage(
+        ingest_s - read[0] - validate[0] - write[0], read[1], read[2], sampler.peak(*ingest_span)
+    )
+    dbt_span = spans.get(DBT_STEP, (t0, t0))
+    stages["dbt_build"] = _stage(
+        dbt_span[1] - dbt_span[0], write[1], write[2], sampler.peak(*dbt_span)
+    )
+    pub_span = spans.get(PUBLISH_STEP, (t0, t0))
+    pub = [i for i in recorder.intervals if i.stage == "publish_call"]
+    stages["publish"] = _stage(
+        pub_span[1] - pub_span[0],
+        sum(i.rows for i in pub),
+        sum(i.bytes for i in pub),
+        sampler.peak(*pub_span),
+    )
+    in_steps = sum(e - s for s, e in spans.values())
+    stages["orchestration"] = _stage(t1 - t0 - in_steps, 0, 0, sampler.peak(t0, t1))
+    return {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "run_id": outcome.run_id,
+        "seconds": round(t1 - t0, 3),
+        "input_rows": read[1],
+        "input_mb": round(read[2] / 1e6, 1),
+        "peak_rss_mb": round(sampler.peak(t0, t1) / 2**20),
+        "stages": stages,
+    }
+
+
+def measured_ingest(settings: Settings, date: dt.date, sampler: MemorySampler) -> dict[str, Any]:
+    """``ingest_date`` called directly (no Dagster, no dbt): the ingest stages alone."""
+    from ingest.pipeline import ingest_date
+
+    recorder = Recorder(sampler)
+    with instrumented(recorder):
+        t0 = time.time()
+        result = ingest_date(settings, date)
+        t1 = time.time()
+    if not result.ok:
+        raise SystemExit(f"ingest of {date} not ok: {result}")
+    stages = {}
+    spent = 0.0
+    for stage in ("read_decode", "validate", "raw_write"):
+        chosen = [i for i in recorder.intervals if i.stage == stage]
+        secs = sum(i.end - i.start for i in chosen)
+        spent += secs
+        size = sum(i.bytes for i in chosen)
+        rows = sum(i.rows for i in chosen)
+        peak = max((sampler.peak(i.start, i.end) for i in chosen), default=0)
+        stages[stage] = _stage(secs, rows, size, peak)
+    read = stages["read_decode"]
+    stages["ingest_other"] = _stage(t1 - t0 - spent, read["rows"], 0, sampler.peak(t0, t1))
+    return {
+        "start": date.isoformat(),
+        "end": date.isoformat(),
+        "seconds": round(t1 - t0, 3),
+        "input_rows": read["rows"],
+        "input_mb": read["mb"],
+        "peak_rss_mb": round(sampler.peak(t0, t1) / 2**20),
+        "stages": stages,
+    }
+
+
+def pipeline_home(root: Path, name: str, landing: Path) -> tuple[Settings, Any, Any]:
+    from orchestration.build import build_definitions
+    from orchestration.runner import dagster_instance
+
+    settings = isolated_settings(root / name, landing, root / "pseudonym.key")
+    return settings, build_definitions(settings), dagster_instance(settings)
+
+
+def isolated_settings(home: Path, landing: Path, key: Path) -> Settings:
+    """Every path under ``home``, set explicitly: loading a pipeline exports CLIENTMART_* for
+    dbt (``Settings.dbt_env``), and a later ``Settings()`` would otherwise pick those up and
+    share the previous home's raw layer and warehouse."""
+    return Settings(
+        home=home,
+        landing_root=landing,
+        raw_root=home / "raw",
+        quarantine_root=home / "quarantine",
+        warehouse_path=home / "warehouse" / "build.duckdb",
+        serving_dir=home / "serving",
+        dagster_home=home / "dagster",
+        alerts_dir=home / "alerts",
+        pseudonym_key_file=key,
+        first_business_date="2020-01-01",
+    )
+
+
+# --- floor and plain read ------------------------------------------------------------------
+
+
+def run_floor(landing: Path, date: dt.date, work: Path, sampler: MemorySampler) -> dict[str, Any]:
+    t0 = time.time()
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "floor.py"),
+            "--landing",
+            str(landing),
+            "--date",
+            date.isoformat(),
+            "--work",
+            str(work),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["tree_peak_rss_mb"] = round(sampler.peak(t0, time.time()) / 2**20)
+    return result
+
+
+def plain_read(landing: Path, date: dt.date) -> dict[str, Any]:
+    """``polars.read_csv`` of every delivered file of the date (encoding given, not detected)."""
+    sys.path.insert(0, str(BENCH))
+    from floor import is_utf8
+
+    files = sorted(
+        p
+        for p in landing.glob(f"*/{date:%Y%m%d}/*")
+        if p.suffix != ".ok" and p.with_name(p.name + ".ok").exists()
+    )
+    seconds, rows, size = 0.0, 0, 0
+    for path in files:
+        if path.suffix.lower() == ".xlsx":
+            t = time.perf_counter()
+            frame = pl.read_excel(path, infer_schema_length=0)
+        else:
+            with path.open("rb") as fh:
+                head = fh.readline()
+            sep = "|" if head.count(b"|") > head.count(b",") else ","
+            encoding = "utf8" if is_utf8(path) else "gb18030"
+            t = time.perf_counter()
+            if encoding == "utf8":
+                frame = pl.read_csv(path, separator=sep, infer_schema=False)
+            else:
+                frame = pl.read_csv(path, separator=sep, infer_schema=False, encoding=encoding)
+        seconds += time.perf_counter() - t
+        rows += frame.height
+        size += path.stat().st_size
+    return {
+        "files": len(files),
+        "seconds": round(seconds, 3),
+        "rows": rows,
+        "mb": round(size / 1e6, 1),
+        "mb_per_s": round(size / 1e6 / seconds, 1) if seconds else None,
+        "rows_per_s": round(rows / seconds) if seconds else None,
+    }
+
+
+# --- the whole benchmark -------------------------------------------------------------------
+
+
+def ensure_bank(landing: Path, clients: int, start: dt.date, end: dt.date, seed: int) -> dict:
+    """Generate the bank unless this exact one is already there (generation is not timed)."""
+    from clientmart.generator.bank import generate_bank
+
+    marker = landing / "_generator" / "bench.json"  # written when generation finished
+    wanted = {"clients": clients, "start": start.isoformat(), "end": end.isoformat(), "seed": seed}
+    if marker.exists():
+        done = json.loads(marker.read_text())
+        bank = done["bank"]
+        same = (bank["clients"], bank["seed"]) == (clients, seed)
+        if same and bank["start"] <= wanted["start"] and bank["end"] >= wanted["end"]:
+            return done
+    t = time.perf_counter()
+    summary = generate_bank(
+        landing,
+        clients=clients,
+        start=start,
+        end=end,
+        seed=seed,
+        progress=lambda m: print(f"  generate: {m}", flush=True),
+    )
+    info = {
+        "bank": wanted,
+        "generate_seconds": round(time.perf_counter() - t, 1),
+        "accounts": summary.accounts,
+        "records": summary.records,
+        "files": summary.files,
+    }
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(info))
+    return info
+
+
+def history_point(args: argparse.Namespace, sampler: MemorySampler) -> dict[str, Any]:
+    """Nightly time of day ``--history-day`` after 1 month and after N months of history."""
+    first = args.start.replace(day=1)
+    months = [first]
+    for _ in range(args.history_months):
+        months.append((months[-1] + dt.timedelta(days=32)).replace(day=1))
+    probe_1 = months[1].replace(day=args.history_day)
+    probe_n = months[-1].replace(day=args.history_day)
+    landing = args.work / f"landing_history_{args.history_clients}"
+    bank = ensure_bank(landing, args.history_clients, first, probe_n, args.seed)
+    home = f"history_{args.history_clients}_{args.history_months}m"
+    settings, defs, instance = pipeline_home(args.work, home, landing)
+    from orchestration.runner import backfill
+
+    def bulk(start: dt.date, end: dt.date) -> float:
+        t = time.perf_counter()
+        outcomes = backfill(settings, defs, instance, start, end)
+        if not all(o.success for o in outcomes):
+            raise SystemExit(f"history backfill {start}..{end} failed: {outcomes[-1].error}")
+        return round(time.perf_counter() - t, 1)
+
+    day = dt.timedelta(days=1)
+    bulk_1 = bulk(first, probe_1 - day)
+    after_1 = measured_run(settings, defs, instance, probe_1, probe_1, sampler)
+    bulk_n = bulk(probe_1 + day, probe_n - day)
+    after_n = measured_run(settings, defs, instance, probe_n, probe_n, sampler)
+    return {
+        "clients": args.history_clients,
+        "bank": bank,
+        "bulk_backfill_seconds": [bulk_1, bulk_n],
+        "after_1_month": after_1,
+        f"after_{args.history_months}_months": after_n,
+        "ratio": round(after_n["seconds"] / after_1["seconds"], 3),
+    }
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=31)
+    parser.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2026, 10, 1))
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="JSON result (default bench/results/benchmark-<clients>.json).",
+    )
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=Path(os.environ.get("TMPDIR", "/tmp")) / "clientmart-bench",
+        help="Folder for the bank and the pipeline homes.",
+    )
+    parser.add_argument("--skip-backfill", action="store_true")
+    parser.add_argument("--history-months", type=int, default=6)
+    parser.add_argument(
+        "--history-clients",
+        type=int,
+        default=None,
+        help="Clients of the history bank (default --clients).",
+    )
+    parser.add_argument("--history-day", type=int, default=10)
+    parser.add_argument(
+        "--ingest-only",
+        action="store_true",
+        help="Ingest stages only (ingest_date called directly, no dbt/publish) against the floor.",
+    )
+    parser.add_argument(
+        "--history-only", action="store_true", help="Only the history point (step 6)."
+    )
+    args = parser.parse_args()
+    args.history_clients = args.history_clients or args.clients
+    out = args.out or BENCH / "results" / f"benchmark-{args.clients}.json"
+    end = args.start + dt.timedelta(days=args.days - 1)
+    dates = [args.start + dt.timedelta(days=i) for i in range(args.days)]
+    landing = args.work / f"landing_{args.clients}"
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    report: dict[str, Any] = {
+        "started_utc": stamp,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_before": load_average(),
+        },
+        "clients": args.clients,
+        "dates": [args.start.isoformat(), end.isoformat()],
+    }
+    if args.history_only:
+        with MemorySampler() as sampler:
+            report["history"] = history_point(args, sampler)
+        report["machine"]["load_after"] = load_average()
+        save(out, report)
+        print(json.dumps(summarise_history(report["history"]), indent=2))
+        return
+    print(f"bank: {args.clients:,} clients, {args.start}..{end} in {landing}", flush=True)
+    report["bank"] = ensure_bank(landing, args.clients, args.start, end, args.seed)
+    if args.ingest_only:
+        report["mode"] = "ingest_only"
+        report["plain_read"] = plain_read(landing, dates[-1])
+        report["ingest"], report["floor"] = [], []
+        with MemorySampler() as sampler:
+            settings = isolated_settings(
+                args.work / f"ingest_{stamp}", landing, args.work / "pseudonym.key"
+            )
+            for date in dates:
+                run = measured_ingest(settings, date, sampler)
+                report["ingest"].append(run)
+                fl = run_floor(landing, date, args.work / f"floor_{stamp}", sampler)
+                report["floor"].append(fl)
+                save(out, report)
+                print(
+                    f"  ingest {date}: {run['seconds']:.1f}s (floor read+write "
+                    f"{fl['read_decode_s'] + fl['raw_write_s']:.1f}s, floor total "
+                    f"{fl['total_s']:.1f}s), peak {run['peak_rss_mb']:,} MB",
+                    flush=True,
+                )
+        report["machine"]["load_after"] = load_average()
+        save(out, report)
+        print(json.dumps({k: v["stages"] for k, v in [("last", report["ingest"][-1])]}, indent=1))
+        return
+    report["plain_read"] = plain_read(landing, dates[-1])
+    nightly: list[dict[str, Any]] = []
+    floor: list[dict[str, Any]] = []
+    report["nightly"], report["floor"] = nightly, floor
+    with MemorySampler() as sampler:
+        settings, defs, instance = pipeline_home(args.work, f"nightly_{stamp}", landing)
+        for date in dates:
+            run = measured_run(settings, defs, instance, date, date, sampler)
+            nightly.append(run)
+            fl = run_floor(landing, date, args.work / f"floor_{stamp}", sampler)
+            floor.append(fl)
+            save(out, report)
+            print(
+                f"  nightly {date}: {run['seconds']:.1f}s (floor {fl['total_s']:.1f}s), "
+                f"peak {run['peak_rss_mb']:,} MB, load {load_average()}",
+                flush=True,
+            )
+        if not args.skip_backfill:
+            b_settings, b_defs, b_instance = pipeline_home(args.work, f"backfill_{stamp}", landing)
+            report["backfill"] = measured_run(
+                b_settings, b_defs, b_instance, args.start, end, sampler
+            )
+            save(out, report)
+            print(
+                f"  backfill {args.start}..{end}: {report['backfill']['seconds']:.1f}s", flush=True
+            )
+        if args.history_months > 0:
+            report["history"] = history_point(args, sampler)
+    report["machine"]["load_after"] = load_average()
+    save(out, report)
+    report["summary"] = summarise(report)
+    save(out, report)
+    print(table(report))
+    print(f"written {out}")
+
+
+def save(out: Path, report: dict[str, Any]) -> None:
+    """Written after every step, so a long run that fails late keeps what it measured."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+
+
+def summarise(report: dict[str, Any]) -> dict[str, Any]:
+    """The targets of issue 10 as ratios, for the last date (the most month-to-date history)."""
+    last, fl = report["nightly"][-1], report["floor"][-1]
+    stages = last["stages"]
+    summary: dict[str, Any] = {
+        "date": last["start"],
+        "nightly_seconds": last["seconds"],
+        "floor_seconds": fl["total_s"],
+        "ratio_to_floor": round(last["seconds"] / fl["total_s"], 2),
+        "ratio_to_floor_per_stage": {
+            "read_decode": round(stages["read_decode"]["seconds"] / fl["read_decode_s"], 2),
+            "raw_write": round(stages["raw_write"]["seconds"] / max(fl["raw_write_s"], 1e-3), 2),
+            "dbt_build_vs_floor_accumulate_aggregate": round(
+                stages["dbt_build"]["seconds"] / (fl["accumulate_s"] + fl["aggregate_s"]), 2
+            ),
+        },
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in report["nightly"]),
+        "floor_peak_rss_mb": max(f["peak_rss_mb"] for f in report["floor"]),
+        "read_share_of_plain_polars": round(
+            stages["read_decode"]["mb_per_s"] / report["plain_read"]["mb_per_s"], 2
+        ),
+        "nightly_median_seconds": sorted(r["seconds"] for r in report["nightly"])[
+            len(report["nightly"]) // 2
+        ],
+    }
+    if "backfill" in report:
+        total = sum(r["seconds"] for r in report["nightly"])
+        summary["nightly_sum_seconds"] = round(total, 1)
+        summary["backfill_seconds"] = report["backfill"]["seconds"]
+        summary["backfill_to_nightly_sum"] = round(report["backfill"]["seconds"] / total, 3)
+        summary["peak_rss_mb"] = max(summary["peak_rss_mb"], report["backfill"]["peak_rss_mb"])
+    if "history" in report:
+        summary["history"] = summarise_history(report["history"])
+    return summary
+
+
+def summarise_history(history: dict[str, Any]) -> dict[str, Any]:
+    runs = [v for k, v in history.items() if k.startswith("after_")]
+    return {
+        "clients": history["clients"],
+        "bulk_backfill_seconds": history["bulk_backfill_seconds"],
+        "nightly_seconds": {r["start"]: r["seconds"] for r in runs},
+        "dbt_build_seconds": {r["start"]: r["stages"]["dbt_build"]["seconds"] for r in runs},
+        "ratio": history["ratio"],
+    }
+
+
+def table(report: dict[str, Any]) -> str:
+    last = report["nightly"][-1]
+    lines = [
+        f"clientmart benchmark: {report['clients']:,} clients, nightly {last['start']} "
+        f"({last['input_rows']:,} rows, {last['input_mb']} MB delivered)",
+        f"{'stage':<14}{'seconds':>9}{'rows/s':>12}{'MB/s':>8}{'peak MB':>9}",
+    ]
+    for name in STAGES:
+        s = last["stages"][name]
+        lines.append(
+            f"{name:<14}{s['seconds']:>9.2f}{s['rows_per_s'] or 0:>12,}"
+            f"{s['mb_per_s'] or 0:>8.1f}{s['peak_rss_mb']:>9,}"
+        )
+    lines.append(f"{'total':<14}{last['seconds']:>9.2f}{'':>20}{last['peak_rss_mb']:>9,}")
+    lines.append("")
+    for key, value in report["summary"].items():
+        lines.append(f"{key}: {value}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
