@@ -4,7 +4,7 @@
     DuckDB reads the Parquet files in place through each source's `external_location`
     (models/staging/_raw__sources.yml), so nothing is registered there. Spark has no such
     hook: at the start of every invocation (on-run-start) each source of `raw` becomes an
-    external Parquet table `raw.<feed>` over `<CLIENTMART_RAW_ROOT>/<feed>`, partitioned by
+    external Parquet table `raw.<feed>` over `<DBT_CLIENTMART_RAW_ROOT>/<feed>`, partitioned by
     the `business_date=YYYY-MM-DD` folders, with the contract's schema
     (raw_feed_schemas(), generated from ingest/feeds.yml). Tables are external: dropping
     one never touches the files. Partitions are re-discovered on every run, so a date ingest
@@ -20,7 +20,7 @@
 
 {% macro spark__register_raw_sources() -%}
     {%- if execute -%}
-        {%- set raw_root = env_var('CLIENTMART_RAW_ROOT', 'data/raw') -%}
+        {%- set raw_root = env_var('DBT_CLIENTMART_RAW_ROOT', 'data/raw') -%}
         {%- set schemas = raw_feed_schemas() -%}
         {%- set sources = graph.sources.values() | selectattr('source_name', 'equalto', 'raw') | list -%}
         {%- if sources -%}
@@ -73,11 +73,4 @@
         {%- endif %}{{ "," if not loop.last }}
     {%- endfor %}
     from {{ view }}
-{%- endmacro %}
-
-
-{#- A DuckDB/ANSI type name as Spark SQL spells it (Spark's VARCHAR needs a length). -#}
-{% macro spark_sql_type(type) -%}
-    {%- set lowered = type | lower | trim -%}
-    {{- {'varchar': 'string', 'text': 'string', 'integer': 'int'}.get(lowered, lowered) -}}
 {%- endmacro %}

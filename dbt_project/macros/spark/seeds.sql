@@ -1,7 +1,9 @@
 {#-
     Seeds on Spark: dbt-spark 1.11's seed macros with the column types of `column_types`
     spelled the Spark way (spark_sql_type: `varchar` -> `string`, `integer` -> `int`), so the
-    seed YAML stays one portable file for DuckDB and Spark. Otherwise unchanged.
+    seed YAML stays one portable file for DuckDB and Spark, and with values written as SQL
+    literals (dbt-spark's `session` method binds parameters by plain substitution, which
+    breaks on a quote inside a value and loads an empty cell as the text 'None').
 -#}
 {% macro spark__create_csv_table(model, agate_table) %}
     {%- set column_override = model['config'].get('column_types', {}) -%}
@@ -36,22 +38,28 @@
     {% endfor %}
     {% set statements = [] %}
     {% for chunk in agate_table.rows | batch(batch_size) %}
-        {% set bindings = [] %}
-        {% for row in chunk %}
-            {% do bindings.extend(row) %}
-        {% endfor %}
         {% set sql %}
             insert into {{ this.render() }} values
             {% for row in chunk -%}
-                ({%- for type in types -%}
-                    cast({{ get_binding_char() }} as {{ type }}){%- if not loop.last %},{%- endif %}
+                ({%- for value in row -%}
+                    {{ spark_seed_literal(value, types[loop.index0]) }}{%- if not loop.last %},{%- endif %}
                 {%- endfor -%}){%- if not loop.last %},{%- endif %}
             {%- endfor %}
         {% endset %}
-        {% do adapter.add_query(sql, bindings=bindings, abridge_sql_log=True) %}
+        {% do adapter.add_query(sql, abridge_sql_log=True) %}
         {% if loop.index0 == 0 %}
             {% do statements.append(sql) %}
         {% endif %}
     {% endfor %}
     {{ return(statements[0]) }}
 {% endmacro %}
+
+
+{#- One seed value as a Spark SQL literal of the column's type; an empty cell is null. -#}
+{% macro spark_seed_literal(value, type) -%}
+    {%- if value is none -%}
+        cast(null as {{ type }})
+    {%- else -%}
+        cast('{{ value | string | replace("\\", "\\\\") | replace("'", "\\'") }}' as {{ type }})
+    {%- endif -%}
+{%- endmacro %}

@@ -60,13 +60,13 @@ unknown as (
         'Unknown institution' as inst_name,
         cast(null as integer) as inst_level,
         'unknown' as level_name,
-        cast(null as varchar) as parent_inst_code,
-        cast(null as varchar) as region,
+        cast(null as {{ dbt.type_string() }}) as parent_inst_code,
+        cast(null as {{ dbt.type_string() }}) as region,
         {%- for n, name in levels.items() %}
-        cast(null as varchar) as {{ name }}_code,
+        cast(null as {{ dbt.type_string() }}) as {{ name }}_code,
         {%- endfor %}
         {%- for n, name in levels.items() %}
-        cast(null as varchar) as {{ name }}_name{{ "," if not loop.last }}
+        cast(null as {{ dbt.type_string() }}) as {{ name }}_name{{ "," if not loop.last }}
         {%- endfor %}
 )
 

@@ -32,5 +32,5 @@ grouped as (
 select * from grouped
 union all
 select
-    'UNKNOWN', 'Unknown product', cast(null as varchar), cast(null as varchar), cast(null as boolean),
-    cast(null as varchar), 'unknown', 'Unknown product', 'unknown'
+    'UNKNOWN', 'Unknown product', cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}), cast(null as boolean),
+    cast(null as {{ dbt.type_string() }}), 'unknown', 'Unknown product', 'unknown'

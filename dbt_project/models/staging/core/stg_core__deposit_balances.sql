@@ -9,11 +9,11 @@ fx_rates as (
 renamed as (
     select
         cast(balance_date as date) as balance_date,
-        cast(account_id as varchar) as account_id,
-        cast(client_id as varchar) as client_id,
-        cast(inst_code as varchar) as inst_code,
-        cast(product_code as varchar) as product_code,
-        upper(cast(currency as varchar)) as currency,
+        cast(account_id as {{ dbt.type_string() }}) as account_id,
+        cast(client_id as {{ dbt.type_string() }}) as client_id,
+        cast(inst_code as {{ dbt.type_string() }}) as inst_code,
+        cast(product_code as {{ dbt.type_string() }}) as product_code,
+        upper(cast(currency as {{ dbt.type_string() }})) as currency,
         cast(balance as decimal(24, 2)) as balance,
         cast(business_date as date) as business_date,
         _source_file,

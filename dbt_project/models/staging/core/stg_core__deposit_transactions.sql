@@ -4,14 +4,14 @@ with source as (
 
 renamed as (
     select
-        cast(txn_id as varchar) as txn_id,
+        cast(txn_id as {{ dbt.type_string() }}) as txn_id,
         cast(txn_date as date) as txn_date,
-        cast(account_id as varchar) as account_id,
-        cast(client_id as varchar) as client_id,
+        cast(account_id as {{ dbt.type_string() }}) as account_id,
+        cast(client_id as {{ dbt.type_string() }}) as client_id,
         cast(amount as decimal(24, 2)) as amount_cny,
-        cast(direction as varchar) as direction,
-        cast(txn_type as varchar) as txn_type,
-        cast(channel as varchar) as channel,
+        cast(direction as {{ dbt.type_string() }}) as direction,
+        cast(txn_type as {{ dbt.type_string() }}) as txn_type,
+        cast(channel as {{ dbt.type_string() }}) as channel,
         counterparty is not null as has_counterparty,
         cast(business_date as date) as business_date,
         _source_file,

@@ -5,10 +5,10 @@ with source as (
 renamed as (
     select
         cast(balance_date as date) as balance_date,
-        cast(loan_id as varchar) as loan_id,
-        cast(client_id as varchar) as client_id,
-        cast(inst_code as varchar) as inst_code,
-        cast(product_code as varchar) as product_code,
+        cast(loan_id as {{ dbt.type_string() }}) as loan_id,
+        cast(client_id as {{ dbt.type_string() }}) as client_id,
+        cast(inst_code as {{ dbt.type_string() }}) as inst_code,
+        cast(product_code as {{ dbt.type_string() }}) as product_code,
         cast(balance as decimal(24, 2)) as balance_cny,
         cast(business_date as date) as business_date,
         _source_file,

@@ -4,13 +4,13 @@ with source as (
 
 renamed as (
     select
-        cast(contact_id as varchar) as contact_id,
-        cast(rm_id as varchar) as rm_id,
-        cast(client_id as varchar) as client_id,
+        cast(contact_id as {{ dbt.type_string() }}) as contact_id,
+        cast(rm_id as {{ dbt.type_string() }}) as rm_id,
+        cast(client_id as {{ dbt.type_string() }}) as client_id,
         cast(contact_date as date) as contact_date,
-        cast(channel as varchar) as channel,
+        cast(channel as {{ dbt.type_string() }}) as channel,
         cast(familiarity as integer) as familiarity,
-        cast(attitude as varchar) as attitude,
+        cast(attitude as {{ dbt.type_string() }}) as attitude,
         cast(business_date as date) as business_date,
         _source_file,
         _source_line

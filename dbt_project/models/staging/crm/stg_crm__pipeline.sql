@@ -4,14 +4,14 @@ with source as (
 
 renamed as (
     select
-        cast(opportunity_id as varchar) as opportunity_id,
-        cast(rm_id as varchar) as rm_id,
-        cast(client_id as varchar) as client_id,
-        cast(product_category as varchar) as product_category,
+        cast(opportunity_id as {{ dbt.type_string() }}) as opportunity_id,
+        cast(rm_id as {{ dbt.type_string() }}) as rm_id,
+        cast(client_id as {{ dbt.type_string() }}) as client_id,
+        cast(product_category as {{ dbt.type_string() }}) as product_category,
         cast(expected_amount as decimal(24, 2)) as expected_amount_cny,
-        cast(stage as varchar) as stage,
+        cast(stage as {{ dbt.type_string() }}) as stage,
         cast(expected_close_date as date) as expected_close_date,
-        cast(status as varchar) as status,
+        cast(status as {{ dbt.type_string() }}) as status,
         cast(created_date as date) as created_date,
         cast(business_date as date) as business_date,
         _source_file,

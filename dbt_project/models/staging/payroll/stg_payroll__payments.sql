@@ -4,11 +4,11 @@ with source as (
 
 renamed as (
     select
-        cast(employer_client_id as varchar) as employer_client_id,
-        cast(batch_id as varchar) as batch_id,
-        cast(account_id as varchar) as account_id,
-        {{ pseudonymise('cast(id_number as varchar)') }} as employee_key,
-        {{ mask_name('cast(employee_name as varchar)') }} as employee_name_masked,
+        cast(employer_client_id as {{ dbt.type_string() }}) as employer_client_id,
+        cast(batch_id as {{ dbt.type_string() }}) as batch_id,
+        cast(account_id as {{ dbt.type_string() }}) as account_id,
+        {{ pseudonymise(dbt.cast('id_number', dbt.type_string())) }} as employee_key,
+        {{ mask_name(dbt.cast('employee_name', dbt.type_string())) }} as employee_name_masked,
         cast(amount as decimal(24, 2)) as amount_cny,
         cast(pay_date as date) as pay_date,
         cast(business_date as date) as business_date,

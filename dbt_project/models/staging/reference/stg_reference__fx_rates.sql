@@ -5,7 +5,7 @@ with source as (
 renamed as (
     select
         cast(rate_date as date) as rate_date,
-        upper(cast(currency as varchar)) as currency,
+        upper(cast(currency as {{ dbt.type_string() }})) as currency,
         cast(cny_per_unit as decimal(24, 6)) as cny_per_unit,
         cast(business_date as date) as business_date,
         _source_file,
@@ -19,7 +19,7 @@ cny as (
         'CNY' as currency,
         cast(1 as decimal(24, 6)) as cny_per_unit,
         business_date,
-        cast(null as varchar) as _source_file,
+        cast(null as {{ dbt.type_string() }}) as _source_file,
         cast(null as bigint) as _source_line
     from renamed
     where not exists (

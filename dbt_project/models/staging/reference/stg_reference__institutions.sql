@@ -11,11 +11,11 @@ snapshots as (
 
 renamed as (
     select
-        cast(s.inst_code as varchar) as inst_code,
-        cast(s.inst_name as varchar) as inst_name,
-        cast(s.parent_code as varchar) as parent_code,
+        cast(s.inst_code as {{ dbt.type_string() }}) as inst_code,
+        cast(s.inst_name as {{ dbt.type_string() }}) as inst_name,
+        cast(s.parent_code as {{ dbt.type_string() }}) as parent_code,
         cast(s.inst_level as integer) as inst_level,
-        cast(s.region as varchar) as region,
+        cast(s.region as {{ dbt.type_string() }}) as region,
         cast(s.business_date as date) as valid_from,
         snapshots.next_business_date as valid_to,
         cast(s.business_date as date) as business_date,

@@ -11,11 +11,11 @@ snapshots as (
 
 renamed as (
     select
-        cast(s.product_code as varchar) as product_code,
-        cast(s.product_name as varchar) as product_name,
-        cast(s.product_category as varchar) as product_category,
-        upper(cast(s.currency as varchar)) as currency,
-        cast(s.risk_level as varchar) as risk_level,
+        cast(s.product_code as {{ dbt.type_string() }}) as product_code,
+        cast(s.product_name as {{ dbt.type_string() }}) as product_name,
+        cast(s.product_category as {{ dbt.type_string() }}) as product_category,
+        upper(cast(s.currency as {{ dbt.type_string() }})) as currency,
+        cast(s.risk_level as {{ dbt.type_string() }}) as risk_level,
         cast(s.business_date as date) as valid_from,
         snapshots.next_business_date as valid_to,
         cast(s.business_date as date) as business_date,

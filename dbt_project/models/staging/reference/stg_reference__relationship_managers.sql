@@ -11,10 +11,10 @@ snapshots as (
 
 renamed as (
     select
-        cast(s.rm_id as varchar) as rm_id,
-        cast(s.rm_name as varchar) as rm_name,
-        cast(s.inst_code as varchar) as inst_code,
-        cast(s.status as varchar) as status,
+        cast(s.rm_id as {{ dbt.type_string() }}) as rm_id,
+        cast(s.rm_name as {{ dbt.type_string() }}) as rm_name,
+        cast(s.inst_code as {{ dbt.type_string() }}) as inst_code,
+        cast(s.status as {{ dbt.type_string() }}) as status,
         cast(s.business_date as date) as valid_from,
         snapshots.next_business_date as valid_to,
         cast(s.business_date as date) as business_date,

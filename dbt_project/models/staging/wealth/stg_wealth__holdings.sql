@@ -5,9 +5,9 @@ with source as (
 renamed as (
     select
         cast(as_of_date as date) as as_of_date,
-        cast(holding_id as varchar) as holding_id,
-        cast(client_id as varchar) as client_id,
-        cast(product_code as varchar) as product_code,
+        cast(holding_id as {{ dbt.type_string() }}) as holding_id,
+        cast(client_id as {{ dbt.type_string() }}) as client_id,
+        cast(product_code as {{ dbt.type_string() }}) as product_code,
         cast(units as decimal(24, 6)) as units,
         cast(market_value as decimal(24, 2)) as market_value_cny,
         cast(cost as decimal(24, 2)) as cost_cny,

@@ -4,14 +4,14 @@ with source as (
 
 renamed as (
     select
-        cast(order_id as varchar) as order_id,
+        cast(order_id as {{ dbt.type_string() }}) as order_id,
         cast(trade_date as date) as trade_date,
-        cast(client_id as varchar) as client_id,
-        cast(product_code as varchar) as product_code,
-        cast(rm_id as varchar) as rm_id,
-        cast(side as varchar) as side,
+        cast(client_id as {{ dbt.type_string() }}) as client_id,
+        cast(product_code as {{ dbt.type_string() }}) as product_code,
+        cast(rm_id as {{ dbt.type_string() }}) as rm_id,
+        cast(side as {{ dbt.type_string() }}) as side,
         cast(amount as decimal(24, 2)) as amount_cny,
-        cast(status as varchar) as status,
+        cast(status as {{ dbt.type_string() }}) as status,
         cast(business_date as date) as business_date,
         _source_file,
         _source_line
