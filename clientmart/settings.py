@@ -130,8 +130,8 @@ class Settings(BaseSettings):
     def dbt_env(self) -> dict[str, str]:
         """Environment variables the dbt project reads (profiles.yml and sources)."""
         return {
-            "CLIENTMART_RAW_ROOT": str(self.raw),
-            "CLIENTMART_QUARANTINE_ROOT": str(self.quarantine),
-            "CLIENTMART_WAREHOUSE_PATH": str(self.warehouse),
-            "CLIENTMART_PSEUDONYM_KEY": self.pseudonym_key,
+            "DBT_CLIENTMART_RAW_ROOT": str(self.raw),
+            "DBT_CLIENTMART_QUARANTINE_ROOT": str(self.quarantine),
+            "DBT_CLIENTMART_WAREHOUSE_PATH": str(self.warehouse),
+            "DBT_CLIENTMART_PSEUDONYM_KEY": self.pseudonym_key,
         }

@@ -161,7 +161,7 @@ select
         {%- endfor %}
     end, 0) as decimal(24, 2)) as month_end_balance_cny,
     balance_sum_cny,
-    {{ to_money('balance_sum_cny / days_covered') }} as daily_avg_balance_cny,
+    {{ money_divide('balance_sum_cny', 'days_covered') }} as daily_avg_balance_cny,
     {%- for d in days %}
     day_{{ '%02d' % d }}_cny{{ "," if not loop.last }}
     {%- endfor %}

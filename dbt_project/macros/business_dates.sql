@@ -35,3 +35,26 @@
 {% macro date_part_int(part, expr) -%}
     cast(extract({{ part }} from {{ expr }}) as integer)
 {%- endmacro %}
+
+{#- numerator / denominator as money: DECIMAL(24, 2), rounded half-up exactly. Why a macro:
+    DuckDB divides DECIMALs in DOUBLE, so round(x / n, 2) can turn an exact half cent down
+    (0.145 → 0.14); on DuckDB the division is done in integer cents instead. The numerator
+    has at most two decimals (a money amount or money × a count); the denominator is a
+    positive integer count (days, working days). -#}
+{% macro money_divide(numerator, denominator) -%}
+    {{ return(adapter.dispatch('money_divide', 'clientmart')(numerator, denominator)) }}
+{%- endmacro %}
+
+{% macro default__money_divide(numerator, denominator) -%}
+    {{ to_money('(' ~ numerator ~ ') / (' ~ denominator ~ ')') }}
+{%- endmacro %}
+
+{% macro duckdb__money_divide(numerator, denominator) -%}
+    cast(
+        cast(
+            sign({{ numerator }})
+            * ((2 * abs(cast(({{ numerator }}) * 100 as hugeint)) + cast({{ denominator }} as hugeint))
+               // (2 * cast({{ denominator }} as hugeint)))
+        as decimal(24, 0)) * cast(0.01 as decimal(3, 2))
+    as decimal(24, 2))
+{%- endmacro %}

@@ -1,5 +1,5 @@
 {#- Keyed hash of a personal identifier: sha256(key || value) as lowercase hex.
-    The key comes from CLIENTMART_PSEUDONYM_KEY and never lives in the repository, so the
+    The key comes from DBT_CLIENTMART_PSEUDONYM_KEY and never lives in the repository, so the
     same person gets the same key in every model but the key cannot be reversed or
     recomputed by anyone without the secret. Null stays null. -#}
 {% macro pseudonymise(col) -%}
@@ -8,10 +8,10 @@
 
 {% macro default__pseudonymise(col) -%}
     case when {{ col }} is null then null
-         else lower(sha2({{ dbt.concat(["'" ~ env_var('CLIENTMART_PSEUDONYM_KEY') ~ "'", col]) }}, 256)) end
+         else lower(sha2({{ dbt.concat(["'" ~ env_var('DBT_CLIENTMART_PSEUDONYM_KEY') ~ "'", col]) }}, 256)) end
 {%- endmacro %}
 
 {% macro duckdb__pseudonymise(col) -%}
     case when {{ col }} is null then null
-         else sha256({{ dbt.concat(["'" ~ env_var('CLIENTMART_PSEUDONYM_KEY') ~ "'", col]) }}) end
+         else sha256({{ dbt.concat(["'" ~ env_var('DBT_CLIENTMART_PSEUDONYM_KEY') ~ "'", col]) }}) end
 {%- endmacro %}

@@ -18,10 +18,10 @@ def small_bank(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, P
     write_small_bank(raw)
     write_quarantine_and_audit(raw, root / "quarantine")
     env = {
-        "CLIENTMART_RAW_ROOT": str(raw),
-        "CLIENTMART_QUARANTINE_ROOT": str(root / "quarantine"),
-        "CLIENTMART_WAREHOUSE_PATH": str(root / "build.duckdb"),
-        "CLIENTMART_PSEUDONYM_KEY": PSEUDONYM_KEY,
+        "DBT_CLIENTMART_RAW_ROOT": str(raw),
+        "DBT_CLIENTMART_QUARANTINE_ROOT": str(root / "quarantine"),
+        "DBT_CLIENTMART_WAREHOUSE_PATH": str(root / "build.duckdb"),
+        "DBT_CLIENTMART_PSEUDONYM_KEY": PSEUDONYM_KEY,
         "DBT_TARGET_PATH": str(root / "target"),
     }
     yield {"root": root, "raw": raw, "env": env, "warehouse": root / "build.duckdb"}

@@ -45,7 +45,7 @@ def built(small_bank: dict) -> dict:
     """Parse without a warehouse, then one full build of the CORE models and their tests."""
     env = dict(small_bank["env"])
     absent = small_bank["root"] / "no_such_dir" / "never.duckdb"
-    parsed = run_dbt(["parse"], {**env, "CLIENTMART_WAREHOUSE_PATH": str(absent)})
+    parsed = run_dbt(["parse"], {**env, "DBT_CLIENTMART_WAREHOUSE_PATH": str(absent)})
     assert parsed.success
     assert not absent.exists()
     result = run_dbt(["build", *SELECTION], env)
@@ -190,8 +190,8 @@ def test_nightly_runs_equal_the_full_build(built: dict, tmp_path: Path) -> None:
     warehouse = tmp_path / "nightly.duckdb"
     env = {
         **built["env"],
-        "CLIENTMART_WAREHOUSE_PATH": str(warehouse),
-        "CLIENTMART_RAW_ROOT": str(raw),
+        "DBT_CLIENTMART_WAREHOUSE_PATH": str(warehouse),
+        "DBT_CLIENTMART_RAW_ROOT": str(raw),
     }
     first, last = DAYS[0].isoformat(), DAYS[-1].isoformat()
     steps = [

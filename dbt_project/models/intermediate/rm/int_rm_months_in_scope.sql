@@ -1,5 +1,6 @@
-{{ config(post_hook="{{ rm_warn_months_without_targets() }}") }}
-{#- The months this invocation processes: months of the run window (vars start_date /
+{{ config(materialized="view", post_hook="{{ rm_warn_months_without_targets() }}") }}
+{#- A view, not a table: it describes the current invocation only, so re-running a date
+    leaves every stored table unchanged. The months this invocation processes: months of the run window (vars start_date /
     end_date) that hold loaded deposit balance dates, with whether targets exist for them.
     A month without targets gives no attainment rows; the post-hook says so in the run. -#}
 with loaded as (

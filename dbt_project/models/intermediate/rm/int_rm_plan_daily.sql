@@ -66,7 +66,7 @@ select
     day_shares.working_days_in_month,
     day_shares.week_of_month,
     {{ to_money('targets.target_value') }} as target_value,
-    {{ to_money('targets.target_value * day_shares.working_day_of_month / day_shares.working_days_in_month') }}
+    {{ money_divide('targets.target_value * day_shares.working_day_of_month', 'day_shares.working_days_in_month') }}
         as plan_linear_cum_value,
     {{ to_money(
         'targets.target_value * day_shares.share_before_week'

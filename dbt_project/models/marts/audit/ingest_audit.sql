@@ -1,5 +1,5 @@
 {{ read_parquet_folder(
-    env_var('CLIENTMART_RAW_ROOT', 'data/raw') ~ '/_ingest_audit',
+    env_var('DBT_CLIENTMART_RAW_ROOT', 'data/raw') ~ '/_ingest_audit',
     2,
     {
         'feed': 'varchar',

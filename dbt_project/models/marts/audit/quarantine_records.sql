@@ -1,7 +1,7 @@
 {#- Readable only by the data-engineering role: raw_record holds personal data as delivered. -#}
 with quarantined as (
     {{ read_parquet_folder(
-        env_var('CLIENTMART_QUARANTINE_ROOT', 'data/quarantine'),
+        env_var('DBT_CLIENTMART_QUARANTINE_ROOT', 'data/quarantine'),
         3,
         {
             'business_date': 'date',

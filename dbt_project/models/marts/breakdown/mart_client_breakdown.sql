@@ -182,7 +182,7 @@ cells as (
         count(distinct case when is_key_client then client_id end) as key_client_count,
         cast(sum(period_end_balance_cny) as decimal(24, 2)) as period_end_balance_cny,
         cast(sum(balance_sum_cny) as decimal(24, 2)) as balance_sum_cny,
-        cast(sum({{ to_money('balance_sum_cny / days_covered') }}) as decimal(24, 2)) as daily_avg_balance_cny
+        cast(sum({{ money_divide('balance_sum_cny', 'days_covered') }}) as decimal(24, 2)) as daily_avg_balance_cny
     from position_cells
     group by {{ cell_keys | join(', ') }}
 ),
