@@ -137,7 +137,7 @@ def _fingerprint(db: Path) -> dict[str, str]:
         ).fetchall()
         for schema, table in tables:
             count, digest = con.execute(
-                f'select count(*), coalesce(sum(hash(t.*)), 0) from "{schema}"."{table}" as t'
+                f'select count(*), coalesce(sum(hash(t)), 0) from "{schema}"."{table}" as t'
             ).fetchone()
             out[f"{schema}.{table}"] = f"{count}:{digest}"
     return out

@@ -12,6 +12,7 @@ from typing import Any
 
 import dagster as dg
 
+from expectations.validate import build_data_docs
 from ingest.pipeline import FeedResult, dependency_order, ensure_schemas, ingest_feed
 from ingest.spec import load_feeds
 from orchestration.delivery import MissingDeliveryError, check_delivery
@@ -120,6 +121,9 @@ def build_ingest_assets(
                 context.log.info(_summary_line(result))
         # what this run built, so the arrival sensor does not request it again
         context.instance.add_run_tags(context.run_id, delivered)
+        # once per run, not per file: the data docs show each feed's latest validation
+        docs = build_data_docs(settings)
+        context.log.info(f"great-expectations data docs: {docs}")
         for name in selected:
             passed, per_date = feed_outcome(results[name])
             rows = sum(f.records_kept for r in results[name] for f in r.files)
