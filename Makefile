@@ -30,9 +30,11 @@ demo: $(STAMP)
 	$(BIN)/clientmart run --date $(DEMO_END)
 	$(BIN)/clientmart summary
 
-## test: the whole test suite (starts its own throwaway PostgreSQL; installs it if missing)
+## test: the whole test suite (starts its own throwaway PostgreSQL and Dagster webserver;
+## installs PostgreSQL and headless Chromium from Debian's packages if missing)
 test: $(STAMP)
 	bash scripts/install_postgres.sh
+	bash scripts/install_chromium.sh
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
