@@ -66,7 +66,7 @@ def main() -> None:
         size_mb = path.stat().st_size / 1e6
         t0 = time.perf_counter()
         file_checksum(path)
-        read = read_delivery(path, feed, "bench", Path(tmp))
+        read = read_delivery(path, feed, "bench")
         t1 = time.perf_counter()
         split = split_records(read, feed, DAY, references)
         t2 = time.perf_counter()

@@ -154,9 +154,27 @@ class Recorder:
 
         return timed
 
+    def wrap_parts(self, stage: str, fn: Callable) -> Callable:
+        """Like ``wrap`` for a generator of read parts: only the time inside ``next`` counts
+        (the consumer's work between parts belongs to other stages); the file's bytes are
+        counted once, with its first part."""
 
-def _read_measure(result: Any, path: Path, *_a: Any, **_k: Any) -> tuple[int, int]:
-    return result.frame.height, Path(path).stat().st_size
+        def timed(path: Path, *args: Any, **kwargs: Any) -> Iterator[Any]:
+            parts = fn(path, *args, **kwargs)
+            size = Path(path).stat().st_size
+            while True:
+                start = time.time()
+                self.sampler.sample()
+                part = next(parts, None)
+                self.sampler.sample()
+                end = time.time()
+                if part is None:
+                    return
+                self.intervals.append(Interval(stage, start, end, part.frame.height, size))
+                size = 0
+                yield part
+
+        return timed
 
 
 def _split_measure(result: Any, read: Any, *_a: Any, **_k: Any) -> tuple[int, int]:
@@ -171,6 +189,10 @@ def _write_measure(_result: Any, frame: Any, target: Path, *_a: Any, **_k: Any) 
     return frame.height, Path(target).stat().st_size
 
 
+def _sink_measure(_result: Any, _sink: Any, frame: Any, *_a: Any, **_k: Any) -> tuple[int, int]:
+    return frame.height, int(frame.estimated_size())
+
+
 def _publish_measure(result: Any, *_a: Any, **_k: Any) -> tuple[int, int]:
     return sum(result.row_counts.values()), Path(result.path).stat().st_size
 
@@ -183,15 +205,17 @@ def instrumented(recorder: Recorder) -> Iterator[None]:
     import orchestration.defs.serving.assets as serving
 
     patches = [
-        (pipeline, "read_delivery", "read_decode", _read_measure),
         (pipeline, "split_records", "validate", _split_measure),
         (pipeline, "validate_batch", "validate", _validate_measure),
         (store, "write_atomic", "raw_write", _write_measure),
+        (store.ParquetSink, "write", "raw_write", _sink_measure),
         (serving, "publish", "publish_call", _publish_measure),
     ]
     originals = [(mod, name, getattr(mod, name)) for mod, name, _s, _m in patches]
+    originals.append((pipeline, "read_delivery_parts", pipeline.read_delivery_parts))
     for mod, name, stage, measure in patches:
         setattr(mod, name, recorder.wrap(stage, getattr(mod, name), measure))
+    pipeline.read_delivery_parts = recorder.wrap_parts("read_decode", pipeline.read_delivery_parts)
     try:
         yield
     finally:

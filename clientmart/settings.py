@@ -65,6 +65,13 @@ class Settings(BaseSettings):
         description="great-expectations data docs: each feed's latest validation, rendered "
         "once per date run (open index.html; default <home>/gx_docs).",
     )
+    ingest_chunk_mb: float = Field(
+        default=128,
+        gt=0,
+        description="Ingest reads a delimited file in record-aligned pieces of about this many "
+        "MB (decode, rules, suite and Parquet write per piece), so memory does not grow with "
+        "the file; a file smaller than this is read in one piece.",
+    )
     first_business_date: str = Field(
         default="2020-01-01", description="First daily partition of the Dagster assets."
     )
@@ -112,6 +119,10 @@ class Settings(BaseSettings):
     @property
     def gx_docs(self) -> Path:
         return self._under_home(self.gx_docs_dir, "gx_docs")
+
+    @property
+    def ingest_chunk_bytes(self) -> int:
+        return max(1, int(self.ingest_chunk_mb * 2**20))
 
     @property
     def key_file(self) -> Path:

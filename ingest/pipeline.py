@@ -25,8 +25,8 @@ from expectations.validate import (
 )
 from ingest import store
 from ingest.landing import DeliveryStatus, LandedFile, scan_date, scan_feed
-from ingest.read import DeliveryRefused, read_delivery
-from ingest.rules import split_records
+from ingest.read import DeliveryRefused, read_delivery_parts
+from ingest.rules import EarlierKeys, split_records
 from ingest.spec import Feed, load_feeds
 
 PUBLISHED = ("loaded", "replaced")
@@ -158,75 +158,127 @@ def _previous(settings: Settings, feed: str, business_date: dt.date, name: str) 
     return audit.filter(pl.col("file_name") == name).to_dicts()
 
 
+@dataclass
+class _Pieces:
+    """What the pieces of one delivered file added up to."""
+
+    read: int = 0
+    kept: int = 0
+    quarantined: int = 0
+    rules: Counter = field(default_factory=Counter)
+    summaries: list[ValidationSummary] = field(default_factory=list)
+
+
+def _take_pieces(
+    settings: Settings,
+    feed: Feed,
+    business_date: dt.date,
+    landed: LandedFile,
+    references: dict[str, pl.Series],
+    result: FileResult,
+    sinks: tuple[store.ParquetSink, store.ParquetSink],
+) -> _Pieces:
+    """Read, split, validate and write the file piece by piece (one piece for most files).
+
+    The suite's row-count expectation gets, for the last piece, what the whole file must then
+    hold (control count - quarantined - kept in earlier pieces), so a one-piece file is
+    checked exactly against its control count; an earlier piece is checked against itself.
+    """
+    source = f"{feed.name}/{business_date:%Y%m%d}/{landed.name}"
+    raw_sink, quarantine_sink = sinks
+    lineage = [
+        pl.lit(landed.path.relative_to(settings.landing).as_posix()).alias("_source_file"),
+        pl.lit(landed.checksum).alias("_delivery_checksum"),
+        pl.lit(_now(), dtype=store.TIMESTAMP).alias(store.LOADED_AT),
+    ]
+    total = _Pieces()
+    with tempfile.TemporaryDirectory(prefix=f"ingest-keys-{feed.name}-") as spill:
+        earlier = EarlierKeys(feed, Path(spill))
+        parts = read_delivery_parts(landed.path, feed, source, settings.ingest_chunk_bytes)
+        part = next(parts)
+        while part is not None:
+            following = next(parts, None)
+            result.encoding, result.file_format = part.encoding, part.file_format
+            result.delimiter = part.delimiter
+            split = split_records(part, feed, business_date, references, earlier)
+            if following is not None:  # only a file read in several pieces keeps its keys
+                earlier.add(split.keys)
+            total.read += part.frame.height
+            total.quarantined += split.quarantined.height
+            total.rules.update(r for rules in split.quarantined["rules"] for r in rules.split(";"))
+            expected = split.kept.height
+            if following is None and result.control_count is not None:
+                expected = result.control_count - total.quarantined - total.kept
+            summary = validate_batch(feed, split.kept, business_date, expected, references)
+            if total.summaries and summary.success:
+                summary.documents = []  # the data docs keep the first piece and any failure
+            total.summaries.append(summary)
+            total.kept += split.kept.height
+            raw_sink.write(split.kept.with_columns(lineage))
+            quarantine_sink.write(split.quarantined.with_columns(lineage))
+            part = following
+    return total
+
+
 def _process(
     settings: Settings,
     feed: Feed,
     business_date: dt.date,
     landed: LandedFile,
     references: dict[str, pl.Series],
-    workdir: Path,
 ) -> tuple[FileResult, ValidationSummary | None]:
     source = f"{feed.name}/{business_date:%Y%m%d}/{landed.name}"
     result = FileResult(landed.name, "refused", landed.checksum)
-    try:
-        result.control_count = _control_count(landed, source)
-        read = read_delivery(landed.path, feed, source, workdir)
-        result.encoding, result.file_format = read.encoding, read.file_format
-        result.delimiter = read.delimiter
-        result.records_read = read.frame.height
-        if result.records_read != result.control_count:
-            raise DeliveryRefused(
-                "control_count",
-                f"{source}: control count {result.control_count} disagrees with "
-                f"{result.records_read} records in the file; re-deliver the file and its .ok",
-            )
-        split = split_records(read, feed, business_date, references)
-        bad = split.quarantined.height
-        result.quarantine_rules = dict(
-            Counter(r for rules in split.quarantined["rules"] for r in rules.split(";"))
-        )
-        if result.records_read and bad / result.records_read > feed.max_bad_share:
-            raise DeliveryRefused(
-                "max_bad_share",
-                f"{source}: {bad} of {result.records_read} records break rules "
-                f"({bad / result.records_read:.1%} > max_bad_share {feed.max_bad_share:.1%}; "
-                f"rules: {_top_rules(result.quarantine_rules)}); fix and re-deliver the file",
-            )
-        summary = validate_batch(
-            feed, split.kept, business_date, result.control_count - bad, references
-        )
-        if not summary.success:
-            failed = "; ".join(f"{o.expectation}({o.column or ''})" for o in summary.failed)
-            raise DeliveryRefused(
-                "expectations",
-                f"{source}: great-expectations suite {summary.suite} failed: {failed}; "
-                "nothing published; inspect the file and re-deliver",
-            )
-    except DeliveryRefused as refusal:
-        result.status, result.rule, result.message = "refused", refusal.rule, refusal.message
-        result.records_kept = result.records_quarantined = 0
-        return result, None
-    loaded_at = _now()
-    lineage = [
-        pl.lit(landed.path.relative_to(settings.landing).as_posix()).alias("_source_file"),
-        pl.lit(landed.checksum).alias("_delivery_checksum"),
-        pl.lit(loaded_at, dtype=store.TIMESTAMP).alias(store.LOADED_AT),
-    ]
-    raw = split.kept.with_columns(lineage).select(list(store.raw_schema(feed)))
-    store.write_atomic(
-        raw, store.partition(settings.raw, feed.name, business_date) / f"{landed.name}.parquet"
+    raw_target = (
+        store.partition(settings.raw, feed.name, business_date) / f"{landed.name}.parquet"
     )
-    quarantine_path = (
+    quarantine_target = (
         store.partition(settings.quarantine, feed.name, business_date) / f"{landed.name}.parquet"
     )
-    if split.quarantined.height:
-        quarantined = split.quarantined.with_columns(lineage).select(list(store.QUARANTINE_SCHEMA))
-        store.write_atomic(quarantined, quarantine_path)
-    else:
-        store.remove(quarantine_path)
+    with (
+        store.ParquetSink(raw_target, store.raw_schema(feed)) as raw_sink,
+        store.ParquetSink(quarantine_target, store.QUARANTINE_SCHEMA) as quarantine_sink,
+    ):
+        try:
+            result.control_count = _control_count(landed, source)
+            pieces = _take_pieces(
+                settings, feed, business_date, landed, references, result,
+                (raw_sink, quarantine_sink),
+            )
+            result.records_read = pieces.read
+            result.quarantine_rules = dict(pieces.rules)
+            bad = pieces.quarantined
+            if result.records_read != result.control_count:
+                raise DeliveryRefused(
+                    "control_count",
+                    f"{source}: control count {result.control_count} disagrees with "
+                    f"{result.records_read} records in the file; re-deliver the file and its .ok",
+                )
+            if result.records_read and bad / result.records_read > feed.max_bad_share:
+                raise DeliveryRefused(
+                    "max_bad_share",
+                    f"{source}: {bad} of {result.records_read} records break rules "
+                    f"({bad / result.records_read:.1%} > max_bad_share "
+                    f"{feed.max_bad_share:.1%}; rules: {_top_rules(result.quarantine_rules)}); "
+                    "fix and re-deliver the file",
+                )
+            summary = ValidationSummary.combine(feed.name, pieces.summaries)
+            if not summary.success:
+                failed = "; ".join(f"{o.expectation}({o.column or ''})" for o in summary.failed)
+                raise DeliveryRefused(
+                    "expectations",
+                    f"{source}: great-expectations suite {summary.suite} failed: {failed}; "
+                    "nothing published; inspect the file and re-deliver",
+                )
+        except DeliveryRefused as refusal:
+            result.status, result.rule, result.message = "refused", refusal.rule, refusal.message
+            result.records_kept = result.records_quarantined = 0
+            return result, None
+        raw_sink.commit()
+        quarantine_sink.commit(keep_empty=False)
     result.status = "loaded"
-    result.records_kept, result.records_quarantined = split.kept.height, bad
-    result.message = f"{source}: {split.kept.height} kept, {bad} quarantined" + (
+    result.records_kept, result.records_quarantined = pieces.kept, bad
+    result.message = f"{source}: {pieces.kept} kept, {bad} quarantined" + (
         f" ({_top_rules(result.quarantine_rules)})" if bad else ""
     )
     return result, summary
@@ -242,7 +294,6 @@ def _ingest_file(
     business_date: dt.date,
     landed: LandedFile,
     references: dict[str, pl.Series],
-    workdir: Path,
 ) -> tuple[FileResult, ValidationSummary | None]:
     """Decide from the audit whether the file is new, a correction, or the same content."""
     started = _now()
@@ -286,7 +337,7 @@ def _ingest_file(
                 rule="unchanged_refusal",
             )
             return result, None
-    result, summary = _process(settings, feed, business_date, landed, references, workdir)
+    result, summary = _process(settings, feed, business_date, landed, references)
     if result.status == "loaded" and any(e["status"] in PUBLISHED for e in events):
         result.status = "replaced"
     store.write_audit(settings.raw, business_date, _audit_row(feed.name, result, started))
@@ -317,14 +368,11 @@ def ingest_feed(settings: Settings, feed: str, business_date: dt.date) -> FeedRe
         return result
     references = references_in_force(settings, spec, business_date)
     summaries: list[ValidationSummary] = []
-    with tempfile.TemporaryDirectory(prefix=f"ingest-{feed}-") as tmp:
-        for landed in delivery.complete:
-            file_result, summary = _ingest_file(
-                settings, spec, business_date, landed, references, Path(tmp)
-            )
-            result.files.append(file_result)
-            if summary is not None:
-                summaries.append(summary)
+    for landed in delivery.complete:
+        file_result, summary = _ingest_file(settings, spec, business_date, landed, references)
+        result.files.append(file_result)
+        if summary is not None:
+            summaries.append(summary)
     if summaries:
         result.validation = ValidationSummary.combine(feed, summaries)
     else:

@@ -8,18 +8,23 @@ delivery unreadable raises ``DeliveryRefused`` with the rule and a message that 
 from __future__ import annotations
 
 import csv
+import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from ingest.decode import UndecodableFile, decode_to_utf8
+from ingest.decode import UndecodableFile, decode_piece, detect_encoding, record_pieces
 from ingest.spec import Feed, normalise_header
 
 LINE = "_source_line"
 DELIMITERS = (",", "|")
 TEXT_SUFFIXES = (".csv", ".txt")
 EXCEL_SUFFIXES = (".xlsx",)
+# Pieces a delimited file is read in: a file is never held in memory whole (settings:
+# CLIENTMART_INGEST_CHUNK_MB).
+DEFAULT_CHUNK_BYTES = 128 << 20
 
 
 class DeliveryRefused(Exception):
@@ -41,11 +46,6 @@ class ReadResult:
     encoding: str
     file_format: str
     delimiter: str | None
-
-
-def _header_line(path: Path) -> str:
-    with path.open("r", encoding="utf-8", newline="") as fh:
-        return fh.readline().rstrip("\r\n")
 
 
 def _split_header(line: str, delimiter: str) -> list[str]:
@@ -98,17 +98,31 @@ def map_header(feed: Feed, headers: list[str], source: str) -> tuple[dict[str, s
     return columns, extras
 
 
-def _read_delimited(path: Path, feed: Feed, source: str, workdir: Path) -> ReadResult:
+def _refuse_undecodable(feed: Feed, source: str, err: UndecodableFile) -> DeliveryRefused:
+    shown = feed.encoding if feed.encoding != "auto" else err.encoding
+    return DeliveryRefused(
+        "undecodable",
+        f"{source}: undecodable as {shown} at byte {err.offset}; ask the sender to "
+        "re-deliver in UTF-8, GBK or GB18030 (or set the feed's encoding in feeds.yml)",
+    )
+
+
+def _read_delimited(
+    path: Path, feed: Feed, source: str, chunk_bytes: int
+) -> Iterator[ReadResult]:
+    """The records of a delimited file, one ``ReadResult`` per record-aligned piece."""
     try:
-        decoded = decode_to_utf8(path, feed.encoding, workdir)
+        encoding = detect_encoding(path, feed.encoding)
     except UndecodableFile as err:
-        shown = feed.encoding if feed.encoding != "auto" else err.encoding
-        raise DeliveryRefused(
-            "undecodable",
-            f"{source}: undecodable as {shown} at byte {err.offset}; ask the sender to "
-            "re-deliver in UTF-8, GBK or GB18030 (or set the feed's encoding in feeds.yml)",
-        ) from None
-    header = _header_line(decoded.path)
+        raise _refuse_undecodable(feed, source, err) from None
+    pieces = record_pieces(path, encoding.skip, chunk_bytes)
+    offset, first = next(pieces, (encoding.skip, b""))
+    header_end = first.find(b"\n") + 1 or len(first)
+    try:
+        header_bytes = decode_piece(first[:header_end], encoding, offset)
+    except UndecodableFile as err:
+        raise _refuse_undecodable(feed, source, err) from None
+    header = header_bytes.decode("utf-8").rstrip("\r\n")
     if not header.strip():
         raise DeliveryRefused(
             "empty_file", f"{source}: the file has no header line; re-deliver it with its header"
@@ -116,9 +130,36 @@ def _read_delimited(path: Path, feed: Feed, source: str, workdir: Path) -> ReadR
     delimiter = _detect_delimiter(header, feed, source)
     headers = _split_header(header, delimiter)
     columns, extras = map_header(feed, headers, source)
+    body = [(offset + header_end, first[header_end:])]
+    line = 2  # the first record's line: the header is line 1
+    while body:
+        piece_offset, piece = body.pop()
+        following = next(pieces, None)
+        if following is not None:
+            body.append(following)
+        else:
+            piece = _without_trailing_blank_lines(piece)
+        try:
+            text = decode_piece(piece, encoding, piece_offset)
+        except UndecodableFile as err:
+            raise _refuse_undecodable(feed, source, err) from None
+        frame = _parse(header_bytes + text, headers, delimiter, source)
+        newlines = piece.count(b"\n")
+        frame = frame.with_columns(_record_lines(frame, headers, newlines, line))
+        line += newlines
+        yield ReadResult(frame, columns, extras, encoding.name, path.suffix[1:].lower(), delimiter)
+
+
+def _without_trailing_blank_lines(piece: bytes) -> bytes:
+    """The last piece without the empty lines that end the file: they are not records."""
+    stripped = piece.rstrip(b"\r\n")
+    return stripped + b"\n" if stripped else stripped
+
+
+def _parse(data: bytes, headers: list[str], delimiter: str, source: str) -> pl.DataFrame:
     try:
-        frame = pl.read_csv(
-            decoded.path,
+        return pl.read_csv(
+            data,
             separator=delimiter,
             has_header=True,
             infer_schema=False,
@@ -130,24 +171,24 @@ def _read_delimited(path: Path, feed: Feed, source: str, workdir: Path) -> ReadR
             "unparseable",
             f"{source}: not a well-formed '{delimiter}'-delimited file ({err}); re-deliver it",
         ) from None
-    frame = frame.with_columns(_record_lines(frame, headers, decoded.newlines))
-    return ReadResult(frame, columns, extras, decoded.encoding, path.suffix[1:].lower(), delimiter)
 
 
-def _record_lines(frame: pl.DataFrame, headers: list[str], newlines: int) -> pl.Expr:
-    """The physical line each record starts on (header is line 1).
+def _record_lines(
+    frame: pl.DataFrame, headers: list[str], newlines: int, first: int
+) -> pl.Expr:
+    """The physical line each record of a piece starts on, the piece's first being ``first``.
 
-    One line per record unless the file holds more line feeds than header + records: then
-    quoted fields carry line breaks, and each record's start is pushed down by the breaks
-    inside the records before it.
+    One line per record unless the piece holds more line feeds than records: then quoted
+    fields carry line breaks, and each record's start is pushed down by the breaks inside
+    the records before it.
     """
-    if newlines <= frame.height + 1:
-        return pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias(LINE)
+    if newlines <= frame.height:
+        return pl.int_range(first, first + frame.height, dtype=pl.Int64).alias(LINE)
     breaks = pl.sum_horizontal(
         pl.col(h).str.count_matches("\n", literal=True).fill_null(0) for h in headers
     ).cast(pl.Int64)
     span = breaks + 1
-    return (pl.lit(2, pl.Int64) + span.cum_sum() - span).alias(LINE)
+    return (pl.lit(first, pl.Int64) + span.cum_sum() - span).alias(LINE)
 
 
 def _read_excel(path: Path, feed: Feed, source: str) -> ReadResult:
@@ -178,8 +219,12 @@ def _read_excel(path: Path, feed: Feed, source: str) -> ReadResult:
     return ReadResult(frame, columns, extras, "xlsx", "xlsx", None)
 
 
-def read_delivery(path: Path, feed: Feed, source: str, workdir: Path) -> ReadResult:
-    """Read a data file of ``feed``; ``source`` names it in messages (``<feed>/<date>/<file>``)."""
+def read_delivery_parts(
+    path: Path, feed: Feed, source: str, chunk_bytes: int = DEFAULT_CHUNK_BYTES
+) -> Iterator[ReadResult]:
+    """Read a data file of ``feed`` piece by piece; ``source`` names it in messages
+    (``<feed>/<date>/<file>``). A delimited file yields one part per ``chunk_bytes`` or so
+    (at least one, empty for a header-only file); a workbook yields one part."""
     suffix = path.suffix.lower()
     if path.stat().st_size == 0:
         raise DeliveryRefused(
@@ -188,10 +233,18 @@ def read_delivery(path: Path, feed: Feed, source: str, workdir: Path) -> ReadRes
             "header-only file with a control count of 0: re-deliver it",
         )
     if suffix in TEXT_SUFFIXES:
-        return _read_delimited(path, feed, source, workdir)
-    if suffix in EXCEL_SUFFIXES:
-        return _read_excel(path, feed, source)
-    raise DeliveryRefused(
-        "unsupported_format",
-        f"{source}: unsupported file type {suffix!r}; deliver .csv, .txt or .xlsx",
-    )
+        yield from _read_delimited(path, feed, source, chunk_bytes)
+    elif suffix in EXCEL_SUFFIXES:
+        yield _read_excel(path, feed, source)
+    else:
+        raise DeliveryRefused(
+            "unsupported_format",
+            f"{source}: unsupported file type {suffix!r}; deliver .csv, .txt or .xlsx",
+        )
+
+
+def read_delivery(path: Path, feed: Feed, source: str) -> ReadResult:
+    """The whole file as one ``ReadResult`` (small files, tests and tools)."""
+    parts = list(read_delivery_parts(path, feed, source))
+    frame = pl.concat([p.frame for p in parts], how="vertical")
+    return dataclasses.replace(parts[0], frame=frame)

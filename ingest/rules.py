@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 import polars as pl
 
@@ -209,12 +210,53 @@ def _duplicate_flags(frame: pl.DataFrame, feed: Feed) -> pl.Series:
     return frame.select(broken.fill_null(False)).to_series()
 
 
+class EarlierKeys:
+    """The keys of a delivery's pieces already read, for the duplicate-key rule across pieces.
+
+    Memory holds one 64-bit hash per key; the keys themselves are spilled to Parquet in
+    ``folder``. A record whose hash was seen before is checked against the spilled keys with
+    that hash, so a hash collision never quarantines a record.
+    """
+
+    def __init__(self, feed: Feed, folder: Path) -> None:
+        self.keys = list(feed.key)
+        self.folder = folder
+        self.hashes: list[pl.Series] = []
+
+    def add(self, keys: pl.DataFrame) -> None:
+        """``keys``: the key hash and key columns of a piece's records (``Split.keys``)."""
+        keys.write_parquet(self.folder / f"keys-{len(self.hashes):05d}.parquet")
+        self.hashes.append(keys[KEY_HASH])
+
+    def seen(self, frame: pl.DataFrame) -> pl.Series:
+        """True for the records of ``frame`` whose key occurred in an earlier piece."""
+        if not self.hashes:
+            return pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True)
+        earlier = pl.concat(self.hashes)
+        candidate = frame[KEY_HASH].is_in(earlier.implode()).fill_null(False)
+        if not candidate.any():
+            return candidate
+        spilled = (
+            pl.scan_parquet(self.folder / "keys-*.parquet")
+            .filter(pl.col(KEY_HASH).is_in(frame[KEY_HASH].filter(candidate).implode()))
+            .select(self.keys)
+            .collect(engine="streaming")
+        )
+        hits = frame.select(self.keys).with_row_index("__row").join(
+            spilled, on=self.keys, how="semi"
+        )
+        return pl.Series(range(frame.height), dtype=pl.UInt32).is_in(hits["__row"].implode())
+
+
 @dataclass
 class Split:
-    """Typed kept records (raw-layer columns) and quarantined ones (line, rules, raw record)."""
+    """Typed kept records (raw-layer columns) and quarantined ones (line, rules, raw record);
+    ``keys`` are the key hash and typed key columns of the records with a key, for the
+    pieces that follow (``EarlierKeys``)."""
 
     kept: pl.DataFrame
     quarantined: pl.DataFrame
+    keys: pl.DataFrame
 
 
 def split_records(
@@ -222,8 +264,12 @@ def split_records(
     feed: Feed,
     business_date: dt.date,
     references: Mapping[str, pl.Series],
+    earlier_keys: EarlierKeys | None = None,
 ) -> Split:
     """Parse every contract column and split the records into kept and quarantined.
+
+    ``earlier_keys``: the keys of the delivery's earlier pieces (a large file is read piece by
+    piece); a key seen there breaks the duplicate-key rule here too, as in a whole read.
 
     One collect computes the typed columns and one boolean per rule; the rule-id text is
     built only for the (rare) records that broke a rule, never for every record.
@@ -256,7 +302,10 @@ def split_records(
         .with_columns(broken.fill_null(False).alias(f) for f, (_, broken) in named[:-1])
         .collect(engine="in-memory")
     )
-    frame = frame.with_columns(_duplicate_flags(frame, feed).alias(flags[-1]))  # the last check
+    duplicate = _duplicate_flags(frame, feed)
+    if earlier_keys is not None and frame.height:
+        duplicate = duplicate | earlier_keys.seen(frame)
+    frame = frame.with_columns(duplicate.alias(flags[-1]))  # the last check
     frame = frame.with_columns(pl.any_horizontal(flags).alias(RULES))
     kept_mask = ~pl.col(RULES)
     if read.extras:
@@ -280,4 +329,5 @@ def split_records(
         .select(LINE, rule_ids.alias("rules"), record.alias(RAW_RECORD))
         .sort(LINE)
     )
-    return Split(kept, quarantined)
+    keys = frame.filter(_key_present(feed)).select(KEY_HASH, *feed.key)
+    return Split(kept, quarantined, keys)

@@ -13,6 +13,8 @@ import uuid
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ingest.read import LINE
 from ingest.rules import EXTRA, POLARS_TYPES, RAW_RECORD
@@ -77,6 +79,59 @@ def write_atomic(frame: pl.DataFrame, target: Path) -> None:
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+class ParquetSink:
+    """Frames written one after another into one Parquet file that appears at ``target``
+    only on ``commit()`` (atomic rename, like ``write_atomic``); on ``discard()``, or when the
+    ``with`` block raises, the partial file is removed and ``target`` is left as it was.
+
+    A large delivery is ingested piece by piece through a sink, so no step holds it whole.
+    """
+
+    def __init__(self, target: Path, schema: dict[str, pl.DataType]) -> None:
+        self.target = target
+        self.schema = schema
+        self.rows = 0
+        self._tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+        self._writer: pq.ParquetWriter | None = None
+        self._arrow_schema: pa.Schema | None = None
+
+    def write(self, frame: pl.DataFrame) -> None:
+        if frame.height == 0:
+            return
+        table = frame.select(list(self.schema)).to_arrow()
+        if self._writer is None:
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            self._arrow_schema = table.schema
+            self._writer = pq.ParquetWriter(self._tmp, table.schema, compression="zstd")
+        self._writer.write_table(table.cast(self._arrow_schema))
+        self.rows += frame.height
+
+    def commit(self, keep_empty: bool = True) -> None:
+        """Put the file in place; with nothing written, an empty file with the schema (or,
+        with ``keep_empty=False``, no file: an existing one at ``target`` is removed)."""
+        if self._writer is None:
+            if keep_empty:
+                write_atomic(pl.DataFrame(schema=self.schema), self.target)
+            else:
+                remove(self.target)
+            return
+        self._writer.close()
+        self._writer = None
+        os.replace(self._tmp, self.target)
+
+    def discard(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> ParquetSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()
 
 
 def remove(target: Path) -> None:

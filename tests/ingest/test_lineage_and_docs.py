@@ -120,7 +120,7 @@ def test_compound_key_duplicates_are_exact_and_nulls_are_not_duplicates(tmp_path
         "20261001,,1\n20261001,,1\n20261001,JPY,0.05\n",  # null keys: not_null, not duplicate
         encoding="utf-8",
     )
-    split = split_records(read_delivery(path, feed, "fx", tmp_path), feed, DAY, {})
+    split = split_records(read_delivery(path, feed, "fx"), feed, DAY, {})
     assert split.quarantined.select("_source_line", "rules").rows() == [
         (4, "duplicate_key"),
         (5, "not_null:currency"),

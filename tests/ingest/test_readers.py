@@ -11,8 +11,14 @@ import polars as pl
 import pytest
 from polars.testing import assert_series_equal
 
-from ingest.decode import UndecodableFile, decode_to_utf8
-from ingest.read import DeliveryRefused, read_delivery
+from ingest.decode import (
+    UndecodableFile,
+    decode_piece,
+    detect_encoding,
+    last_record_end,
+    record_pieces,
+)
+from ingest.read import DeliveryRefused, read_delivery, read_delivery_parts
 from ingest.rules import parse_date, parse_decimal, parse_integer, parse_month
 from ingest.spec import load_feeds
 
@@ -25,9 +31,13 @@ def test_encodings_are_detected_strictly(tmp_path: Path):
     for name, data in cases.items():
         src = tmp_path / f"{name}.txt"
         src.write_bytes(data)
-        decoded = decode_to_utf8(src, "auto", tmp_path)
-        found[name] = decoded.encoding
-        assert decoded.path.read_text(encoding="utf-8") == FX
+        encoding = detect_encoding(src, "auto")
+        found[name] = encoding.name
+        text = b"".join(
+            decode_piece(piece, encoding, offset)
+            for offset, piece in record_pieces(src, encoding.skip, 8)
+        )
+        assert text.decode("utf-8") == FX
     assert found == {"bom": "utf-8-sig", "utf8": "utf-8", "gbk": "gb18030"}
 
 
@@ -35,16 +45,16 @@ def test_configured_encoding_is_not_second_guessed(tmp_path: Path):
     src = tmp_path / "gbk.txt"
     src.write_bytes(FX.encode("gbk"))
     with pytest.raises(UndecodableFile, match="undecodable as utf-8 at byte 0"):
-        decode_to_utf8(src, "utf-8", tmp_path)
+        detect_encoding(src, "utf-8")
     feed = dataclasses.replace(load_feeds()["fx_rates"], encoding="utf-8")
     with pytest.raises(DeliveryRefused, match="undecodable as utf-8 at byte 0"):
-        read_delivery(src, feed, "fx_rates/20261001/gbk.txt", tmp_path)
+        read_delivery(src, feed, "fx_rates/20261001/gbk.txt")
 
 
 def test_chinese_headers_any_case_and_order(tmp_path: Path):
     src = tmp_path / "fx.csv"
     src.write_text(" CNY_PER_UNIT ,币种,Rate_Date,note\n7.1,USD,20261001,x\n", encoding="utf-8")
-    read = read_delivery(src, load_feeds()["fx_rates"], "fx", tmp_path)
+    read = read_delivery(src, load_feeds()["fx_rates"], "fx")
     assert read.columns == {
         "cny_per_unit": " CNY_PER_UNIT ",
         "currency": "币种",
@@ -85,3 +95,43 @@ def test_parsers():
     )
     assert got["int"].to_list()[5:] == [-7, None, None, 202610, 3]
     assert got["month"].to_list()[7:9] == [day, day]
+
+
+def test_a_piece_never_ends_inside_quotes():
+    assert last_record_end(b'a,b\n1,"x\ny"\n2,') == len(b'a,b\n1,"x\ny"\n')
+    assert last_record_end(b'1,"x\ny') == 0  # the only line feed is quoted
+    assert last_record_end(b'1,"say ""hi""\n"\n2') == len(b'1,"say ""hi""\n"\n')
+    assert last_record_end(b"no line feed") == 0
+
+
+def test_pieces_read_as_the_whole_file(tmp_path: Path):
+    """Small pieces give the same records, on the same lines, as one read: quoted fields
+    with line breaks, CRLF, GBK text, and trailing blank lines that are not records."""
+    rows = [
+        f'2026-10-01,USD,7.{i:04d},"备注 {i}\r\nsecond line"'
+        if i % 7 == 0
+        else f"2026-10-01,USD,7.{i:04d},plain {i}"
+        for i in range(60)
+    ]
+    text = "rate_date,currency,cny_per_unit,note\r\n" + "\r\n".join(rows) + "\r\n\r\n\n"
+    src = tmp_path / "fx.txt"
+    src.write_bytes(text.encode("gbk"))
+    feed = load_feeds()["fx_rates"]
+    whole = read_delivery(src, feed, "fx")
+    parts = list(read_delivery_parts(src, feed, "fx", chunk_bytes=64))
+    assert len(parts) > 10
+    pieced = pl.concat([p.frame for p in parts])
+    assert pieced.equals(whole.frame)
+    assert whole.frame.height == 60
+    lines = whole.frame["_source_line"].to_list()
+    assert lines[:9] == [2, 4, 5, 6, 7, 8, 9, 10, 12]  # record 0 and 7 span two lines
+    assert whole.frame["note"][7] == "备注 7\r\nsecond line"
+
+
+def test_undecodable_byte_in_a_later_piece_is_located(tmp_path: Path):
+    good = FX.encode("gbk") + "2026-10-02|USD|7.2\n".encode("gbk") * 50
+    src = tmp_path / "fx.txt"
+    src.write_bytes(good + b"2026-10-03|\xff\xff|7\n")
+    feed = dataclasses.replace(load_feeds()["fx_rates"], encoding="gbk")
+    with pytest.raises(DeliveryRefused, match=f"undecodable as gbk at byte {len(good) + 11}"):
+        list(read_delivery_parts(src, feed, "fx", chunk_bytes=100))
