@@ -229,9 +229,7 @@ def _process(
 ) -> tuple[FileResult, ValidationSummary | None]:
     source = f"{feed.name}/{business_date:%Y%m%d}/{landed.name}"
     result = FileResult(landed.name, "refused", landed.checksum)
-    raw_target = (
-        store.partition(settings.raw, feed.name, business_date) / f"{landed.name}.parquet"
-    )
+    raw_target = store.partition(settings.raw, feed.name, business_date) / f"{landed.name}.parquet"
     quarantine_target = (
         store.partition(settings.quarantine, feed.name, business_date) / f"{landed.name}.parquet"
     )
@@ -242,7 +240,12 @@ def _process(
         try:
             result.control_count = _control_count(landed, source)
             pieces = _take_pieces(
-                settings, feed, business_date, landed, references, result,
+                settings,
+                feed,
+                business_date,
+                landed,
+                references,
+                result,
                 (raw_sink, quarantine_sink),
             )
             result.records_read = pieces.read

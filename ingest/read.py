@@ -107,9 +107,7 @@ def _refuse_undecodable(feed: Feed, source: str, err: UndecodableFile) -> Delive
     )
 
 
-def _read_delimited(
-    path: Path, feed: Feed, source: str, chunk_bytes: int
-) -> Iterator[ReadResult]:
+def _read_delimited(path: Path, feed: Feed, source: str, chunk_bytes: int) -> Iterator[ReadResult]:
     """The records of a delimited file, one ``ReadResult`` per record-aligned piece."""
     try:
         encoding = detect_encoding(path, feed.encoding)
@@ -173,9 +171,7 @@ def _parse(data: bytes, headers: list[str], delimiter: str, source: str) -> pl.D
         ) from None
 
 
-def _record_lines(
-    frame: pl.DataFrame, headers: list[str], newlines: int, first: int
-) -> pl.Expr:
+def _record_lines(frame: pl.DataFrame, headers: list[str], newlines: int, first: int) -> pl.Expr:
     """The physical line each record of a piece starts on, the piece's first being ``first``.
 
     One line per record unless the piece holds more line feeds than records: then quoted

@@ -242,8 +242,8 @@ class EarlierKeys:
             .select(self.keys)
             .collect(engine="streaming")
         )
-        hits = frame.select(self.keys).with_row_index("__row").join(
-            spilled, on=self.keys, how="semi"
+        hits = (
+            frame.select(self.keys).with_row_index("__row").join(spilled, on=self.keys, how="semi")
         )
         return pl.Series(range(frame.height), dtype=pl.UInt32).is_in(hits["__row"].implode())
 
