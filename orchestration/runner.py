@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.storage.defs_state.base import set_defs_state_storage  # no public API
 
 from clientmart.settings import PROJECT_ROOT, Settings
 from orchestration.defs.pipeline.jobs import JOB_NAME, alert_run_failure
@@ -90,6 +91,22 @@ def execute(
     allow_past: Sequence[dt.date] = (),
 ) -> RunOutcome:
     """One run of the job for ``start..end`` (a single partition when they are equal)."""
+    # Definitions resolve lazily, reading the instance's defs-state storage from a context
+    # variable; an instance entered and dropped earlier in this process (tests, the CLI's
+    # several homes) would otherwise leave a dead weakref there ("Attempted to resolve
+    # undefined DagsterInstance weakref"). Point it at the instance this run uses.
+    with set_defs_state_storage(instance.defs_state_storage):
+        return _execute(settings, defs, instance, start, end, allow_past)
+
+
+def _execute(
+    settings: Settings,
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    start: dt.date,
+    end: dt.date,
+    allow_past: Sequence[dt.date],
+) -> RunOutcome:
     job = defs.resolve_job_def(JOB_NAME)
     tags: dict[str, str] = {}
     if allow_past:
