@@ -3,10 +3,7 @@ with source as (
 ),
 
 snapshots as (
-    select
-        business_date,
-        lead(business_date) over (order by business_date) as next_business_date
-    from (select distinct cast(business_date as date) as business_date from source) as d
+    {{ snapshot_validity('source') }}
 ),
 
 renamed as (
