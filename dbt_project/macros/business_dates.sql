@@ -11,6 +11,16 @@
     cast({{ dbt.date_trunc('month', "cast('" ~ var('start_date') ~ "' as date)") }} as date)
 {%- endmacro %}
 
+{#- Months an incremental month model rebuilds: every month the run window (vars start_date /
+    end_date) touches, plus `months_after` following months whose figures depend on the
+    touched ones (a migration or a period change compares a month with the one before) and `months_before`
+    earlier months whose figures depend on the touched dates (a credit late in a month is
+    followed by debits early in the next). -#}
+{% macro months_in_run_window(month_column, months_after=0, months_before=0) -%}
+    {{ month_column }} >= cast({{ dbt.dateadd('month', -months_before, run_window_month_start()) }} as date)
+    and {{ month_column }} <= cast({{ dbt.dateadd('month', months_after, dbt.date_trunc('month', "cast('" ~ var('end_date') ~ "' as date)")) }} as date)
+{%- endmacro %}
+
 {#- Money: DECIMAL(24,2), rounded half-up (half away from zero; amounts here are >= 0). -#}
 {% macro to_money(expr) -%}
     cast(round({{ expr }}, 2) as decimal(24, 2))
@@ -57,4 +67,28 @@
                // (2 * cast({{ denominator }} as hugeint)))
         as decimal(24, 0)) * cast(0.01 as decimal(3, 2))
     as decimal(24, 2))
+{%- endmacro %}
+
+{#- The breakdown's period types and their length in months. -#}
+{% macro period_types() -%}
+    {{ return({'month': 1, 'quarter': 3, 'year': 12}) }}
+{%- endmacro %}
+
+{#- Periods (month, quarter, year) an incremental period model rebuilds: every period that
+    contains a month the run window touches. -#}
+{% macro periods_in_run_window(type_column, start_column) -%}
+    (
+    {%- for period_type in period_types() %}
+        ({{ type_column }} = '{{ period_type }}'
+         and {{ start_column }} between cast({{ dbt.date_trunc(period_type, "cast('" ~ var('start_date') ~ "' as date)") }} as date)
+             and cast({{ dbt.date_trunc(period_type, "cast('" ~ var('end_date') ~ "' as date)") }} as date))
+        {{- " or" if not loop.last }}
+    {%- endfor %}
+    )
+{%- endmacro %}
+
+{#- A period's key as one column ('month/2026-02-01', 'quarter/2026-01-01', ...): the
+    delete+insert key of period models (Spark overwrites by one partition column). -#}
+{% macro period_id(type_column, start_column) -%}
+    concat({{ type_column }}, '/', cast({{ start_column }} as {{ dbt.type_string() }}))
 {%- endmacro %}

@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month_start',
+        on_schema_change='fail'
+    )
+}}
+
 select distinct
     month_start,
     days_in_month,
@@ -6,3 +15,4 @@ select distinct
     last_business_date,
     is_month_complete
 from {{ ref('int_account_balance_monthly') }}
+{% if is_incremental() %}where {{ months_in_run_window('month_start') }}{% endif %}

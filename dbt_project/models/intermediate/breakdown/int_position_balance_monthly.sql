@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month_start',
+        on_schema_change='fail'
+    )
+}}
+
 with products as (
     select product_code, product_group, product_family from {{ ref('dim_product') }}
 ),
@@ -15,17 +24,20 @@ positions as (
         'deposit' as position_type, account_id as position_id, client_id, inst_code, product_code,
         month_start, month_end_balance_cny, balance_sum_cny, daily_avg_balance_cny
     from {{ ref('int_account_balance_monthly') }}
+    {% if is_incremental() %}where {{ months_in_run_window('month_start') }}{% endif %}
     union all
     select
         'loan', loan_id, client_id, inst_code, product_code,
         month_start, month_end_balance_cny, balance_sum_cny, daily_avg_balance_cny
     from {{ ref('int_loan_balance_monthly') }}
+    {% if is_incremental() %}where {{ months_in_run_window('month_start') }}{% endif %}
     union all
     select
         'wealth', h.holding_id, h.client_id, c.inst_code, h.product_code,
         h.month_start, h.month_end_balance_cny, h.balance_sum_cny, h.daily_avg_balance_cny
     from {{ ref('int_holding_value_monthly') }} as h
     left join clients as c on h.client_id = c.client_id
+    {% if is_incremental() %}where {{ months_in_run_window('h.month_start') }}{% endif %}
 )
 
 select

@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month_start',
+        on_schema_change='fail'
+    )
+}}
+
 with deposits as (
     select
         client_id,
@@ -5,6 +14,7 @@ with deposits as (
         cast(sum(month_end_balance_cny) as decimal(24, 2)) as deposit_month_end_cny,
         cast(sum(daily_avg_balance_cny) as decimal(24, 2)) as deposit_daily_avg_cny
     from {{ ref('int_account_balance_monthly') }}
+    {% if is_incremental() %}where {{ months_in_run_window('month_start') }}{% endif %}
     group by client_id, month_start
 ),
 
@@ -15,12 +25,14 @@ wealth as (
         cast(sum(month_end_balance_cny) as decimal(24, 2)) as wealth_month_end_cny,
         cast(sum(daily_avg_balance_cny) as decimal(24, 2)) as wealth_daily_avg_cny
     from {{ ref('int_holding_value_monthly') }}
+    {% if is_incremental() %}where {{ months_in_run_window('month_start') }}{% endif %}
     group by client_id, month_start
 ),
 
 months as (
     select distinct month_start, last_business_date, is_month_complete
     from {{ ref('int_account_balance_monthly') }}
+    {% if is_incremental() %}where {{ months_in_run_window('month_start') }}{% endif %}
 ),
 
 client_months as (

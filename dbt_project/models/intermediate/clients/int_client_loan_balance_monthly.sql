@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month_start',
+        on_schema_change='fail'
+    )
+}}
+
 select
     client_id,
     month_start,
@@ -5,4 +14,5 @@ select
     cast(sum(month_end_balance_cny) as decimal(24, 2)) as loan_month_end_cny,
     cast(sum(daily_avg_balance_cny) as decimal(24, 2)) as loan_daily_avg_cny
 from {{ ref('int_loan_balance_monthly') }}
+{% if is_incremental() %}where {{ months_in_run_window('month_start') }}{% endif %}
 group by client_id, month_start

@@ -1,10 +1,30 @@
-with corporate_months as (
-    select client_id, month_start from {{ ref('int_client_assets_monthly') }} where client_type = 'C'
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month_start',
+        on_schema_change='fail'
+    )
+}}
+
+with settlement as (
+    select * from {{ ref('int_client_settlement_monthly') }}
+    {% if is_incremental() %}where {{ months_in_run_window('month_start') }}{% endif %}
+),
+
+loans as (
+    select * from {{ ref('int_client_loan_balance_monthly') }}
+    {% if is_incremental() %}where {{ months_in_run_window('month_start') }}{% endif %}
+),
+
+corporate_months as (
+    select client_id, month_start from {{ ref('int_client_assets_monthly') }}
+    where client_type = 'C' {% if is_incremental() %}and {{ months_in_run_window('month_start') }}{% endif %}
     union
-    select client_id, month_start from {{ ref('int_client_settlement_monthly') }}
+    select client_id, month_start from settlement
     union
     select l.client_id, l.month_start
-    from {{ ref('int_client_loan_balance_monthly') }} as l
+    from loans as l
     inner join {{ ref('dim_client') }} as c on l.client_id = c.client_id
     where c.client_type = 'C'
 ),
@@ -16,9 +36,9 @@ measured as (
         coalesce(s.settlement_amount_cny, 0) as settlement_amount_cny,
         coalesce(l.loan_month_end_cny, 0) as loan_month_end_cny
     from corporate_months as cm
-    left join {{ ref('int_client_settlement_monthly') }} as s
+    left join settlement as s
         on cm.client_id = s.client_id and cm.month_start = s.month_start
-    left join {{ ref('int_client_loan_balance_monthly') }} as l
+    left join loans as l
         on cm.client_id = l.client_id and cm.month_start = l.month_start
 ),
 

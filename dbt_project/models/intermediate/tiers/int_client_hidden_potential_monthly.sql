@@ -13,7 +13,7 @@ tiers as (
     select client_id, month_start, rule_set_id, assets_basis_cny, tier_group, is_near_next_tier
     from {{ ref('int_client_tier_monthly') }}
     {% if is_incremental() %}
-        where {{ tiers_months_in_run_window('month_start', months_before=1) }}
+        where {{ months_in_run_window('month_start', months_before=1) }}
     {% endif %}
 ),
 

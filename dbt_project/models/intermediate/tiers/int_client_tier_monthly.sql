@@ -14,7 +14,7 @@ assets as (
     from {{ ref('int_client_assets_monthly') }}
     where client_type = 'I'
     {% if is_incremental() %}
-        and {{ tiers_months_in_run_window('month_start') }}
+        and {{ months_in_run_window('month_start') }}
     {% endif %}
 ),
 

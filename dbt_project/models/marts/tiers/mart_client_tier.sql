@@ -13,7 +13,7 @@ tiers as (
     select *
     from {{ ref('int_client_tier_monthly') }}
     {% if is_incremental() %}
-        where {{ tiers_months_in_run_window('month_start', months_before=1) }}
+        where {{ months_in_run_window('month_start', months_before=1) }}
     {% endif %}
 ),
 
@@ -21,7 +21,7 @@ hidden as (
     select *
     from {{ ref('int_client_hidden_potential_monthly') }}
     {% if is_incremental() %}
-        where {{ tiers_months_in_run_window('month_start', months_before=1) }}
+        where {{ months_in_run_window('month_start', months_before=1) }}
     {% endif %}
 ),
 
@@ -29,7 +29,7 @@ grades as (
     select *
     from {{ ref('int_corporate_grade_monthly') }}
     {% if is_incremental() %}
-        where {{ tiers_months_in_run_window('month_start', months_before=1) }}
+        where {{ months_in_run_window('month_start', months_before=1) }}
     {% endif %}
 ),
 
@@ -38,7 +38,7 @@ corporate_assets as (
     from {{ ref('int_client_assets_monthly') }}
     where client_type = 'C'
     {% if is_incremental() %}
-        and {{ tiers_months_in_run_window('month_start', months_before=1) }}
+        and {{ months_in_run_window('month_start', months_before=1) }}
     {% endif %}
 ),
 

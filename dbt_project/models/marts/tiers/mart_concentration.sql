@@ -16,7 +16,7 @@ tiers as (
     select client_id, month_start, inst_code, total_month_end_cny
     from {{ ref('int_client_tier_monthly') }}
     {% if is_incremental() %}
-        where {{ tiers_months_in_run_window('month_start') }}
+        where {{ months_in_run_window('month_start') }}
     {% endif %}
 ),
 

@@ -13,7 +13,7 @@ tiers as (
     select client_id, month_start, inst_code, final_tier, assets_basis_cny
     from {{ ref('int_client_tier_monthly') }}
     {% if is_incremental() %}
-        where {{ tiers_months_in_run_window('month_start', months_after=1, months_before=1) }}
+        where {{ months_in_run_window('month_start', months_after=1, months_before=1) }}
     {% endif %}
 ),
 
@@ -22,7 +22,7 @@ months as (
     select distinct month_start
     from {{ ref('int_client_tier_monthly') }}
     {% if is_incremental() %}
-        where {{ tiers_months_in_run_window('month_start', months_after=1) }}
+        where {{ months_in_run_window('month_start', months_after=1) }}
     {% endif %}
 ),
 
