@@ -237,6 +237,27 @@ def _stage(seconds: float, rows: int, size: int, peak: int) -> dict[str, Any]:
     }
 
 
+def dbt_node_seconds(settings: Settings, top: int = 12) -> dict[str, Any]:
+    """Where the dbt build's time went: seconds per resource type and the slowest nodes
+    (from the run's run_results.json), so that a history comparison shows which models grow."""
+    from orchestration.defs.dbt.project import dbt_project
+
+    path = Path(dbt_project(settings).target_path) / "run_results.json"
+    if not path.exists():
+        return {}
+    results = json.loads(path.read_text(encoding="utf-8")).get("results", [])
+    by_type: dict[str, float] = {}
+    for r in results:
+        kind = r["unique_id"].split(".")[0]
+        by_type[kind] = round(by_type.get(kind, 0.0) + r.get("execution_time", 0.0), 1)
+    slowest = sorted(results, key=lambda r: r.get("execution_time", 0.0), reverse=True)[:top]
+    return {
+        "nodes": len(results),
+        "seconds_by_type": by_type,
+        "slowest": {r["unique_id"].split(".")[-1]: round(r["execution_time"], 2) for r in slowest},
+    }
+
+
 def measured_run(
     settings: Settings,
     defs: Any,
@@ -295,6 +316,7 @@ def measured_run(
         "end": end.isoformat(),
         "run_id": outcome.run_id,
         "seconds": round(t1 - t0, 3),
+        "dbt_nodes": dbt_node_seconds(settings),
         "input_rows": read[1],
         "input_mb": round(read[2] / 1e6, 1),
         "peak_rss_mb": round(sampler.peak(t0, t1) / 2**20),
@@ -671,6 +693,9 @@ def summarise_history(history: dict[str, Any]) -> dict[str, Any]:
         "bulk_backfill_seconds": history["bulk_backfill_seconds"],
         "nightly_seconds": {r["start"]: r["seconds"] for r in runs},
         "dbt_build_seconds": {r["start"]: r["stages"]["dbt_build"]["seconds"] for r in runs},
+        "dbt_model_seconds": {
+            r["start"]: r.get("dbt_nodes", {}).get("seconds_by_type", {}).get("model") for r in runs
+        },
         "ratio": history["ratio"],
     }
 
