@@ -40,8 +40,14 @@ def bank(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"settings": settings, "defs": defs, "instance": instance}
 
 
-def _oracle(landing: Path) -> dict[tuple[str, dt.date], dict[str, Decimal]]:
-    """Per (branch, month): deposit and wealth month-end and daily-average totals in CNY."""
+def _oracle(
+    landing: Path, deposits_at_booking: bool = False
+) -> dict[tuple[str, dt.date], dict[str, Decimal]]:
+    """Per (branch, month): deposit and wealth month-end and daily-average totals in CNY.
+
+    Deposits count at the client's home branch (the client assets mart), or with
+    ``deposits_at_booking`` at the branch of the account's own institution (the breakdown);
+    wealth holdings always at the client's home branch."""
     parents: dict[str, str] = {}
     levels: dict[str, int] = {}
     client_inst: dict[str, str] = {}
@@ -61,6 +67,7 @@ def _oracle(landing: Path) -> dict[tuple[str, dt.date], dict[str, Decimal]]:
     # per account (or holding) and month: {day: CNY value}
     daily: dict[tuple[str, str, dt.date], dict[dt.date, Decimal]] = defaultdict(dict)
     owner: dict[tuple[str, str], str] = {}
+    booked: dict[tuple[str, str], str] = {}
     for day in DATES:
         rates = {
             r["currency"]: parse_amount(r["cny_per_unit"])
@@ -72,6 +79,7 @@ def _oracle(landing: Path) -> dict[tuple[str, dt.date], dict[str, Decimal]]:
             value = money(parse_amount(r["balance"]) * rates[r["currency"]])
             daily[("deposit", r["account_id"], month)][day] = value
             owner[("deposit", r["account_id"])] = r["client_id"]
+            booked[("deposit", r["account_id"])] = r["inst_code"]
         for r in records(landing, "wealth_holdings", day):
             daily[("wealth", r["holding_id"], month)][day] = money(parse_amount(r["market_value"]))
             owner[("wealth", r["holding_id"])] = r["client_id"]
@@ -85,7 +93,10 @@ def _oracle(landing: Path) -> dict[tuple[str, dt.date], dict[str, Decimal]]:
     )
     for (kind, key, month), days in daily.items():
         last = month.replace(day=covered[month])
-        branch = branch_of(client_inst[owner[(kind, key)]])
+        if deposits_at_booking and kind == "deposit":
+            branch = branch_of(booked[(kind, key)])
+        else:
+            branch = branch_of(client_inst[owner[(kind, key)]])
         cell = totals[(branch, month)]
         cell[f"{kind}_month_end"] += days.get(last, Decimal(0))
         cell[f"{kind}_daily_avg"] += money(sum(days.values()) / covered[month])
@@ -125,6 +136,34 @@ def test_assets_per_branch_and_in_total_equal_the_landing_files(bank: dict) -> N
         total = sum(c["deposit_month_end"] for (_b, m), c in expected.items() if m == month)
         assert total > 0
         assert sum(a["deposit_month_end"] for (_b, m), a in actual.items() if m == month) == total
+
+
+def test_breakdown_branch_totals_equal_the_landing_files(bank: dict) -> None:
+    """The breakdown's branch rows (month, all bands, family totals) against the same
+    independent computation, deposits at the branch of the account's institution."""
+    settings: Settings = bank["settings"]
+    expected = _oracle(settings.landing, deposits_at_booking=True)
+    with duckdb.connect(str(serving_path(settings.serving)), read_only=True) as con:
+        rows = con.execute(
+            """select inst_code, period_start, product_family, account_count,
+                      period_end_balance_cny, daily_avg_balance_cny
+               from mart_client_breakdown
+               where period_type = 'month' and inst_level = 2 and band_type = 'all'
+                 and product_family in ('deposit', 'wealth') and product_group = 'all'
+                 and account_count > 0"""
+        ).fetchall()
+    actual = {(inst, month, family): (n, end, avg) for inst, month, family, n, end, avg in rows}
+    checked = 0
+    for (branch, month), cell in expected.items():
+        for family in ("deposit", "wealth"):
+            if not cell[f"{family}_month_end"] and not cell[f"{family}_daily_avg"]:
+                continue
+            _n, end, avg = actual[(branch, month, family)]
+            assert end == cell[f"{family}_month_end"], (branch, month, family)
+            assert avg == cell[f"{family}_daily_avg"], (branch, month, family)
+            checked += 1
+    assert checked >= 4
+    assert len(actual) == checked  # no branch or family the landing files do not have
 
 
 def _fingerprint(db: Path) -> dict[str, str]:
