@@ -65,7 +65,14 @@ def build_serving_assets(
 def build_freshness_checks(
     asset_keys: Sequence[dg.AssetKey], timezone: str, deadline_cron: str = "0 7 * * *"
 ) -> list[dg.AssetChecksDefinition]:
-    """Flag marts (and the publication) whose latest business date is not built by 07:00."""
+    """Flag marts (and the publication) whose latest business date is not built by 07:00.
+
+    Why the time-partition freshness checks and not the newer ``FreshnessPolicy`` (which
+    Dagster 1.12+ marks as superseding them): a policy judges an asset by the time of its
+    last materialization, whatever the partition, so a backfill of an old month would make
+    a mart look fresh while last night's date is missing; these checks ask exactly "is the
+    previous business date's partition materialized by the deadline" (dagster-io/dagster
+    discussion #34023: the policy evaluator is not partition-aware yet)."""
     return list(
         dg.build_time_partition_freshness_checks(
             assets=list(asset_keys), deadline_cron=deadline_cron, timezone=timezone
