@@ -295,3 +295,34 @@ def test_late_correction_of_an_earlier_month_equals_a_full_build(
     assert february == [(Decimal("5000.00"), Decimal("8000.00"), Decimal("10000.00"))]
     quarter = query(nightly, sb12 + "and period_type = 'quarter'")
     assert quarter == [(Decimal("5000.00"), None, Decimal("23000.00"))]
+
+
+def test_data_tests_of_a_nightly_run_read_only_the_run_window(built: dict) -> None:
+    """A model's meta.test_window filters its data tests to the rows a run writes
+    (macros/test_where.sql): a nightly run of one date does not re-test all history."""
+    compiled = run_dbt(
+        [
+            "compile",
+            "--select",
+            "fct_deposit_balance_daily,resource_type:test",
+            "int_account_balance_monthly,resource_type:test",
+            "int_breakdown_cells,resource_type:test",
+            "dim_institution,resource_type:test",
+            *_vars("2026-02-02", "2026-02-02"),
+        ],
+        built["env"],
+    )
+    assert compiled.success
+    sql = {r.node.name: " ".join(r.node.compiled_code.split()) for r in compiled.results}
+    daily = [s for n, s in sql.items() if "fct_deposit_balance_daily" in n]
+    monthly = [s for n, s in sql.items() if "int_account_balance_monthly" in n]
+    cells = [s for n, s in sql.items() if "int_breakdown_cells" in n]
+    reference = [s for n, s in sql.items() if "dim_institution" in n]
+    assert daily and monthly and cells and reference
+    assert all(
+        "balance_date between cast('2026-02-02' as date) and cast('2026-02-02' as date)" in s
+        for s in daily
+    )
+    assert all("month_start >= cast(" in s and "2026-02-02" in s for s in monthly)
+    assert all("period_type = 'year'" in s for s in cells)
+    assert not any("2026-02-02" in s for s in reference)  # tested whole
