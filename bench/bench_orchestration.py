@@ -1,11 +1,20 @@
-"""Orchestration overhead: one business date through Dagster vs the same work called directly.
+"""Orchestration overhead: one business date through Dagster vs the same work called directly,
+and a range of dates backfilled as one run vs one nightly run per date.
 
-Both paths start from the same landing folder and fresh raw/warehouse/serving folders:
-  direct  = ingest_date() + `dbt build --vars {start_date, end_date}` + publish()
-  dagster = clientmart's business_date_job executed in process (same three steps)
-and the report is dagster / direct as a ratio (plus the seconds). Not part of the tests.
+1. Overhead. Both paths start from the same landing folder and fresh raw/warehouse/serving
+   folders:
+     direct  = ingest_date() + `dbt build --vars {start_date, end_date}` + publish()
+     dagster = clientmart's business_date_job executed in process (same three steps)
+   reported as dagster / direct (plus the seconds).
+2. Range (``--range-days N``, 0 to skip): a bank of N days from ``--date``; one home
+   backfills the N dates as one range (``orchestration.runner.backfill``), another runs them
+   one nightly run per date (``orchestration.runner.execute``); reported: both times, their
+   ratio, and whether every mart (except the audit marts, which hold load timestamps) is
+   identical in the two warehouses (row count and an order-independent hash per table).
 
-    .venv/bin/python bench/bench_orchestration.py --clients 300 --date 2026-10-01
+Not part of the tests.
+
+    .venv/bin/python bench/bench_orchestration.py --clients 300 --date 2026-10-01 --range-days 90
 """
 
 from __future__ import annotations
@@ -87,6 +96,68 @@ def through_dagster(settings: Settings, date: dt.date) -> float:
     return elapsed
 
 
+def mart_fingerprints(settings: Settings) -> dict[str, str]:
+    """Row count and order-independent content hash of every mart but the audit ones."""
+    import duckdb
+
+    from orchestration.defs.dbt.assets import is_mart, load_manifest
+    from orchestration.defs.dbt.project import dbt_project
+
+    manifest = load_manifest(dbt_project(settings))
+    names = sorted(
+        n["alias"] or n["name"]
+        for n in manifest["nodes"].values()
+        if is_mart(n) and "audit" not in n["fqn"]
+    )
+    out = {}
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        for name in names:
+            count, digest = con.execute(
+                f'select count(*), coalesce(sum(hash(t)), 0) from "{name}" as t'
+            ).fetchone()
+            out[name] = f"{count}:{digest}"
+    return out
+
+
+def range_versus_nightly(root: Path, landing: Path, start: dt.date, days: int) -> dict:
+    from orchestration.build import build_definitions
+    from orchestration.partitions import dates_between
+    from orchestration.runner import backfill, dagster_instance, execute
+
+    end = start + dt.timedelta(days=days - 1)
+    timings = {}
+    homes = {}
+    for mode in ("range", "nightly"):
+        settings = _settings(root, landing, f"{mode}-{days}")
+        defs = build_definitions(settings)
+        instance = dagster_instance(settings)
+        started = time.perf_counter()
+        if mode == "range":
+            outcomes = backfill(settings, defs, instance, start, end)
+        else:
+            outcomes = [execute(settings, defs, instance, d, d) for d in dates_between(start, end)]
+        timings[mode] = time.perf_counter() - started
+        failed = [o for o in outcomes if not o.success]
+        if failed:
+            raise SystemExit(f"{mode} run failed: {failed[0].error}")
+        homes[mode] = (settings, len(outcomes))
+    prints = {mode: mart_fingerprints(settings) for mode, (settings, _n) in homes.items()}
+    differing = sorted(t for t in prints["range"] if prints["range"][t] != prints["nightly"].get(t))
+    return {
+        "dates": days,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "range_runs": homes["range"][1],
+        "nightly_runs": homes["nightly"][1],
+        "range_seconds": round(timings["range"], 1),
+        "nightly_seconds": round(timings["nightly"], 1),
+        "range_over_nightly": round(timings["range"] / timings["nightly"], 3),
+        "marts_compared": len(prints["range"]),
+        "marts_identical": not differing and set(prints["range"]) == set(prints["nightly"]),
+        "marts_differing": differing,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=300)
@@ -97,23 +168,32 @@ def main() -> None:
         default=None,
         help="An existing landing root (default: generate a small bank).",
     )
+    parser.add_argument(
+        "--range-days", type=int, default=90, help="Dates of the range comparison (0: skip)."
+    )
+    parser.add_argument("--skip-overhead", action="store_true", help="Only the range comparison.")
     args = parser.parse_args()
+    result: dict = {"clients": args.clients, "load_average_start": os.getloadavg()}
     with tempfile.TemporaryDirectory(prefix="bench-orch-") as tmp:
         root = Path(tmp)
         landing = args.landing or root / "landing"
         if args.landing is None:
             from clientmart.generator.bank import generate_bank
 
-            generate_bank(landing, clients=args.clients, start=args.date, end=args.date, seed=7)
-        direct_s = direct(_settings(root, landing, "direct"), args.date)
-        dagster_s = through_dagster(_settings(root, landing, "dagster"), args.date)
-    result = {
-        "date": args.date.isoformat(),
-        "clients": args.clients,
-        "direct_seconds": round(direct_s, 2),
-        "dagster_seconds": round(dagster_s, 2),
-        "overhead_ratio": round(dagster_s / direct_s, 3),
-    }
+            last = args.date + dt.timedelta(days=max(args.range_days, 1) - 1)
+            generate_bank(landing, clients=args.clients, start=args.date, end=last, seed=7)
+        if not args.skip_overhead:
+            direct_s = direct(_settings(root, landing, "direct"), args.date)
+            dagster_s = through_dagster(_settings(root, landing, "dagster"), args.date)
+            result["overhead"] = {
+                "date": args.date.isoformat(),
+                "direct_seconds": round(direct_s, 2),
+                "dagster_seconds": round(dagster_s, 2),
+                "overhead_ratio": round(dagster_s / direct_s, 3),
+            }
+        if args.range_days > 0:
+            result["range"] = range_versus_nightly(root, landing, args.date, args.range_days)
+    result["load_average_end"] = os.getloadavg()
     print(json.dumps(result, indent=2))
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
