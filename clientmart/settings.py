@@ -65,6 +65,13 @@ class Settings(BaseSettings):
         description="great-expectations data docs: each feed's latest validation, rendered "
         "once per date run (open index.html; default <home>/gx_docs).",
     )
+    warehouse_memory_limit: str = Field(
+        default="6GB",
+        pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="DuckDB memory limit of the dbt build (memory_limit): above it DuckDB "
+        "spills to <warehouse>.tmp instead of growing, so a large night cannot take the "
+        "machine's memory (DuckDB's own default is 80% of RAM).",
+    )
     ingest_chunk_mb: float = Field(
         default=128,
         gt=0,
@@ -145,4 +152,5 @@ class Settings(BaseSettings):
             "DBT_CLIENTMART_QUARANTINE_ROOT": str(self.quarantine),
             "DBT_CLIENTMART_WAREHOUSE_PATH": str(self.warehouse),
             "DBT_CLIENTMART_PSEUDONYM_KEY": self.pseudonym_key,
+            "DBT_CLIENTMART_MEMORY_LIMIT": self.warehouse_memory_limit,
         }

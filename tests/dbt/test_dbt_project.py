@@ -326,3 +326,15 @@ def test_data_tests_of_a_nightly_run_read_only_the_run_window(built: dict) -> No
     assert all("month_start >= cast(" in s and "2026-02-02" in s for s in monthly)
     assert all("period_type = 'year'" in s for s in cells)
     assert not any("2026-02-02" in s for s in reference)  # tested whole
+
+
+def test_the_build_runs_under_the_configured_memory_limit(built: dict) -> None:
+    """DBT_CLIENTMART_MEMORY_LIMIT (Settings.warehouse_memory_limit) reaches DuckDB, so a
+    large night spills to disk instead of taking the machine's memory."""
+    shown = run_dbt(
+        ["show", "--inline", "select current_setting('memory_limit') as memory_limit"],
+        {**built["env"], "DBT_CLIENTMART_MEMORY_LIMIT": "1GB"},
+    )
+    assert shown.success
+    table = shown.results[0].agate_table
+    assert table.rows[0][0] in ("953.6 MiB", "1.0 GB", "1GB")
