@@ -56,25 +56,54 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Landing root to write (default: the configured landing root).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Landing root to write (default: the configured landing root).",
+)
 @click.option("--clients", type=int, default=2000, show_default=True, help="Number of clients.")
-@click.option("--start", callback=_date, default="2026-10-01", show_default=True,
-              help="First business date.")
-@click.option("--end", callback=_date, default="2026-10-31", show_default=True,
-              help="Last business date (inclusive).")
+@click.option(
+    "--start", callback=_date, default="2026-10-01", show_default=True, help="First business date."
+)
+@click.option(
+    "--end",
+    callback=_date,
+    default="2026-10-31",
+    show_default=True,
+    help="Last business date (inclusive).",
+)
 @click.option("--seed", type=int, default=42, show_default=True, help="Random seed.")
-@click.option("--dirty-rate", type=float, default=0.0, show_default=True,
-              help="Share of extra bad records (kinds: docs/generator.md).")
+@click.option(
+    "--dirty-rate",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Share of extra bad records (kinds: docs/generator.md).",
+)
 @home_option
-def generate(out: Path | None, clients: int, start: dt.date, end: dt.date, seed: int,
-             dirty_rate: float, home: Path | None) -> None:
+def generate(
+    out: Path | None,
+    clients: int,
+    start: dt.date,
+    end: dt.date,
+    seed: int,
+    dirty_rate: float,
+    home: Path | None,
+) -> None:
     """Generate a deterministic sample bank as landing files with control files."""
     from clientmart.generator.bank import generate_bank
 
     target = out or _settings(None, home).landing
-    summary = generate_bank(target, clients=clients, start=start, end=end, seed=seed,
-                            dirty_rate=dirty_rate, progress=click.echo)
+    summary = generate_bank(
+        target,
+        clients=clients,
+        start=start,
+        end=end,
+        seed=seed,
+        dirty_rate=dirty_rate,
+        progress=click.echo,
+    )
     click.echo(summary.describe())
 
 
@@ -169,8 +198,12 @@ def run(
 @main.command()
 @click.option("--from", "start", callback=_date, required=True, help="First business date.")
 @click.option("--to", "end", callback=_date, required=True, help="Last business date.")
-@click.option("--chunk-days", type=int, default=None,
-              help="Split the range into runs of this many days (default: one run).")
+@click.option(
+    "--chunk-days",
+    type=int,
+    default=None,
+    help="Split the range into runs of this many days (default: one run).",
+)
 @allow_past_option
 @landing_option
 @home_option
@@ -194,14 +227,20 @@ def backfill(
     first, last = _date_range(None, start, end)
     settings = _pipeline_settings(landing, home, warehouse)
     defs, instance = _load_pipeline(settings)
-    outcomes = run_backfill(settings, defs, instance, first, last, allow_past, chunk_days,
-                            click.echo)
+    outcomes = run_backfill(
+        settings, defs, instance, first, last, allow_past, chunk_days, click.echo
+    )
     _finish(outcomes, settings)
 
 
 @main.command()
-@click.option("--date", "date", callback=_date, default=None,
-              help="Business date the build warehouse was last built for (publication log).")
+@click.option(
+    "--date",
+    "date",
+    callback=_date,
+    default=None,
+    help="Business date the build warehouse was last built for (publication log).",
+)
 @home_option
 @warehouse_option
 def publish(date: dt.date | None, home: Path | None, warehouse: Path | None) -> None:
@@ -213,10 +252,13 @@ def publish(date: dt.date | None, home: Path | None, warehouse: Path | None) -> 
     settings = _pipeline_settings(None, home, warehouse)
     manifest = prepare_manifest(dbt_project(settings), settings)
     day = date or dt.date.today()
-    result = do_publish(settings.warehouse, settings.serving,
-                        mart_relations_from_manifest(manifest), (day, day))
-    click.echo(f"published {result.publication_id} to {result.path}: "
-               + ", ".join(f"{k}={v}" for k, v in result.row_counts.items()))
+    result = do_publish(
+        settings.warehouse, settings.serving, mart_relations_from_manifest(manifest), (day, day)
+    )
+    click.echo(
+        f"published {result.publication_id} to {result.path}: "
+        + ", ".join(f"{k}={v}" for k, v in result.row_counts.items())
+    )
 
 
 @main.command()
@@ -234,11 +276,25 @@ def ui(port: int, host: str, landing: Path | None, home: Path | None) -> None:
 
     settings = _settings(landing, home)
     dagster_home = prepare_instance_home(settings)
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "CLIENTMART_HOME": str(settings.home),
-           "CLIENTMART_LANDING_ROOT": str(settings.landing)}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(dagster_home),
+        "CLIENTMART_HOME": str(settings.home),
+        "CLIENTMART_LANDING_ROOT": str(settings.landing),
+    }
     click.echo(f"Dagster UI on http://{host}:{port} (instance {dagster_home}); Ctrl-C to stop")
-    command = [sys.executable, "-m", "dagster", "dev", "-m", "orchestration.definitions",
-               "-h", host, "-p", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-m",
+        "orchestration.definitions",
+        "-h",
+        host,
+        "-p",
+        str(port),
+    ]
     raise SystemExit(subprocess.call(command, env=env))
 
 

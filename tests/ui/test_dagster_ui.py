@@ -67,17 +67,32 @@ def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     }
     log = (home / "webserver.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "dagster_webserver", "-m", "orchestration.definitions",
-         "-h", "127.0.0.1", "-p", str(port)],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "dagster_webserver",
+            "-m",
+            "orchestration.definitions",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while True:
             if process.poll() is not None:
-                pytest.fail(f"webserver exited with {process.returncode}: "
-                            + (home / "webserver.log").read_text()[-3000:])
+                pytest.fail(
+                    f"webserver exited with {process.returncode}: "
+                    + (home / "webserver.log").read_text()[-3000:]
+                )
             try:
                 nodes = _graphql(base, ASSET_NODES_QUERY)["data"]["assetNodes"]
                 if nodes:
@@ -85,8 +100,10 @@ def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except (OSError, KeyError, TypeError, ValueError):
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"no asset graph served within {STARTUP_TIMEOUT_S} s: "
-                            + (home / "webserver.log").read_text()[-3000:])
+                pytest.fail(
+                    f"no asset graph served within {STARTUP_TIMEOUT_S} s: "
+                    + (home / "webserver.log").read_text()[-3000:]
+                )
             time.sleep(2)
         yield base
     finally:
@@ -102,15 +119,24 @@ def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
     missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
     if missing:
-        pytest.fail(f"{', '.join(missing)} not found: run scripts/install_chromium.sh "
-                    "(make test does) or set CLIENTMART_CHROMIUM / CLIENTMART_CHROMEDRIVER")
+        pytest.fail(
+            f"{', '.join(missing)} not found: run scripts/install_chromium.sh "
+            "(make test does) or set CLIENTMART_CHROMIUM / CLIENTMART_CHROMEDRIVER"
+        )
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for argument in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--window-size=1600,1200", "--no-first-run", "--disable-quic",
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1600,1200",
+        "--no-first-run",
+        "--disable-quic",
         # closed network: no background calls home, no component updates, no sync
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
         f"--user-data-dir={tmp_path_factory.mktemp('chromium_profile')}",
     ):
         options.add_argument(argument)
@@ -137,24 +163,33 @@ def test_webserver_serves_the_project_asset_graph(webserver: str) -> None:
     nodes = _graphql(webserver, ASSET_NODES_QUERY)["data"]["assetNodes"]
     keys = {"/".join(node["assetKey"]["path"]) for node in nodes}
     groups = {node["groupName"] for node in nodes}
-    assert {"mart_client_breakdown", "mart_client_tier", "mart_rm_attainment",
-            "serving_publication"} <= keys, sorted(keys)
+    assert {
+        "mart_client_breakdown",
+        "mart_client_tier",
+        "mart_rm_attainment",
+        "serving_publication",
+    } <= keys, sorted(keys)
     assert {"raw", "staging", "intermediate", "marts", "serving"} <= groups
 
 
 def test_chromium_finds_the_assets_in_the_catalog(
     webserver: str, browser: webdriver.Chrome, tmp_path: Path
 ) -> None:
-    body = _page_shows(browser, f"{webserver}/assets", ["attainment_status_rules"],
-                       tmp_path / "catalog.png")
+    body = _page_shows(
+        browser, f"{webserver}/assets", ["attainment_status_rules"], tmp_path / "catalog.png"
+    )
     assert "orchestration.definitions" in body  # the project's code location
 
 
 def test_chromium_opens_a_mart_with_its_documentation(
     webserver: str, browser: webdriver.Chrome, tmp_path: Path
 ) -> None:
-    body = _page_shows(browser, f"{webserver}/assets/mart_client_breakdown",
-                       ["mart_client_breakdown"], tmp_path / "mart.png")
+    body = _page_shows(
+        browser,
+        f"{webserver}/assets/mart_client_breakdown",
+        ["mart_client_breakdown"],
+        tmp_path / "mart.png",
+    )
     # the dbt model's description reaches the page
     assert "institution" in body.lower()
 
@@ -162,7 +197,10 @@ def test_chromium_opens_a_mart_with_its_documentation(
 def test_chromium_shows_the_lineage_groups(
     webserver: str, browser: webdriver.Chrome, tmp_path: Path
 ) -> None:
-    body = _page_shows(browser, f"{webserver}/asset-groups",
-                       ["Global asset lineage", "marts", "staging", "serving"],
-                       tmp_path / "lineage.png")
+    body = _page_shows(
+        browser,
+        f"{webserver}/asset-groups",
+        ["Global asset lineage", "marts", "staging", "serving"],
+        tmp_path / "lineage.png",
+    )
     assert "intermediate" in body
