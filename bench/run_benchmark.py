@@ -674,6 +674,10 @@ def summarise(report: dict[str, Any]) -> dict[str, Any]:
         "nightly_median_seconds": sorted(r["seconds"] for r in report["nightly"])[
             len(report["nightly"]) // 2
         ],
+        # issue 9: publishing must not cost more than building (same date, same run)
+        "publish_to_dbt_build": round(
+            stages["publish"]["seconds"] / stages["dbt_build"]["seconds"], 3
+        ),
     }
     if "backfill" in report:
         total = sum(r["seconds"] for r in report["nightly"])
@@ -693,6 +697,12 @@ def summarise_history(history: dict[str, Any]) -> dict[str, Any]:
         "bulk_backfill_seconds": history["bulk_backfill_seconds"],
         "nightly_seconds": {r["start"]: r["seconds"] for r in runs},
         "dbt_build_seconds": {r["start"]: r["stages"]["dbt_build"]["seconds"] for r in runs},
+        "publish_to_dbt_build": {
+            r["start"]: round(
+                r["stages"]["publish"]["seconds"] / r["stages"]["dbt_build"]["seconds"], 3
+            )
+            for r in runs
+        },
         "dbt_model_seconds": {
             r["start"]: r.get("dbt_nodes", {}).get("seconds_by_type", {}).get("model") for r in runs
         },
