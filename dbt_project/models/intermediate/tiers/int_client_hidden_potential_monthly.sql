@@ -32,6 +32,17 @@ txns as (
     {% endif %}
 ),
 
+-- Deposit accounts with a balance in the month: the utility flag is for single-passbook clients.
+deposit_accounts as (
+    select client_id, month_start, count(*) as deposit_account_count
+    from {{ ref('int_account_balance_monthly') }}
+    where days_with_balance > 0
+    {% if is_incremental() %}
+        and {{ months_in_run_window('month_start', months_before=1) }}
+    {% endif %}
+    group by client_id, month_start
+),
+
 utility as (
     select client_id, month_start, sum(amount_cny) as utility_autopay_cny
     from txns
@@ -80,13 +91,15 @@ final as (
         ti.client_id,
         ti.month_start,
         {{ to_money('coalesce(u.utility_autopay_cny, 0)') }} as utility_autopay_cny,
+        cast(coalesce(a.deposit_account_count, 0) as integer) as deposit_account_count,
         {{ to_money('coalesce(p.payroll_pension_credit_cny, 0)') }} as payroll_pension_credit_cny,
         {{ to_money('coalesce(p.quick_outflow_cny, 0)') }} as quick_outflow_cny,
         {{ tiers_ratio('p.quick_outflow_cny', 'p.payroll_pension_credit_cny') }} as quick_outflow_ratio,
         coalesce(
             ti.tier_group = 'mass'
             and u.utility_autopay_cny >= hp.utility_min_monthly_autopay_cny
-            and ti.assets_basis_cny < hp.utility_max_assets_cny,
+            and ti.assets_basis_cny < hp.utility_max_assets_cny
+            and coalesce(a.deposit_account_count, 0) <= hp.utility_max_deposit_accounts,
             false
         ) as is_utility_autopay_potential,
         coalesce(
@@ -99,6 +112,7 @@ final as (
     from tiers as ti
     left join {{ ref('hidden_potential_rules') }} as hp on hp.rule_set_id = ti.rule_set_id
     left join utility as u on u.client_id = ti.client_id and u.month_start = ti.month_start
+    left join deposit_accounts as a on a.client_id = ti.client_id and a.month_start = ti.month_start
     left join passthrough as p on p.client_id = ti.client_id and p.month_start = ti.month_start
 )
 
