@@ -8,6 +8,7 @@ keep ``clientmart --help`` fast.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -154,6 +155,16 @@ def _load_pipeline(settings: Settings):  # noqa: ANN202 (Dagster types imported 
     return build_definitions(settings), dagster_instance(settings)
 
 
+def _unless_busy(call: Callable[[], list]) -> list:
+    """Run ``call``; a warehouse kept busy by a daemon run becomes a clean CLI error."""
+    from orchestration.runner import WarehouseBusyError
+
+    try:
+        return call()
+    except WarehouseBusyError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def _finish(outcomes: list, settings: Settings) -> None:
     if outcomes and all(o.success for o in outcomes):
         click.echo(f"done: {len(outcomes)} run(s); serving copy in {settings.serving}")
@@ -192,7 +203,12 @@ def run(
     first, last = _date_range(date, start, end)
     settings = _pipeline_settings(landing, home, warehouse)
     defs, instance = _load_pipeline(settings)
-    _finish(run_dates(settings, defs, instance, first, last, allow_past, click.echo), settings)
+    _finish(
+        _unless_busy(
+            lambda: run_dates(settings, defs, instance, first, last, allow_past, click.echo)
+        ),
+        settings,
+    )
 
 
 @main.command()
@@ -227,8 +243,10 @@ def backfill(
     first, last = _date_range(None, start, end)
     settings = _pipeline_settings(landing, home, warehouse)
     defs, instance = _load_pipeline(settings)
-    outcomes = run_backfill(
-        settings, defs, instance, first, last, allow_past, chunk_days, click.echo
+    outcomes = _unless_busy(
+        lambda: run_backfill(
+            settings, defs, instance, first, last, allow_past, chunk_days, click.echo
+        )
     )
     _finish(outcomes, settings)
 

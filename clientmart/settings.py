@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     timezone: str = Field(default="Asia/Shanghai", description="Time zone of the schedule.")
     schedule_cron: str = Field(default="0 2 * * *", description="Nightly backstop schedule.")
     dbt_target: str = Field(default="duckdb", description="dbt target (profiles.yml).")
+    run_queue_wait_minutes: float = Field(
+        default=120,
+        ge=0,
+        description="How long a CLI run waits for a run the daemon or the UI launched that is "
+        "writing the warehouse (the run queue's one-writer rule) before it gives up.",
+    )
     postgres_dsn: str | None = Field(
         default=None,
         description="PostgreSQL serving target (libpq connection string of the loader role, e.g. "

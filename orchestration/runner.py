@@ -11,6 +11,7 @@ import datetime as dt
 import fcntl
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ import dagster as dg
 from dagster._core.storage.defs_state.base import set_defs_state_storage  # no public API
 
 from clientmart.settings import PROJECT_ROOT, Settings
-from orchestration.defs.pipeline.jobs import JOB_NAME, alert_run_failure
+from orchestration.defs.pipeline.jobs import JOB_NAME, WRITES_WAREHOUSE_TAG, alert_run_failure
 from orchestration.gating import ALLOW_PAST_TAG, RANGE_END_TAG, RANGE_START_TAG
 from orchestration.partitions import dates_between
 
@@ -70,6 +71,61 @@ def warehouse_lock(settings: Settings) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+IN_PROCESS_TAG = "clientmart/in_process"
+_WRITING = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+QUEUE_POLL_SECONDS = 5.0
+
+
+class WarehouseBusyError(RuntimeError):
+    """Another run kept writing the warehouse longer than the CLI was willing to wait."""
+
+
+def wait_for_other_writers(
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    progress: Callable[[str], None] = lambda _m: None,
+) -> None:
+    """Before an in-process run (holding the warehouse lock): wait for runs the daemon or the
+    UI launched that write the same warehouse, the rule of the instance's run queue (tag
+    ``clientmart/writes_warehouse``, limit 1), which in-process runs do not pass through.
+
+    An in-process run still marked running while this process holds the lock is a leftover
+    of a killed process (in-process runs hold the lock while they run): it is marked failed,
+    so it blocks neither the queue nor the arrival sensor any longer."""
+    deadline = time.monotonic() + settings.run_queue_wait_minutes * 60
+    announced: set[str] = set()
+    while True:
+        writers = instance.get_runs(
+            dg.RunsFilter(tags={WRITES_WAREHOUSE_TAG: "true"}, statuses=_WRITING)
+        )
+        waiting_for = []
+        for run in writers:
+            if run.tags.get(IN_PROCESS_TAG) == "true":
+                message = (
+                    f"run {run.run_id} was left running by a process that ended without "
+                    "finishing it (found by the next in-process run holding the warehouse lock)"
+                )
+                instance.report_run_failed(run, message)
+                progress(f"marked run {run.run_id[:8]} failed: its process is gone")
+            else:
+                waiting_for.append(run)
+        if not waiting_for:
+            return
+        for run in waiting_for:
+            if run.run_id not in announced:
+                announced.add(run.run_id)
+                progress(f"waiting for run {run.run_id[:8]} (launched by the daemon or the UI)")
+        if time.monotonic() >= deadline:
+            ids = ", ".join(r.run_id for r in waiting_for)
+            raise WarehouseBusyError(
+                f"run(s) {ids} still write the warehouse after "
+                f"{settings.run_queue_wait_minutes} minutes (CLIENTMART_RUN_QUEUE_WAIT_MINUTES); "
+                "nothing was run. Let them finish, or terminate them in the UI (Runs), then "
+                "run again."
+            )
+        time.sleep(QUEUE_POLL_SECONDS)
+
+
 def _error_of(result: dg.ExecuteInProcessResult) -> str:
     for event in result.all_events:
         if event.is_step_failure or event.is_run_failure:
@@ -89,6 +145,7 @@ def execute(
     start: dt.date,
     end: dt.date,
     allow_past: Sequence[dt.date] = (),
+    progress: Callable[[str], None] = lambda _m: None,
 ) -> RunOutcome:
     """One run of the job for ``start..end`` (a single partition when they are equal)."""
     # Definitions resolve lazily, reading the instance's defs-state storage from a context
@@ -96,7 +153,7 @@ def execute(
     # several homes) would otherwise leave a dead weakref there ("Attempted to resolve
     # undefined DagsterInstance weakref"). Point it at the instance this run uses.
     with set_defs_state_storage(instance.defs_state_storage):
-        return _execute(settings, defs, instance, start, end, allow_past)
+        return _execute(settings, defs, instance, start, end, allow_past, progress)
 
 
 def _execute(
@@ -106,9 +163,10 @@ def _execute(
     start: dt.date,
     end: dt.date,
     allow_past: Sequence[dt.date],
+    progress: Callable[[str], None],
 ) -> RunOutcome:
     job = defs.resolve_job_def(JOB_NAME)
-    tags: dict[str, str] = {}
+    tags: dict[str, str] = {IN_PROCESS_TAG: "true"}
     if allow_past:
         tags[ALLOW_PAST_TAG] = ",".join(d.isoformat() for d in allow_past)
     partition_key = None
@@ -118,6 +176,7 @@ def _execute(
         tags[RANGE_START_TAG] = start.isoformat()
         tags[RANGE_END_TAG] = end.isoformat()
     with warehouse_lock(settings):
+        wait_for_other_writers(settings, instance, progress)
         result = job.execute_in_process(
             instance=instance, partition_key=partition_key, tags=tags, raise_on_error=False
         )
@@ -142,7 +201,7 @@ def run_dates(
     (later dates wait for it)."""
     outcomes = []
     for date in dates_between(start, end):
-        outcome = execute(settings, defs, instance, date, date, allow_past)
+        outcome = execute(settings, defs, instance, date, date, allow_past, progress)
         progress(outcome.describe())
         outcomes.append(outcome)
         if not outcome.success:
@@ -167,7 +226,7 @@ def backfill(
     outcomes = []
     for i in range(0, len(dates), size):
         chunk = dates[i : i + size]
-        outcome = execute(settings, defs, instance, chunk[0], chunk[-1], allow_past)
+        outcome = execute(settings, defs, instance, chunk[0], chunk[-1], allow_past, progress)
         progress(outcome.describe())
         outcomes.append(outcome)
         if not outcome.success:
