@@ -1,12 +1,3 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='month_start',
-        on_schema_change='fail'
-    )
-}}
-
 {{ balance_accumulation(
     day_rows=ref('fct_deposit_balance_daily'),
     key_column='account_id',

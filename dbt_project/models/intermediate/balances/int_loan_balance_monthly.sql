@@ -1,12 +1,3 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='month_start',
-        on_schema_change='fail'
-    )
-}}
-
 {{ balance_accumulation(
     day_rows=ref('stg_core__loan_balances'),
     key_column='loan_id',

@@ -1,12 +1,3 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='month_start',
-        on_schema_change='fail'
-    )
-}}
-
 with deposits as (
     select
         client_id,

@@ -1,12 +1,3 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='month_start',
-        on_schema_change='fail'
-    )
-}}
-
 with settlement as (
     select * from {{ ref('int_client_settlement_monthly') }}
     {% if is_incremental() %}where {{ months_in_run_window('month_start') }}{% endif %}
