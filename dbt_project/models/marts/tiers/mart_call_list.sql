@@ -15,32 +15,42 @@ tiers as (
     where client_type = 'I'
 ),
 
--- The list is drawn as of the run window's last date, or the last loaded date if earlier.
-as_of as (
-    select
-        case
-            when max(last_business_date) < cast('{{ var("end_date") }}' as date) then max(last_business_date)
-            else cast('{{ var("end_date") }}' as date)
-        end as as_of_date
+-- One list per week the run window touches, drawn as of that week's last date in the
+-- window (never past the last loaded date): a range backfill draws each week's list as the
+-- week's last nightly run would have left it, and a nightly run redraws its own week.
+loaded as (
+    select min(month_start) as first_month_start, max(last_business_date) as last_loaded_date
     from {{ ref('int_client_tier_monthly') }}
 ),
 
--- Tiers of the latest complete month (a month still running understates daily averages);
--- the latest month at all when none is complete yet.
+list_dates as (
+    select
+        cast({{ dbt.date_trunc('week', 'd.calendar_date') }} as date) as call_week_start,
+        max(d.calendar_date) as as_of_date
+    from {{ ref('dim_date') }} as d
+    cross join loaded as l
+    where {{ in_run_window('d.calendar_date') }}
+        and d.calendar_date between l.first_month_start and l.last_loaded_date
+    group by cast({{ dbt.date_trunc('week', 'd.calendar_date') }} as date)
+),
+
+-- Tiers of the latest month complete by the as-of date (a month still running understates
+-- daily averages); the latest month begun by then when none is complete yet.
 tier_month as (
     select
+        a.call_week_start,
         a.as_of_date,
         coalesce(
-            max(case when t.is_month_complete then t.month_start end),
+            max(case when t.is_month_complete and {{ tiers_month_end('t.month_start') }} <= a.as_of_date then t.month_start end),
             max(t.month_start)
         ) as tier_month_start
-    from as_of as a
+    from list_dates as a
     inner join tiers as t on t.month_start <= a.as_of_date
-    group by a.as_of_date
+    group by a.call_week_start, a.as_of_date
 ),
 
 current_tiers as (
-    select t.*, tm.as_of_date
+    select t.*, tm.call_week_start, tm.as_of_date
     from tiers as t
     inner join tier_month as tm on t.month_start = tm.tier_month_start
     where t.rm_id is not null and t.rm_id <> 'UNKNOWN'
@@ -58,37 +68,38 @@ candidates as (
 ),
 
 reasons as (
-    select client_id, 'tier_dropped' as call_reason from candidates where is_tier_dropped
+    select call_week_start, client_id, 'tier_dropped' as call_reason from candidates where is_tier_dropped
     union all
-    select client_id, 'near_next_tier' from candidates where is_near_next_tier
+    select call_week_start, client_id, 'near_next_tier' from candidates where is_near_next_tier
     union all
-    select client_id, 'hidden_potential' from candidates where has_hidden_potential
+    select call_week_start, client_id, 'hidden_potential' from candidates where has_hidden_potential
 ),
 
 last_contacts as (
-    select ct.client_id, max(ct.contact_date) as last_contact_date
+    select a.call_week_start, ct.client_id, max(ct.contact_date) as last_contact_date
     from {{ ref('stg_crm__contacts') }} as ct
-    cross join as_of as a
-    where ct.contact_date <= a.as_of_date
-    group by ct.client_id
+    inner join list_dates as a on ct.contact_date <= a.as_of_date
+    group by a.call_week_start, ct.client_id
 ),
 
 eligible as (
     select
+        r.call_week_start,
         r.client_id,
         r.call_reason,
         clr.priority,
-        row_number() over (partition by r.client_id order by clr.priority) as rn
+        row_number() over (partition by r.call_week_start, r.client_id order by clr.priority) as rn
     from reasons as r
     inner join {{ ref('call_list_rules') }} as clr on clr.call_reason = r.call_reason
-    cross join as_of as a
-    left join last_contacts as lc on lc.client_id = r.client_id
+    inner join list_dates as a on a.call_week_start = r.call_week_start
+    left join last_contacts as lc
+        on lc.call_week_start = r.call_week_start and lc.client_id = r.client_id
     where lc.last_contact_date is null
         or {{ dbt.datediff('lc.last_contact_date', 'a.as_of_date', 'day') }} >= clr.cooldown_days
 )
 
 select
-    cast({{ dbt.date_trunc('week', 'c.as_of_date') }} as date) as call_week_start,
+    c.call_week_start,
     c.rm_id,
     c.client_id,
     c.as_of_date,
@@ -107,5 +118,7 @@ select
     {{ to_money('c.next_tier_min_assets_cny - c.assets_basis_cny') }} as gap_to_next_tier_cny,
     lc.last_contact_date
 from candidates as c
-inner join eligible as e on e.client_id = c.client_id and e.rn = 1
-left join last_contacts as lc on lc.client_id = c.client_id
+inner join eligible as e
+    on e.call_week_start = c.call_week_start and e.client_id = c.client_id and e.rn = 1
+left join last_contacts as lc
+    on lc.call_week_start = c.call_week_start and lc.client_id = c.client_id
