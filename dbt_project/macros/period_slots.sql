@@ -17,7 +17,7 @@
     (the key's latest slot with a value).
 -#}
 {% macro period_slot_accumulation(monthly_rows, key_columns, slot_columns) %}
-{%- set slots = range(1, 13) -%}
+{%- set slots = period_slot_numbers() -%}
 with window_rows as (
     select month_start, {{ key_columns | join(', ') }}, {{ slot_columns | join(', ') }}
     from {{ monthly_rows }}
@@ -48,7 +48,7 @@ new_slots as (
         {%- endfor %}
         {%- for s in slots %}
         {%- for col in slot_columns %}
-        max(case when {{ dbt.datediff('p.period_start', 'p.month_start', 'month') }} = {{ s - 1 }} then r.{{ col }} end) as {{ col }}_m{{ '%02d' % s }}{{ "," if not (loop.last and s == 12) }}
+        max(case when {{ dbt.datediff('p.period_start', 'p.month_start', 'month') }} = {{ s - 1 }} then r.{{ col }} end) as {{ slot_column(col, s) }}{{ "," if not (loop.last and s == slots | last) }}
         {%- endfor %}
         {%- endfor %}
     from window_rows as r
@@ -74,9 +74,9 @@ merged as (
         {%- set slot_month = dbt.dateadd('month', s - 1, 'coalesce(n.period_start, s.period_start)') %}
         {%- for col in slot_columns %}
         case
-            when {{ months_in_run_window(slot_month) }} then n.{{ col }}_m{{ '%02d' % s }}
-            else s.{{ col }}_m{{ '%02d' % s }}
-        end as {{ col }}_m{{ '%02d' % s }}{{ "," if not (loop.last and s == 12) }}
+            when {{ months_in_run_window(slot_month) }} then {{ slot_column('n.' ~ col, s) }}
+            else {{ slot_column('s.' ~ col, s) }}
+        end as {{ slot_column(col, s) }}{{ "," if not (loop.last and s == slots | last) }}
         {%- endfor %}
         {%- endfor %}
     from new_slots as n
@@ -98,7 +98,7 @@ measured as (
         *,
         case
             {%- for s in slots | reverse %}
-            when {% for col in slot_columns %}{{ col }}_m{{ '%02d' % s }} is not null{{ " or " if not loop.last }}{% endfor %} then {{ s }}
+            when {% for col in slot_columns %}{{ slot_column(col, s) }} is not null{{ " or " if not loop.last }}{% endfor %} then {{ s }}
             {%- endfor %}
         end as last_slot
     from merged
@@ -113,10 +113,30 @@ select
     {%- endfor %}
     {%- for s in slots %}
     {%- for col in slot_columns %}
-    {{ col }}_m{{ '%02d' % s }},
+    {{ slot_column(col, s) }},
     {%- endfor %}
     {%- endfor %}
     cast(last_slot as integer) as last_slot
 from measured
 where last_slot is not null
 {% endmacro %}
+
+{#- Slot numbers of the longest period (1 .. 12: a year's months). -#}
+{% macro period_slot_numbers() -%}
+    {{ return(range(1, (period_types().values() | max) + 1)) }}
+{%- endmacro %}
+
+{#- The column of `column`'s month slot `slot` (balance_sum_cny, 3 -> balance_sum_cny_m03). -#}
+{% macro slot_column(column, slot) -%}
+    {{ column }}_m{{ '%02d' % slot }}
+{%- endmacro %}
+
+{#- The value of `column` in the slot given by the SQL expression `slot_expr`. -#}
+{% macro slot_at(column, slot_expr) -%}
+    case {{ slot_expr }}{% for s in period_slot_numbers() %} when {{ s }} then {{ slot_column(column, s) }}{% endfor %} end
+{%- endmacro %}
+
+{#- The sum of `column` over every slot (an empty slot counts 0). -#}
+{% macro slot_sum(column) -%}
+    ({% for s in period_slot_numbers() %}coalesce({{ slot_column(column, s) }}, 0){{ " + " if not loop.last }}{% endfor %})
+{%- endmacro %}

@@ -1,7 +1,7 @@
 -- Client counts are distinct at every level: recomputed independently from the positions
 -- (month periods, no banding, family totals), every cell's client_count must equal the
 -- number of distinct clients with a position under that institution.
-{%- set levels = {1: 'head_office', 2: 'branch', 3: 'sub_branch', 4: 'outlet'} %}
+{%- set levels = institution_levels() %}
 with positions as (
     select p.month_start, p.client_id, p.product_family, p.inst_code, i.*
     from {{ ref('int_position_balance_monthly') }} as p

@@ -7,9 +7,8 @@
     )
 }}
 
-{%- set levels = {1: 'head_office', 2: 'branch', 3: 'sub_branch', 4: 'outlet'} -%}
+{%- set levels = institution_levels() -%}
 {%- set cell_keys = ['period_type', 'period_start', 'inst_level', 'inst_code', 'band_type', 'band', 'product_family', 'product_group'] -%}
-{%- set slots = range(1, 13) -%}
 
 {#- Why two group-bys: a client is counted once per cell, so positions are first folded into
     one row per client and cell (a high-cardinality group-by DuckDB can spill), then the
@@ -29,19 +28,16 @@ positions as (
         p.inst_code,
         p.product_family,
         p.product_group,
-        cast(coalesce(case {{ dbt.datediff('p.period_start', 'pr.last_month_start', 'month') }} + 1
-            {%- for s in slots %}
-            when {{ s }} then p.month_end_balance_cny_m{{ '%02d' % s }}
-            {%- endfor %}
-        end, 0) as decimal(24, 2)) as period_end_balance_cny,
-        cast(
-            {%- for s in slots %}
-            coalesce(p.balance_sum_cny_m{{ '%02d' % s }}, 0){{ " +" if not loop.last }}
-            {%- endfor %}
-        as decimal(24, 2)) as balance_sum_cny,
+        cast(coalesce(
+            {{ slot_at('p.month_end_balance_cny', dbt.datediff('p.period_start', 'pr.last_month_start', 'month') ~ ' + 1') }},
+            0
+        ) as decimal(24, 2)) as period_end_balance_cny,
+        cast({{ slot_sum('p.balance_sum_cny') }} as decimal(24, 2)) as balance_sum_cny,
         pr.days_covered
     from {{ ref('int_breakdown_position_period') }} as p
     inner join periods as pr on p.period_type = pr.period_type and p.period_start = pr.period_start
+    {#- filtered on the slot table itself too, so a night reads only its periods' rows #}
+    {% if is_incremental() %}where {{ periods_in_run_window('p.period_type', 'p.period_start') }}{% endif %}
 ),
 
 client_bands as (
@@ -50,12 +46,13 @@ client_bands as (
         b.period_start,
         b.client_id,
         b.band_type,
-        case b.last_slot {% for s in slots %}when {{ s }} then b.band_m{{ '%02d' % s }} {% endfor %}end as band,
-        case b.last_slot {% for s in slots %}when {{ s }} then b.is_key_band_m{{ '%02d' % s }} {% endfor %}end as is_key_band,
+        {{ slot_at('b.band', 'b.last_slot') }} as band,
+        {{ slot_at('b.is_key_band', 'b.last_slot') }} as is_key_band,
         b.last_slot,
         max(b.last_slot) over (partition by b.period_type, b.period_start, b.client_id) as client_last_slot
     from {{ ref('int_breakdown_client_band_period') }} as b
     inner join periods as pr on b.period_type = pr.period_type and b.period_start = pr.period_start
+    {% if is_incremental() %}where {{ periods_in_run_window('b.period_type', 'b.period_start') }}{% endif %}
 ),
 
 -- Key client in a period: any of the client's bands of their latest banded month is a key band.

@@ -1,4 +1,4 @@
-{%- set levels = {1: 'head_office', 2: 'branch', 3: 'sub_branch', 4: 'outlet'} -%}
+{%- set levels = institution_levels() -%}
 {%- set cell_keys = ['period_type', 'period_start', 'inst_level', 'inst_code', 'band_type', 'band', 'product_family', 'product_group'] -%}
 
 with periods as (

@@ -21,7 +21,7 @@ chain as (
     left join current_institutions as p3 on p2.parent_code = p3.inst_code
 ),
 
-{%- set levels = {1: 'head_office', 2: 'branch', 3: 'sub_branch', 4: 'outlet'} %}
+{%- set levels = institution_levels() %}
 
 flattened as (
     select
