@@ -259,9 +259,15 @@ def backfill(
     default=None,
     help="Business date the build warehouse was last built for (publication log).",
 )
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Write every mart whole instead of the changes since the last publication "
+    "(after repairing the build warehouse by hand).",
+)
 @home_option
 @warehouse_option
-def publish(date: dt.date | None, home: Path | None, warehouse: Path | None) -> None:
+def publish(date: dt.date | None, full: bool, home: Path | None, warehouse: Path | None) -> None:
     """Publish the marts of the build warehouse to the serving copy (normally the job does it)."""
     from clientmart.serving.publish import mart_relations_from_manifest
     from clientmart.serving.publish import publish as do_publish
@@ -271,10 +277,14 @@ def publish(date: dt.date | None, home: Path | None, warehouse: Path | None) -> 
     manifest = prepare_manifest(dbt_project(settings), settings)
     day = date or dt.date.today()
     result = do_publish(
-        settings.warehouse, settings.serving, mart_relations_from_manifest(manifest), (day, day)
+        settings.warehouse,
+        settings.serving,
+        mart_relations_from_manifest(manifest),
+        (day, day),
+        incremental=not full,
     )
     click.echo(
-        f"published {result.publication_id} to {result.path}: "
+        f"published {result.publication_id} ({result.mode}) to {result.path}: "
         + ", ".join(f"{k}={v}" for k, v in result.row_counts.items())
     )
 

@@ -6,16 +6,25 @@ Layout under the serving folder::
     exports.d/<publication id>/<mart>/month=YYYY-MM/data_0.parquet   (marts with month_start)
     exports.d/<publication id>/<mart>/<mart>.parquet                 (other marts)
 
+The month column is the mart's incremental key when it is a date (``balance_date`` of the
+daily fact, ``month_start``...), else ``month_start`` or ``month``.
+
 A publication is staged in ``exports.tmp-<id>``, renamed into ``exports.d/`` when complete,
 and the ``exports`` link is replaced in one ``os.replace``: a reader resolving ``exports``
 gets a whole publication, old or new. The previous publication stays on disk (a reader may
 still be walking it); older ones are removed.
+
+Incremental: given what changed in each mart since the previous publication, a month
+partition the change did not touch (and a mart that did not change) is a hard link to the
+previous publication's file, so only the touched months are written again. Files are never
+modified in place, so a reader of the previous publication is not disturbed.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -26,16 +35,40 @@ MONTH_COLUMNS = ("month_start", "month")
 SKIP_TABLES = ("publication_log",)
 
 
+@dataclass(frozen=True)
+class TableChange:
+    """What a publication changed in one mart: all of it, or the rows of ``keys`` (values
+    of ``key_column`` as text; none: the mart is unchanged)."""
+
+    whole: bool
+    keys: frozenset[str] = field(default_factory=frozenset)
+    key_column: str | None = None
+
+
+WHOLE = TableChange(whole=True)
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def export_marts(serving_file: Path, serving_dir: Path, publication_id: str) -> Path:
-    """Write every mart of ``serving_file`` as Parquet into a staging folder; return it."""
+def export_marts(
+    serving_file: Path,
+    serving_dir: Path,
+    publication_id: str,
+    changes: dict[str, TableChange] | None = None,
+    *,
+    reuse: bool = False,
+) -> Path:
+    """Write every mart of ``serving_file`` as Parquet into a staging folder; return it.
+    ``changes`` says what changed in each mart (default: all of it) and names its key; with
+    ``reuse``, what did not change is linked from the current publication's exports."""
     staged = Path(serving_dir) / f"exports.tmp-{publication_id}"
     if staged.exists():
         shutil.rmtree(staged)
     staged.mkdir(parents=True)
+    link = Path(serving_dir) / EXPORTS_LINK
+    previous = link.resolve() if reuse and link.is_symlink() else None
     con = duckdb.connect(str(serving_file), read_only=True)
     try:
         tables = [
@@ -47,13 +80,15 @@ def export_marts(serving_file: Path, serving_dir: Path, publication_id: str) -> 
             if name not in SKIP_TABLES
         ]
         for table in tables:
-            _export_table(con, table, staged / table)
+            change = (changes or {}).get(table, WHOLE)
+            before = previous / table if previous is not None else None
+            _export_table(con, table, staged / table, change, before)
     finally:
         con.close()
     return staged
 
 
-def _month_column(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
+def _month_column(con: duckdb.DuckDBPyConnection, table: str, key: str | None) -> str | None:
     columns = dict(
         con.execute(
             "SELECT column_name, data_type FROM information_schema.columns "
@@ -61,28 +96,63 @@ def _month_column(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
             [table],
         ).fetchall()
     )
-    for name in MONTH_COLUMNS:
-        if columns.get(name) == "DATE":
+    for name in (key, *MONTH_COLUMNS):
+        if name is not None and columns.get(name) == "DATE":
             return name
     return None
 
 
-def _export_table(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> None:
+def _link_tree(source: Path, target: Path, skip: set[str] = frozenset()) -> None:
+    """Hard-link every file of ``source`` into ``target`` (same layout), but folders in skip."""
+    for entry in source.iterdir():
+        if entry.name in skip:
+            continue
+        if entry.is_dir():
+            (target / entry.name).mkdir()
+            _link_tree(entry, target / entry.name)
+        else:
+            os.link(entry, target / entry.name)
+
+
+def _export_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    folder: Path,
+    change: TableChange = WHOLE,
+    before: Path | None = None,
+) -> None:
     folder.mkdir(parents=True)
-    month = _month_column(con, table)
+    month = _month_column(con, table, change.key_column)
     rows = con.execute(f"SELECT count(*) FROM main.{_quote(table)}").fetchall()[0][0]
     if month is None or rows == 0 or _has_null(con, table, month):
+        if not change.whole and not change.keys and before is not None and before.is_dir():
+            _link_tree(before, folder)  # unchanged
+            return
         con.execute(
             f"COPY main.{_quote(table)} TO '{folder / (table + '.parquet')}' (FORMAT parquet)"
         )
         return
+    months = None  # every month
+    partitioned_before = (
+        before is not None and before.is_dir() and not (before / f"{table}.parquet").exists()
+    )
+    if not change.whole and partitioned_before and (not change.keys or month == change.key_column):
+        months = sorted({key[:7] for key in change.keys})
+        _link_tree(before, folder, skip={f"month={m}" for m in months})
+        if not months:
+            return
+    selected = (
+        "" if months is None else " WHERE month__ IN (" + ", ".join(f"'{m}'" for m in months) + ")"
+    )
     con.execute(
-        f"COPY (SELECT *, strftime({_quote(month)}, '%Y-%m') AS month__ FROM main.{_quote(table)}) "
+        f"COPY (SELECT * FROM (SELECT *, strftime({_quote(month)}, '%Y-%m') AS month__ "
+        f"FROM main.{_quote(table)}){selected}) "
         f"TO '{folder}' (FORMAT parquet, PARTITION_BY (month__), OVERWRITE_OR_IGNORE, "
         "FILENAME_PATTERN 'data_{i}')"
     )
     for part in folder.iterdir():  # hive folder name month=YYYY-MM, without a column clash
-        part.rename(folder / part.name.replace("month__=", "month="))
+        if part.name.startswith("month__="):
+            part.rename(folder / part.name.replace("month__=", "month="))
 
 
 def _has_null(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:

@@ -6,6 +6,14 @@ writes a complete new serving file aside and swaps it in with one ``os.replace``
 that already has the old file open keeps reading the old publication, a reader that opens
 after the swap sees the new one, and nobody ever sees half of each. A publish that dies
 midway leaves only a stray temporary file; the previous publication stays in place.
+
+Incremental: the new file starts as a copy of the previous publication, and an incremental
+mart (dbt delete+insert on one key column) gets only the key values written since that
+publication, read from the build's write log (dbt macro ``incremental_writes``); marts built
+as tables are copied whole. So a nightly publish costs the night's rows, not the history's.
+Whatever the log cannot vouch for is copied whole: no previous publication, a mart new or
+with other columns, a table rebuilt whole (first build, full refresh), a row count that
+disagrees after the update, or a file that grew past ``COMPACT_RATIO`` of its content.
 """
 
 from __future__ import annotations
@@ -13,7 +21,9 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import json
+import logging
 import os
+import shutil
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,19 +32,28 @@ from pathlib import Path
 
 import duckdb
 
-from clientmart.serving.exports import export_marts, swap_exports
+from clientmart.serving.exports import TableChange, export_marts, swap_exports
 
 SERVING_FILE = "clientmart.duckdb"
 PUBLICATION_LOG = "publication_log"
+WRITE_LOG = "incremental_writes"  # in the build warehouse (dbt macros/incremental_writes.sql)
 RESTRICTED_TAGS = {"pii", "restricted"}
+# An incremental publish leaves deleted rows' space behind; when the file is this many times
+# its content and the freed space is over COMPACT_MIN_FREE bytes, it is written whole again.
+COMPACT_RATIO = 1.5
+COMPACT_MIN_FREE = 256 * 1024 * 1024
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class MartRelation:
-    """A mart table in the build warehouse (its dbt schema and relation name)."""
+    """A mart table in the build warehouse (its dbt schema and relation name); ``unique_key``
+    is the key column of an incremental (delete+insert) mart, published by changed keys."""
 
     schema: str
     name: str
+    unique_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +67,8 @@ class Publication:
     business_date_max: dt.date
     row_counts: dict[str, int] = field(default_factory=dict)
     exports_dir: Path | None = None
+    mode: str = "full"  # "incremental": built on the previous publication
+    changes: dict[str, TableChange] = field(default_factory=dict)
 
 
 class PublishError(RuntimeError):
@@ -71,7 +92,18 @@ def mart_relations_from_manifest(manifest_path: Path) -> list[MartRelation]:
             continue
         if RESTRICTED_TAGS & set(node.get("tags", [])):
             continue  # e.g. quarantine_records: data-engineering only, never served to BI
-        relations.append(MartRelation(node["schema"], node.get("alias") or node["name"]))
+        config = node.get("config", {})
+        key = config.get("unique_key")
+        incremental = (
+            config.get("materialized") == "incremental"
+            and config.get("incremental_strategy") == "delete+insert"
+            and isinstance(key, str)
+        )
+        relations.append(
+            MartRelation(
+                node["schema"], node.get("alias") or node["name"], key if incremental else None
+            )
+        )
     return sorted(relations, key=lambda r: r.name)
 
 
@@ -91,36 +123,155 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _copy_relation(con: duckdb.DuckDBPyConnection, relation: MartRelation) -> int:
+def _replace_whole(con: duckdb.DuckDBPyConnection, relation: MartRelation) -> None:
+    con.execute(f"DROP TABLE IF EXISTS main.{_quote(relation.name)}")
     con.execute(
         f"CREATE TABLE main.{_quote(relation.name)} AS "
         f"SELECT * FROM build.{_quote(relation.schema)}.{_quote(relation.name)}"
     )
-    return con.execute(f"SELECT count(*) FROM main.{_quote(relation.name)}").fetchall()[0][0]
 
 
-def _previous_log(con: duckdb.DuckDBPyConnection, current: Path) -> None:
-    """Carry the publication history forward from the current serving copy, if any."""
-    con.execute(
-        f"CREATE TABLE main.{PUBLICATION_LOG} (publication_id VARCHAR, published_at TIMESTAMPTZ,"
-        " business_date_min DATE, business_date_max DATE, run_start_date DATE,"
-        " run_end_date DATE, row_counts JSON)"
-    )
-    if not current.exists():
-        return
-    con.execute(f"ATTACH '{current}' AS previous (READ_ONLY)")
-    try:
-        has_log = con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_catalog = 'previous' AND table_name = ?",
-            [PUBLICATION_LOG],
+def _columns(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, name: str) -> list:
+    return con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog = ? "
+        "AND table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [catalog, schema, name],
+    ).fetchall()
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+
+
+def _update_relation(
+    con: duckdb.DuckDBPyConnection,
+    relation: MartRelation,
+    written: dict[str, frozenset[str]] | None,
+    catalog: str,
+) -> TableChange:
+    """Bring one mart of the serving copy up to the build's; return what changed."""
+    source = f"build.{_quote(relation.schema)}.{_quote(relation.name)}"
+    target = f"main.{_quote(relation.name)}"
+    key = relation.unique_key
+    if (
+        written is None
+        or key is None
+        or _columns(con, catalog, "main", relation.name)
+        != _columns(con, "build", relation.schema, relation.name)
+    ):
+        _replace_whole(con, relation)
+        return TableChange(whole=True, key_column=key)
+    keys = written.get(f"{relation.schema}.{relation.name}", frozenset())
+    if "*" in keys:
+        _replace_whole(con, relation)
+        return TableChange(whole=True, key_column=key)
+    if keys:
+        con.execute("CREATE OR REPLACE TEMP TABLE publish_keys (key_value VARCHAR)")
+        con.executemany("INSERT INTO publish_keys VALUES (?)", [[k] for k in sorted(keys)])
+        where = f"CAST({_quote(key)} AS VARCHAR) IN (SELECT key_value FROM publish_keys)"
+        con.execute(f"DELETE FROM {target} WHERE {where}")
+        con.execute(f"INSERT INTO {target} SELECT * FROM {source} WHERE {where}")
+        con.execute("DROP TABLE publish_keys")
+    if _count(con, target) != _count(con, source):
+        log.warning(
+            "serving %s: row count differs from the build after an incremental update "
+            "(rows changed outside the logged keys); copied whole",
+            relation.name,
+        )
+        _replace_whole(con, relation)
+        return TableChange(whole=True, key_column=key)
+    return TableChange(whole=False, keys=keys, key_column=key)
+
+
+def _written_keys(
+    con: duckdb.DuckDBPyConnection, since: tuple[int, str] | None
+) -> tuple[dict[str, frozenset[str]] | None, tuple[int, str] | None]:
+    """Key values written per relation after the write ``since`` (the previous publication's
+    mark: write id and its dbt invocation), and the new mark. None when the log cannot tell:
+    no log in the build, no mark, or a mark the log does not hold (the build was rebuilt)."""
+    found = con.execute(
+        "SELECT table_schema FROM information_schema.tables "
+        "WHERE table_catalog = 'build' AND table_name = ?",
+        [WRITE_LOG],
+    ).fetchall()
+    if not found:
+        return None, None
+    table = f"build.{_quote(found[0][0])}.{WRITE_LOG}"
+    last = con.execute(
+        f"SELECT write_id, invocation_id FROM {table} ORDER BY write_id DESC LIMIT 1"
+    ).fetchall()
+    upto = last[0] if last else None
+    if since is None or upto is None:
+        return None, upto
+    held = con.execute(
+        f"SELECT count(*) FROM {table} WHERE write_id = ? AND invocation_id = ?", list(since)
+    ).fetchall()[0][0]
+    if not held:
+        return None, upto
+    rows = con.execute(
+        f"SELECT relation_name, list(DISTINCT key_value) FROM {table} "
+        "WHERE write_id > ? AND write_id <= ? GROUP BY relation_name",
+        [since[0], upto[0]],
+    ).fetchall()
+    return {name: frozenset(keys) for name, keys in rows}, upto
+
+
+# publication_log: one row per publication. writes_watermark / writes_invocation: the last
+# write-log entry it holds (the next incremental publish takes the writes after it).
+LOG_COLUMNS = (
+    "publication_id VARCHAR, published_at TIMESTAMPTZ, business_date_min DATE, "
+    "business_date_max DATE, run_start_date DATE, run_end_date DATE, row_counts JSON, "
+    "mode VARCHAR, writes_watermark BIGINT, writes_invocation VARCHAR"
+)
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, catalog: str, name: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? "
+            "AND schema_name = 'main' AND table_name = ?",
+            [catalog, name],
         ).fetchall()[0][0]
-        if has_log:
-            con.execute(
-                f"INSERT INTO main.{PUBLICATION_LOG} SELECT * FROM previous.main.{PUBLICATION_LOG}"
-            )
-    finally:
+    )
+
+
+def _carry_log(
+    con: duckdb.DuckDBPyConnection, previous: Path | None, copied: bool
+) -> tuple[int, str] | None:
+    """The publication log in the new copy, carried forward from the previous publication
+    (already in the file when it is a copy of it; older logs gain the newer columns).
+    Returns the previous publication's write-log mark, None if it has none."""
+    con.execute(f"CREATE TABLE main.{PUBLICATION_LOG}_next ({LOG_COLUMNS})")
+    catalog = con.execute("SELECT current_database()").fetchall()[0][0]
+    if not copied and previous is not None:
+        con.execute(f"ATTACH '{previous}' AS previous (READ_ONLY)")
+        catalog = "previous"
+    if (copied or previous is not None) and _has_table(con, catalog, PUBLICATION_LOG):
+        con.execute(
+            f"INSERT INTO main.{PUBLICATION_LOG}_next BY NAME "
+            f"SELECT * FROM {_quote(catalog)}.main.{PUBLICATION_LOG}"
+        )
+    if catalog == "previous":
         con.execute("DETACH previous")
+    con.execute(f"DROP TABLE IF EXISTS main.{PUBLICATION_LOG}")
+    con.execute(f"ALTER TABLE main.{PUBLICATION_LOG}_next RENAME TO {PUBLICATION_LOG}")
+    marks = con.execute(
+        f"SELECT writes_watermark, writes_invocation FROM main.{PUBLICATION_LOG} "
+        "ORDER BY published_at DESC LIMIT 1"
+    ).fetchall()
+    return marks[0] if marks and marks[0][0] is not None else None
+
+
+def _needs_compaction(path: Path) -> bool:
+    """True when the serving file holds more freed space than COMPACT_RATIO allows."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        block, total, free = con.execute(
+            "SELECT block_size, total_blocks, free_blocks FROM pragma_database_size()"
+        ).fetchall()[0]
+    finally:
+        con.close()
+    return total > COMPACT_RATIO * (total - free) and free * block > COMPACT_MIN_FREE
 
 
 def _fsync_dir(path: Path) -> None:
@@ -138,12 +289,14 @@ def publish(
     run_dates: tuple[dt.date, dt.date],
     *,
     with_exports: bool = True,
+    incremental: bool = True,
 ) -> Publication:
-    """Copy ``relations`` from the build warehouse into a new serving copy and swap it in.
+    """Bring a new serving copy up to the build warehouse's ``relations`` and swap it in.
 
     ``run_dates`` is the range of business dates the run that publishes has just built; the
     log's ``business_date_min``/``max`` widen the previous publication's range with it, so a
-    dashboard can say "as of" the latest business date held.
+    dashboard can say "as of" the latest business date held. ``incremental=False`` writes
+    every mart whole (as when there is no previous publication).
     """
     build_path, serving_dir = Path(build_path), Path(serving_dir)
     if not build_path.exists():
@@ -156,8 +309,14 @@ def publish(
         for stale in serving_dir.glob(f"{SERVING_FILE}.tmp-*"):
             stale.unlink()  # left by a publish that was killed; we hold the lock
         tmp = serving_dir / f"{SERVING_FILE}.tmp-{publication_id}"
+        previous = final if final.exists() else None
+        copied = incremental and previous is not None and not _needs_compaction(previous)
+        if copied:
+            shutil.copyfile(previous, tmp)
         con = duckdb.connect(str(tmp))
         try:
+            since = _carry_log(con, previous, copied)
+            catalog = con.execute("SELECT current_database()").fetchall()[0][0]
             con.execute(f"ATTACH '{build_path}' AS build (READ_ONLY)")
             missing = _missing_relations(con, relations)
             if missing:
@@ -166,17 +325,27 @@ def publish(
                     + ", ".join(missing)
                     + ": the dbt build did not produce them"
                 )
-            counts = {r.name: _copy_relation(con, r) for r in relations}
+            written, watermark = _written_keys(con, since if copied else None)
+            changes = {r.name: _update_relation(con, r, written, catalog) for r in relations}
+            counts = {r.name: _count(con, f"main.{_quote(r.name)}") for r in relations}
             con.execute("DETACH build")
-            _previous_log(con, final)
+            keep = {r.name for r in relations} | {PUBLICATION_LOG}
+            for (name,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = ? "
+                "AND schema_name = 'main'",
+                [catalog],
+            ).fetchall():
+                if name not in keep:  # a mart no longer in the project
+                    con.execute(f"DROP TABLE main.{_quote(name)}")
             held = con.execute(
                 f"SELECT min(business_date_min), max(business_date_max) FROM {PUBLICATION_LOG}"
             ).fetchall()[0]
             date_min = min(d for d in (held[0], run_dates[0]) if d is not None)
             date_max = max(d for d in (held[1], run_dates[1]) if d is not None)
             published_at = dt.datetime.now(dt.UTC)
+            mode = "incremental" if copied and written is not None else "full"
             con.execute(
-                f"INSERT INTO {PUBLICATION_LOG} VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO {PUBLICATION_LOG} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     publication_id,
                     published_at,
@@ -185,6 +354,8 @@ def publish(
                     run_dates[0],
                     run_dates[1],
                     json.dumps(counts, sort_keys=True),
+                    mode,
+                    *(watermark or (None, None)),
                 ],
             )
             con.execute("CHECKPOINT")
@@ -197,12 +368,24 @@ def publish(
             os.fsync(handle.fileno())
         exports_dir = None
         if with_exports:
-            staged = export_marts(tmp, serving_dir, publication_id)
+            staged = export_marts(
+                tmp, serving_dir, publication_id, changes, reuse=mode == "incremental"
+            )
         os.replace(tmp, final)
         _fsync_dir(serving_dir)
         if with_exports:
             exports_dir = swap_exports(serving_dir, staged)
-    return Publication(publication_id, final, published_at, date_min, date_max, counts, exports_dir)
+    return Publication(
+        publication_id,
+        final,
+        published_at,
+        date_min,
+        date_max,
+        counts,
+        exports_dir,
+        mode,
+        changes,
+    )
 
 
 def _missing_relations(

@@ -142,13 +142,12 @@ KILLED_PUBLISH = textwrap.dedent(
     from pathlib import Path
     import clientmart.serving.publish as publish_module
     build, serving, marker = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
-    copy = publish_module._copy_relation
+    copy = publish_module._replace_whole
     def slow_copy(con, relation):
-        rows = copy(con, relation)
+        copy(con, relation)
         marker.touch()  # the new file is half written: the parent kills us now
         time.sleep(60)
-        return rows
-    publish_module._copy_relation = slow_copy
+    publish_module._replace_whole = slow_copy
     publish_module.publish(build, serving, [publish_module.MartRelation("marts", "dim_branch"),
                            publish_module.MartRelation("marts", "mart_balance_monthly")],
                            (dt.date(2026, 10, 1), dt.date(2026, 10, 1)))

@@ -1,0 +1,230 @@
+"""Incremental publication: the serving copy takes only the key values the build's write log
+names since the last publication, and is equal to a full publication whatever happened."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from clientmart.serving.publish import MartRelation, publish, serving_path
+
+FACT = MartRelation("marts", "fct_balance_daily", unique_key="balance_date")
+MONTHLY = MartRelation("marts", "mart_monthly", unique_key="month_start")
+SUMMARY = MartRelation("marts", "dim_summary")  # a table mart: always copied whole
+MARTS = [FACT, MONTHLY, SUMMARY]
+DAY = (dt.date(2026, 3, 2), dt.date(2026, 3, 2))
+
+
+def _log(con: duckdb.DuckDBPyConnection, relation: MartRelation, keys: list[str]) -> None:
+    """What the dbt macro incremental_writes records for a delete+insert (or '*')."""
+    for key in keys:
+        con.execute(
+            "INSERT INTO main.incremental_writes (relation_name, key_column, key_value, "
+            "invocation_id) VALUES (?, ?, ?, 'inv')",
+            [f"{relation.schema}.{relation.name}", relation.unique_key, key],
+        )
+
+
+def new_build(path: Path) -> None:
+    """Two months of a daily fact (Jan, Feb), its monthly sums and a summary, as a full build."""
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA marts")
+    con.execute("CREATE SEQUENCE main.incremental_writes_id")
+    con.execute(
+        "CREATE TABLE main.incremental_writes (write_id BIGINT DEFAULT "
+        "nextval('main.incremental_writes_id'), relation_name VARCHAR, key_column VARCHAR, "
+        "key_value VARCHAR, invocation_id VARCHAR, written_at TIMESTAMPTZ DEFAULT now())"
+    )
+    con.execute(
+        "CREATE TABLE marts.fct_balance_daily AS SELECT (DATE '2026-01-01' + d::INTEGER)::DATE AS "
+        "balance_date, 'A' || a AS account_id, CAST(d * 100 + a AS DECIMAL(24,2)) AS balance "
+        "FROM range(59) t(d), range(20) s(a)"
+    )
+    _refresh_derived(con)
+    _log(con, FACT, ["*"])
+    _log(con, MONTHLY, ["*"])
+    con.close()
+
+
+def _refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "CREATE OR REPLACE TABLE marts.mart_monthly AS SELECT date_trunc('month', balance_date)"
+        "::DATE AS month_start, sum(balance) AS total FROM marts.fct_balance_daily GROUP BY 1"
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE marts.dim_summary AS SELECT count(*) AS n, sum(balance) AS total "
+        "FROM marts.fct_balance_daily"
+    )
+
+
+def night(path: Path, day: str, factor: int = 1) -> None:
+    """A nightly delete+insert of one date (and its month), logged as dbt does."""
+    con = duckdb.connect(str(path))
+    con.execute(f"DELETE FROM marts.fct_balance_daily WHERE balance_date = DATE '{day}'")
+    con.execute(
+        f"INSERT INTO marts.fct_balance_daily SELECT DATE '{day}', 'A' || a, "
+        f"CAST({factor} * 7 + a AS DECIMAL(24,2)) FROM range(20) s(a)"
+    )
+    _refresh_derived(con)
+    _log(con, FACT, [day])
+    _log(con, MONTHLY, [day[:8] + "01"])
+    con.close()
+
+
+def fingerprint(path: Path) -> dict[str, tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {
+            r.name: con.execute(
+                f"SELECT count(*), sum(hash(t)) FROM main.{r.name} AS t"
+            ).fetchall()[0]
+            for r in MARTS
+        }
+    finally:
+        con.close()
+
+
+def exports_fingerprint(serving: Path) -> dict[str, tuple]:
+    con = duckdb.connect()
+    out = {}
+    for r in MARTS:
+        files = str(serving / "exports" / r.name / "**" / "*.parquet")
+        out[r.name] = con.execute(
+            f"SELECT count(*), sum(hash(t)) FROM (SELECT * EXCLUDE (month) FROM "
+            f"read_parquet('{files}', hive_partitioning = true, union_by_name = true)) t"
+            if r.unique_key
+            else f"SELECT count(*), sum(hash(t)) FROM read_parquet('{files}') t"
+        ).fetchall()[0]
+    return out
+
+
+def full_publication(build: Path, tmp_path: Path) -> Path:
+    serving = tmp_path / "full"
+    publish(build, serving, MARTS, DAY, incremental=False)  # replaces any earlier one
+    return serving
+
+
+def test_a_night_publishes_its_keys_and_equals_a_full_publication(tmp_path: Path) -> None:
+    build, serving = tmp_path / "build.duckdb", tmp_path / "serving"
+    new_build(build)
+    first = publish(build, serving, MARTS, DAY)
+    assert first.mode == "full"  # nothing to build on yet
+
+    night(build, "2026-03-01")  # a new date in a new month
+    night(build, "2026-01-15", factor=3)  # a late correction of January
+    second = publish(build, serving, MARTS, DAY)
+
+    assert second.mode == "incremental"
+    assert second.changes["fct_balance_daily"].keys == {"2026-03-01", "2026-01-15"}
+    assert second.changes["mart_monthly"].keys == {"2026-03-01", "2026-01-01"}
+    assert second.changes["dim_summary"].whole
+    full = full_publication(build, tmp_path)
+    assert fingerprint(serving_path(serving)) == fingerprint(serving_path(full))
+    assert exports_fingerprint(serving) == exports_fingerprint(full)
+
+    # February was not touched: its export is the previous publication's file, linked
+    parts = serving / "exports" / "fct_balance_daily"
+    assert sorted(p.name for p in parts.iterdir()) == [
+        "month=2026-01",
+        "month=2026-02",
+        "month=2026-03",
+    ]
+    (feb,) = (parts / "month=2026-02").iterdir()
+    (jan,) = (parts / "month=2026-01").iterdir()
+    assert feb.stat().st_nlink == 2 and jan.stat().st_nlink == 1
+
+    # a night without writes since: the incremental marts are kept as they are
+    third = publish(build, serving, MARTS, DAY)
+    assert third.mode == "incremental" and not third.changes["fct_balance_daily"].keys
+    assert fingerprint(serving_path(serving)) == fingerprint(serving_path(full))
+
+
+def test_what_the_log_cannot_vouch_for_is_copied_whole(tmp_path: Path) -> None:
+    build, serving = tmp_path / "build.duckdb", tmp_path / "serving"
+    new_build(build)
+    publish(build, serving, MARTS, DAY)
+
+    # a full refresh of a model logs '*'
+    con = duckdb.connect(str(build))
+    con.execute("UPDATE marts.fct_balance_daily SET balance = balance + 1")
+    _refresh_derived(con)
+    _log(con, FACT, ["*"])
+    _log(con, MONTHLY, ["2026-01-01", "2026-02-01"])
+    con.close()
+    after_refresh = publish(build, serving, MARTS, DAY)
+    assert after_refresh.changes["fct_balance_daily"].whole
+    assert not after_refresh.changes["mart_monthly"].whole
+    full = full_publication(build, tmp_path)
+    assert fingerprint(serving_path(serving)) == fingerprint(serving_path(full))
+
+    # rows added outside the logged keys: the row count differs, the mart is copied whole
+    con = duckdb.connect(str(build))
+    con.execute(
+        "INSERT INTO marts.fct_balance_daily VALUES (DATE '2026-02-27', 'A99', 1), "
+        "(DATE '2026-03-05', 'A99', 2)"
+    )
+    _refresh_derived(con)
+    _log(con, FACT, ["2026-03-05"])
+    _log(con, MONTHLY, ["2026-02-01", "2026-03-01"])
+    con.close()
+    unlogged = publish(build, serving, MARTS, DAY)
+    assert unlogged.changes["fct_balance_daily"].whole
+
+    # the build warehouse rebuilt from scratch: the log no longer holds the mark
+    build.unlink()
+    new_build(build)
+    rebuilt = publish(build, serving, MARTS, DAY)
+    assert rebuilt.mode == "full"
+    full = full_publication(build, tmp_path)
+    assert fingerprint(serving_path(serving)) == fingerprint(serving_path(full))
+    assert exports_fingerprint(serving) == exports_fingerprint(full)
+
+
+def test_a_publication_log_of_an_older_layout_is_carried_forward(tmp_path: Path) -> None:
+    build, serving = tmp_path / "build.duckdb", tmp_path / "serving"
+    new_build(build)
+    publish(build, serving, MARTS, DAY)
+    con = duckdb.connect(str(serving_path(serving)))
+    con.execute("ALTER TABLE publication_log DROP COLUMN writes_invocation")
+    con.execute("ALTER TABLE publication_log DROP COLUMN writes_watermark")
+    con.execute("ALTER TABLE publication_log DROP COLUMN mode")
+    con.close()
+
+    night(build, "2026-03-01")
+    after = publish(build, serving, MARTS, DAY)
+    assert after.mode == "full"  # the old log has no mark to build on
+    con = duckdb.connect(str(serving_path(serving)), read_only=True)
+    rows = con.execute("SELECT mode FROM publication_log ORDER BY published_at").fetchall()
+    con.close()
+    assert rows == [(None,), ("full",)]
+    night(build, "2026-03-02")
+    assert publish(build, serving, MARTS, DAY).mode == "incremental"
+
+
+@pytest.mark.parametrize("ratio_exceeded", [True, False])
+def test_a_serving_file_full_of_freed_space_is_written_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ratio_exceeded: bool
+) -> None:
+    from clientmart.serving import publish as publish_module
+
+    build, serving = tmp_path / "build.duckdb", tmp_path / "serving"
+    new_build(build)
+    publish(build, serving, MARTS, DAY)
+    monkeypatch.setattr(publish_module, "COMPACT_RATIO", 1.0 if ratio_exceeded else 1e9)
+    monkeypatch.setattr(publish_module, "COMPACT_MIN_FREE", 1024 * 1024)
+    night(build, "2026-03-01")
+    con = duckdb.connect(str(serving_path(serving)))  # leave freed blocks in the file
+    con.execute("CREATE TABLE scratch AS SELECT random() AS x FROM range(2000000)")
+    con.execute("CHECKPOINT")
+    con.execute("CREATE TABLE later AS SELECT random() AS x FROM range(200000)")
+    con.execute("CHECKPOINT")
+    con.execute("DROP TABLE scratch")
+    con.execute("CHECKPOINT")
+    con.close()
+    result = publish(build, serving, MARTS, DAY)
+    assert result.mode == ("full" if ratio_exceeded else "incremental")
+    full = full_publication(build, tmp_path)
+    assert fingerprint(serving_path(serving)) == fingerprint(serving_path(full))
