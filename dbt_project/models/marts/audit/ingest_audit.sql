@@ -1,3 +1,17 @@
+{#- Incremental by business date: a run reads the audit files of its own dates (DuckDB opens
+    only the business_date=... folders the filter keeps), not every file ever delivered.
+    Every audit row of a date is written by the ingest of a run whose window holds it. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='business_date',
+        on_schema_change='fail',
+        meta={'test_window': 'business_date in_run_window'}
+    )
+}}
+
+select * from (
 {{ read_parquet_folder(
     env_var('DBT_CLIENTMART_RAW_ROOT', 'data/raw') ~ '/_ingest_audit',
     2,
@@ -19,3 +33,7 @@
         'finished_at': 'timestamp',
     }
 ) }}
+) as audit
+{% if is_incremental() %}
+where {{ in_run_window('business_date') }}
+{% endif %}
