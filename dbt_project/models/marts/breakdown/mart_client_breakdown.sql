@@ -1,3 +1,15 @@
+{#- Incremental by period: a run rewrites the periods holding its window's months and the
+    period after each of them when it exists (its change from the previous period follows a
+    late correction); the cells of the periods before those are read for that change. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='period_id',
+        on_schema_change='fail'
+    )
+}}
+
 {%- set levels = institution_levels() -%}
 {%- set cell_keys = ['period_type', 'period_start', 'inst_level', 'inst_code', 'band_type', 'band', 'product_family', 'product_group'] -%}
 
@@ -5,8 +17,33 @@ with periods as (
     select * from {{ ref('int_breakdown_periods') }}
 ),
 
+rebuilt as (
+    select period_type, period_start from periods
+    {% if is_incremental() %}
+    where {{ periods_in_run_window('period_type', 'period_start') }}
+    union
+    select following.period_type, following.period_start
+    from periods as following
+    inner join periods as touched
+        on following.period_type = touched.period_type
+        and following.previous_period_start = touched.period_start
+    where {{ periods_in_run_window('touched.period_type', 'touched.period_start') }}
+    {% endif %}
+),
+
 cells as (
-    select * from {{ ref('int_breakdown_cells') }}
+    select c.*
+    from {{ ref('int_breakdown_cells') }} as c
+    {% if is_incremental() %}
+    inner join (
+        select period_type, period_start from rebuilt
+        union
+        select p.period_type, p.previous_period_start
+        from periods as p
+        inner join rebuilt as r on p.period_type = r.period_type and p.period_start = r.period_start
+    ) as needed
+        on c.period_type = needed.period_type and c.period_start = needed.period_start
+    {% endif %}
 ),
 
 institutions as (
@@ -101,6 +138,7 @@ shared as (
 )
 
 select
+    {{ period_id('s.period_type', 's.period_start') }} as period_id,
     s.period_type,
     s.period_start,
     s.period_end_date,
@@ -138,4 +176,5 @@ select
     s.daily_avg_balance_change_cny,
     s.has_previous_period
 from shared as s
+inner join rebuilt as r on s.period_type = r.period_type and s.period_start = r.period_start
 left join institutions as i on s.inst_code = i.inst_code
