@@ -74,6 +74,16 @@ def night(path: Path, day: str, factor: int = 1) -> None:
     con.close()
 
 
+def change_build(path: Path, sql: str, logged: dict[MartRelation, list[str]]) -> None:
+    """Change the daily fact by ``sql``, refresh what derives from it, log ``logged``."""
+    con = duckdb.connect(str(path))
+    con.execute(sql)
+    _refresh_derived(con)
+    for relation, keys in logged.items():
+        _log(con, relation, keys)
+    con.close()
+
+
 def fingerprint(path: Path) -> dict[str, tuple]:
     con = duckdb.connect(str(path), read_only=True)
     try:
@@ -148,12 +158,11 @@ def test_what_the_log_cannot_vouch_for_is_copied_whole(tmp_path: Path) -> None:
     publish(build, serving, MARTS, DAY)
 
     # a full refresh of a model logs '*'
-    con = duckdb.connect(str(build))
-    con.execute("UPDATE marts.fct_balance_daily SET balance = balance + 1")
-    _refresh_derived(con)
-    _log(con, FACT, ["*"])
-    _log(con, MONTHLY, ["2026-01-01", "2026-02-01"])
-    con.close()
+    change_build(
+        build,
+        "UPDATE marts.fct_balance_daily SET balance = balance + 1",
+        {FACT: ["*"], MONTHLY: ["2026-01-01", "2026-02-01"]},
+    )
     after_refresh = publish(build, serving, MARTS, DAY)
     assert after_refresh.changes["fct_balance_daily"].whole
     assert not after_refresh.changes["mart_monthly"].whole
@@ -161,15 +170,12 @@ def test_what_the_log_cannot_vouch_for_is_copied_whole(tmp_path: Path) -> None:
     assert fingerprint(serving_path(serving)) == fingerprint(serving_path(full))
 
     # rows added outside the logged keys: the row count differs, the mart is copied whole
-    con = duckdb.connect(str(build))
-    con.execute(
+    change_build(
+        build,
         "INSERT INTO marts.fct_balance_daily VALUES (DATE '2026-02-27', 'A99', 1), "
-        "(DATE '2026-03-05', 'A99', 2)"
+        "(DATE '2026-03-05', 'A99', 2)",
+        {FACT: ["2026-03-05"], MONTHLY: ["2026-02-01", "2026-03-01"]},
     )
-    _refresh_derived(con)
-    _log(con, FACT, ["2026-03-05"])
-    _log(con, MONTHLY, ["2026-02-01", "2026-03-01"])
-    con.close()
     unlogged = publish(build, serving, MARTS, DAY)
     assert unlogged.changes["fct_balance_daily"].whole
 
