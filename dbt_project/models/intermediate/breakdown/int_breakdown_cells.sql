@@ -8,19 +8,69 @@
 }}
 
 {%- set levels = institution_levels() -%}
+{%- set position_keys = ['position_type', 'position_id', 'client_id', 'inst_code', 'product_family', 'product_group'] -%}
 {%- set cell_keys = ['period_type', 'period_start', 'inst_level', 'inst_code', 'band_type', 'band', 'product_family', 'product_group'] -%}
+{%- set sums = ['period_end_balance_cny', 'balance_sum_cny', 'daily_avg_balance_cny'] -%}
+{%- set last_month_bounds -%}
+    month_start between {{ run_window_month_start() }}
+        and cast({{ dbt.dateadd('month', 11, dbt.date_trunc('year', "cast('" ~ var('end_date') ~ "' as date)")) }} as date)
+{%- endset -%}
 
-{#- Why two group-bys: a client is counted once per cell, so positions are first folded into
-    one row per client and cell (a high-cardinality group-by DuckDB can spill), then the
-    clients into the cells (few groups), instead of one count(distinct) over every
-    position × level × band × product fan-out. -#}
+{#- How a client is counted once per cell without a count(distinct) over every position x
+    level x band fan-out: positions are folded into one row per client and product cell
+    first. Almost every client books everything at one institution: those rows are added up
+    per booking institution and band (few groups), and the small table of those sums is
+    rolled up the hierarchy. Only clients with positions at two or more institutions are
+    expanded to every level and folded per client again, so they count once at a common
+    ancestor. -#}
 
 with periods as (
     select * from {{ ref('int_breakdown_periods') }}
     {% if is_incremental() %}where {{ periods_in_run_window('period_type', 'period_start') }}{% endif %}
 ),
 
+-- the positions of each rebuilt period's last loaded month (a night: the window's month)
+last_month_positions as (
+    select
+        pr.period_type,
+        pr.period_start,
+        {%- for key in position_keys %}
+        m.{{ key }},
+        {%- endfor %}
+        m.month_end_balance_cny,
+        m.balance_sum_cny
+    from {{ ref('int_position_balance_monthly') }} as m
+    inner join periods as pr on m.month_start = pr.last_month_start
+    {% if is_incremental() %}where m.{{ last_month_bounds }}{% endif %}
+),
+
+-- the 积数 of a quarter's or year's months before its last loaded month
+prior_positions as (
+    select p.*
+    from {{ ref('int_breakdown_position_prior') }} as p
+    inner join periods as pr on p.period_type = pr.period_type and p.period_start = pr.period_start
+    {% if is_incremental() %}where {{ periods_in_run_window('p.period_type', 'p.period_start') }}{% endif %}
+),
+
 positions as (
+    select
+        coalesce(m.period_type, p.period_type) as period_type,
+        coalesce(m.period_start, p.period_start) as period_start,
+        {%- for key in position_keys %}
+        coalesce(m.{{ key }}, p.{{ key }}) as {{ key }},
+        {%- endfor %}
+        coalesce(m.month_end_balance_cny, 0) as period_end_balance_cny,
+        coalesce(m.balance_sum_cny, 0) + coalesce(p.balance_sum_cny, 0) as balance_sum_cny
+    from last_month_positions as m
+    full outer join prior_positions as p
+        on m.period_type = p.period_type
+        and m.period_start = p.period_start
+        {%- for key in position_keys %}
+        and m.{{ key }} = p.{{ key }}
+        {%- endfor %}
+),
+
+position_figures as (
     select
         p.period_type,
         p.period_start,
@@ -28,63 +78,106 @@ positions as (
         p.inst_code,
         p.product_family,
         p.product_group,
-        cast(coalesce(
-            {{ slot_at('p.month_end_balance_cny', dbt.datediff('p.period_start', 'pr.last_month_start', 'month') ~ ' + 1') }},
-            0
-        ) as decimal(24, 2)) as period_end_balance_cny,
-        cast({{ slot_sum('p.balance_sum_cny') }} as decimal(24, 2)) as balance_sum_cny,
-        pr.days_covered
-    from {{ ref('int_breakdown_position_period') }} as p
+        cast(p.period_end_balance_cny as decimal(24, 2)) as period_end_balance_cny,
+        cast(p.balance_sum_cny as decimal(24, 2)) as balance_sum_cny,
+        {{ money_divide('p.balance_sum_cny', 'pr.days_covered') }} as daily_avg_balance_cny
+    from positions as p
     inner join periods as pr on p.period_type = pr.period_type and p.period_start = pr.period_start
-    {#- filtered on the slot table itself too, so a night reads only its periods' rows #}
+),
+
+-- one row per client and product cell (each product group, and 'all' of the family)
+client_products as (
+    select
+        period_type,
+        period_start,
+        client_id,
+        product_family,
+        coalesce(product_group, 'all') as product_group,
+        min(inst_code) as inst_code,
+        max(inst_code) as last_inst_code,
+        count(*) as account_count,
+        {%- for col in sums %}
+        sum({{ col }}) as {{ col }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from position_figures
+    group by grouping sets (
+        (period_type, period_start, client_id, product_family, product_group),
+        (period_type, period_start, client_id, product_family)
+    )
+),
+
+multi_inst_clients as (
+    select distinct period_type, period_start, client_id
+    from client_products
+    where inst_code <> last_inst_code
+),
+
+single_inst_products as (
+    select c.*
+    from client_products as c
+    left join multi_inst_clients as mc
+        on c.period_type = mc.period_type and c.period_start = mc.period_start and c.client_id = mc.client_id
+    where mc.client_id is null
+),
+
+-- a client's band of each type in the period: the one of its latest month with that type
+last_month_bands as (
+    select
+        pr.period_type,
+        pr.period_start,
+        b.client_id,
+        b.band_type,
+        b.band,
+        b.is_key_band,
+        b.month_start as band_month_start
+    from {{ ref('int_client_band_monthly') }} as b
+    inner join periods as pr on b.month_start = pr.last_month_start
+    {% if is_incremental() %}where b.{{ last_month_bounds }}{% endif %}
+),
+
+prior_bands as (
+    select p.*
+    from {{ ref('int_breakdown_client_band_prior') }} as p
+    inner join periods as pr on p.period_type = pr.period_type and p.period_start = pr.period_start
     {% if is_incremental() %}where {{ periods_in_run_window('p.period_type', 'p.period_start') }}{% endif %}
 ),
 
 client_bands as (
     select
-        b.period_type,
-        b.period_start,
-        b.client_id,
-        b.band_type,
-        {{ slot_at('b.band', 'b.last_slot') }} as band,
-        {{ slot_at('b.is_key_band', 'b.last_slot') }} as is_key_band,
-        b.last_slot,
-        max(b.last_slot) over (partition by b.period_type, b.period_start, b.client_id) as client_last_slot
-    from {{ ref('int_breakdown_client_band_period') }} as b
-    inner join periods as pr on b.period_type = pr.period_type and b.period_start = pr.period_start
-    {% if is_incremental() %}where {{ periods_in_run_window('b.period_type', 'b.period_start') }}{% endif %}
+        coalesce(m.period_type, p.period_type) as period_type,
+        coalesce(m.period_start, p.period_start) as period_start,
+        coalesce(m.client_id, p.client_id) as client_id,
+        coalesce(m.band_type, p.band_type) as band_type,
+        case when m.client_id is not null then m.band else p.band end as band,
+        case when m.client_id is not null then m.is_key_band else p.is_key_band end as is_key_band,
+        coalesce(m.band_month_start, p.latest_month_start) as band_month_start
+    from last_month_bands as m
+    full outer join prior_bands as p
+        on m.period_type = p.period_type
+        and m.period_start = p.period_start
+        and m.client_id = p.client_id
+        and m.band_type = p.band_type
 ),
 
--- Key client in a period: any of the client's bands of their latest banded month is a key band.
+-- key client in a period: any of its bands of its latest banded month is a key band
 client_keys as (
     select
         period_type,
         period_start,
         client_id,
-        max(case when is_key_band then 1 else 0 end) = 1 as is_key_client
-    from client_bands
-    where last_slot = client_last_slot
+        max(case when is_key_band then 1 else 0 end) as is_key_client
+    from (
+        select
+            *,
+            max(band_month_start) over (partition by period_type, period_start, client_id) as client_band_month_start
+        from client_bands
+    ) as b
+    where band_month_start = client_band_month_start
     group by period_type, period_start, client_id
 ),
 
 institutions as (
     select * from {{ ref('dim_institution') }}
-),
-
-position_paths as (
-    select
-        p.*,
-        {{ money_divide('p.balance_sum_cny', 'p.days_covered') }} as daily_avg_balance_cny,
-        {%- for n, name in levels.items() %}
-        {%- if n == 1 %}
-        coalesce(i.head_office_code, p.inst_code) as code_1,
-        {%- else %}
-        coalesce(i.{{ name }}_code, i.{{ levels[n - 1] }}_code, {% for m in range(n - 2, 0, -1) %}i.{{ levels[m] }}_code, {% endfor %}p.inst_code) as code_{{ n }},
-        {%- endif %}
-        i.{{ name }}_code is null as is_direct_{{ n }}{{ "," if not loop.last }}
-        {%- endfor %}
-    from positions as p
-    left join institutions as i on p.inst_code = i.inst_code
 ),
 
 levels as (
@@ -93,73 +186,192 @@ levels as (
     {%- endfor %}
 ),
 
-position_levels as (
+
+-- single-institution clients: summed per booking institution and band, then rolled up
+single_leaf_cells as (
     select
-        p.period_type,
-        p.period_start,
-        p.client_id,
-        p.product_family,
-        p.product_group,
-        p.period_end_balance_cny,
-        p.balance_sum_cny,
-        p.daily_avg_balance_cny,
-        l.inst_level,
-        case l.inst_level {% for n in levels %}when {{ n }} then p.code_{{ n }} {% endfor %}end as inst_code,
-        case l.inst_level {% for n in levels %}when {{ n }} then p.is_direct_{{ n }} {% endfor %}end as is_direct_booking,
-        {%- for n in levels %}
-        case when l.inst_level >= {{ n }} then p.code_{{ n }} end as {{ levels[n] }}_code{{ "," if not loop.last }}
+        s.period_type,
+        s.period_start,
+        s.inst_code,
+        s.product_family,
+        s.product_group,
+        'all' as band_type,
+        'all' as band,
+        count(*) as client_count,
+        sum(s.account_count) as account_count,
+        sum(coalesce(k.is_key_client, 0)) as key_client_count,
+        {%- for col in sums %}
+        sum(s.{{ col }}) as {{ col }}{{ "," if not loop.last }}
         {%- endfor %}
-    from position_paths as p
+    from single_inst_products as s
+    left join client_keys as k
+        on s.period_type = k.period_type and s.period_start = k.period_start and s.client_id = k.client_id
+    group by s.period_type, s.period_start, s.inst_code, s.product_family, s.product_group
+    union all
+    select
+        s.period_type,
+        s.period_start,
+        s.inst_code,
+        s.product_family,
+        s.product_group,
+        b.band_type,
+        b.band,
+        count(*),
+        sum(s.account_count),
+        sum(coalesce(k.is_key_client, 0)),
+        {%- for col in sums %}
+        sum(s.{{ col }}){{ "," if not loop.last }}
+        {%- endfor %}
+    from single_inst_products as s
+    inner join client_bands as b
+        on s.period_type = b.period_type and s.period_start = b.period_start and s.client_id = b.client_id
+    left join client_keys as k
+        on s.period_type = k.period_type and s.period_start = k.period_start and s.client_id = k.client_id
+    group by s.period_type, s.period_start, s.inst_code, s.product_family, s.product_group, b.band_type, b.band
+),
+
+single_cells as (
+    select
+        c.period_type,
+        c.period_start,
+        l.inst_level,
+        {{ institution_level_columns('c.inst_code', 'i', 'l.inst_level') }}
+        c.band_type,
+        c.band,
+        c.product_family,
+        c.product_group,
+        c.client_count,
+        c.account_count,
+        c.key_client_count,
+        {%- for col in sums %}
+        c.{{ col }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from single_leaf_cells as c
+    left join institutions as i on c.inst_code = i.inst_code
     cross join levels as l
 ),
 
-position_products as (
-    select * from position_levels
-    union all
+-- clients with positions at two or more institutions: one row per client and cell first
+multi_inst_products as (
     select
-        period_type, period_start, client_id, product_family, 'all',
-        period_end_balance_cny, balance_sum_cny, daily_avg_balance_cny,
-        inst_level, inst_code, is_direct_booking,
-        {%- for n in levels %}
-        {{ levels[n] }}_code{{ "," if not loop.last }}
+        f.period_type,
+        f.period_start,
+        f.client_id,
+        f.inst_code,
+        f.product_family,
+        coalesce(f.product_group, 'all') as product_group,
+        count(*) as account_count,
+        {%- for col in sums %}
+        sum(f.{{ col }}) as {{ col }}{{ "," if not loop.last }}
         {%- endfor %}
-    from position_levels
+    from position_figures as f
+    inner join multi_inst_clients as mc
+        on f.period_type = mc.period_type and f.period_start = mc.period_start and f.client_id = mc.client_id
+    group by grouping sets (
+        (f.period_type, f.period_start, f.client_id, f.inst_code, f.product_family, f.product_group),
+        (f.period_type, f.period_start, f.client_id, f.inst_code, f.product_family)
+    )
 ),
 
--- One row per client and (period, institution, product) cell.
-client_cells as (
+multi_inst_levels as (
+    select
+        c.period_type,
+        c.period_start,
+        c.client_id,
+        l.inst_level,
+        {{ institution_level_columns('c.inst_code', 'i', 'l.inst_level') }}
+        c.product_family,
+        c.product_group,
+        c.account_count,
+        {%- for col in sums %}
+        c.{{ col }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from multi_inst_products as c
+    left join institutions as i on c.inst_code = i.inst_code
+    cross join levels as l
+),
+
+multi_inst_client_cells as (
     select
         period_type,
         period_start,
         inst_level,
-        inst_code,
+        level_inst_code,
         product_family,
         product_group,
         client_id,
-        max(case when is_direct_booking then 1 else 0 end) as is_direct_booking,
-        {%- for n in levels %}
-        max({{ levels[n] }}_code) as {{ levels[n] }}_code,
+        max(is_direct_booking) as is_direct_booking,
+        {%- for name in levels.values() %}
+        max({{ name }}_code) as {{ name }}_code,
         {%- endfor %}
-        count(*) as account_count,
-        sum(period_end_balance_cny) as period_end_balance_cny,
-        sum(balance_sum_cny) as balance_sum_cny,
-        sum(daily_avg_balance_cny) as daily_avg_balance_cny
-    from position_products
-    group by period_type, period_start, inst_level, inst_code, product_family, product_group, client_id
+        sum(account_count) as account_count,
+        {%- for col in sums %}
+        sum({{ col }}) as {{ col }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from multi_inst_levels
+    group by period_type, period_start, inst_level, level_inst_code, product_family, product_group, client_id
 ),
 
-client_cell_bands as (
-    select c.*, coalesce(k.is_key_client, false) as is_key_client, 'all' as band_type, 'all' as band
-    from client_cells as c
+multi_cells as (
+    select
+        c.period_type,
+        c.period_start,
+        c.inst_level,
+        c.level_inst_code,
+        c.is_direct_booking,
+        {%- for name in levels.values() %}
+        c.{{ name }}_code,
+        {%- endfor %}
+        'all' as band_type,
+        'all' as band,
+        c.product_family,
+        c.product_group,
+        1 as client_count,
+        c.account_count,
+        coalesce(k.is_key_client, 0) as key_client_count,
+        {%- for col in sums %}
+        c.{{ col }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from multi_inst_client_cells as c
     left join client_keys as k
         on c.period_type = k.period_type and c.period_start = k.period_start and c.client_id = k.client_id
     union all
-    select c.*, coalesce(k.is_key_client, false), b.band_type, b.band
-    from client_cells as c
+    select
+        c.period_type,
+        c.period_start,
+        c.inst_level,
+        c.level_inst_code,
+        c.is_direct_booking,
+        {%- for name in levels.values() %}
+        c.{{ name }}_code,
+        {%- endfor %}
+        b.band_type,
+        b.band,
+        c.product_family,
+        c.product_group,
+        1,
+        c.account_count,
+        coalesce(k.is_key_client, 0),
+        {%- for col in sums %}
+        c.{{ col }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from multi_inst_client_cells as c
     inner join client_bands as b
         on c.period_type = b.period_type and c.period_start = b.period_start and c.client_id = b.client_id
     left join client_keys as k
         on c.period_type = k.period_type and c.period_start = k.period_start and c.client_id = k.client_id
+),
+
+{%- set cell_columns -%}
+    period_type, period_start, inst_level, level_inst_code, is_direct_booking,
+    {% for name in levels.values() %}{{ name }}_code, {% endfor %}band_type, band, product_family, product_group,
+    client_count, account_count, key_client_count, {{ sums | join(', ') }}
+{%- endset %}
+
+all_cells as (
+    select {{ cell_columns }} from single_cells
+    union all
+    select {{ cell_columns }} from multi_cells
 )
 
 select
@@ -167,20 +379,20 @@ select
     period_type,
     period_start,
     cast(inst_level as integer) as inst_level,
-    inst_code,
+    level_inst_code as inst_code,
     band_type,
     band,
     product_family,
     product_group,
     max(is_direct_booking) = 1 as is_direct_booking,
-    {%- for n in levels %}
-    max({{ levels[n] }}_code) as {{ levels[n] }}_code,
+    {%- for name in levels.values() %}
+    max({{ name }}_code) as {{ name }}_code,
     {%- endfor %}
-    cast(count(*) as bigint) as client_count,
+    cast(sum(client_count) as bigint) as client_count,
     cast(sum(account_count) as bigint) as account_count,
-    cast(sum(case when is_key_client then 1 else 0 end) as bigint) as key_client_count,
-    cast(sum(period_end_balance_cny) as decimal(24, 2)) as period_end_balance_cny,
-    cast(sum(balance_sum_cny) as decimal(24, 2)) as balance_sum_cny,
-    cast(sum(daily_avg_balance_cny) as decimal(24, 2)) as daily_avg_balance_cny
-from client_cell_bands
-group by {{ cell_keys | join(', ') }}
+    cast(sum(key_client_count) as bigint) as key_client_count,
+    {%- for col in sums %}
+    cast(sum({{ col }}) as decimal(24, 2)) as {{ col }}{{ "," if not loop.last }}
+    {%- endfor %}
+from all_cells
+group by period_type, period_start, inst_level, level_inst_code, band_type, band, product_family, product_group

@@ -7,8 +7,8 @@
     )
 }}
 
-{{ period_slot_accumulation(
+{{ period_prior_accumulation(
     monthly_rows=ref('int_client_band_monthly'),
     key_columns=['client_id', 'band_type'],
-    slot_columns=['band', 'is_key_band'],
+    latest_columns=['band', 'is_key_band'],
 ) }}

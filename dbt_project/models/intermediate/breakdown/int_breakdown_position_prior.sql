@@ -7,8 +7,8 @@
     )
 }}
 
-{{ period_slot_accumulation(
+{{ period_prior_accumulation(
     monthly_rows=ref('int_position_balance_monthly'),
     key_columns=['position_type', 'position_id', 'client_id', 'inst_code', 'product_family', 'product_group'],
-    slot_columns=['month_end_balance_cny', 'balance_sum_cny'],
+    sum_columns=['balance_sum_cny'],
 ) }}
