@@ -3,11 +3,14 @@
 Layout under the serving folder::
 
     exports -> exports.d/<publication id>        (a symbolic link, swapped atomically)
-    exports.d/<publication id>/<mart>/month=YYYY-MM/data_0.parquet   (marts with month_start)
-    exports.d/<publication id>/<mart>/<mart>.parquet                 (other marts)
+    exports.d/<publication id>/<mart>/month=YYYY-MM/data_<key>.parquet   (dated marts)
+    exports.d/<publication id>/<mart>/<mart>.parquet                     (other marts)
 
 The month column is the mart's incremental key when it is a date (``balance_date`` of the
-daily fact, ``month_start``...), else ``month_start`` or ``month``.
+daily fact, ``month_start``...), else ``month_start`` or ``month``. Inside a month folder
+there is one file per value of that column (``data_2026-10-03.parquet``: a day of the daily
+fact; ``data_2026-10-01.parquet``: a month of a monthly mart), so a night writes its own
+day's file and links the month's other days, instead of writing the month-to-date again.
 
 A publication is staged in ``exports.tmp-<id>``, renamed into ``exports.d/`` when complete,
 and the ``exports`` link is replaced in one ``os.replace``: a reader resolving ``exports``
@@ -23,6 +26,7 @@ modified in place, so a reader of the previous publication is not disturbed.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,27 +136,71 @@ def _export_table(
             f"COPY main.{_quote(table)} TO '{folder / (table + '.parquet')}' (FORMAT parquet)"
         )
         return
-    months = None  # every month
-    partitioned_before = (
-        before is not None and before.is_dir() and not (before / f"{table}.parquet").exists()
-    )
-    if not change.whole and partitioned_before and (not change.keys or month == change.key_column):
-        months = sorted({key[:7] for key in change.keys})
-        _link_tree(before, folder, skip={f"month={m}" for m in months})
-        if not months:
+    if not change.whole and (not change.keys or month == change.key_column):
+        previous_files = _dated_files(before)
+        if previous_files is not None:
+            touched = set(change.keys)
+            for name, path in previous_files.items():
+                if name.removeprefix("data_") not in touched:
+                    (folder / path.parent.name).mkdir(exist_ok=True)
+                    os.link(path, folder / path.parent.name / path.name)
+            if touched:
+                _copy_dated(con, table, folder, month, sorted(touched))
             return
+    _copy_dated(con, table, folder, month, None)
+
+
+def _dated_files(before: Path | None) -> dict[str, Path] | None:
+    """The previous publication's files of a dated mart by stem (``data_<value>``), or None
+    when there is none or it has another layout (then the mart is written whole)."""
+    if before is None or not before.is_dir():
+        return None
+    files: dict[str, Path] = {}
+    for part in before.iterdir():
+        if not (part.is_dir() and part.name.startswith("month=")):
+            return None
+        for path in part.iterdir():
+            if _DATED_FILE.fullmatch(path.name) is None:
+                return None
+            files[path.stem] = path
+    return files
+
+
+_DATED_FILE = re.compile(r"data_\d{4}-\d{2}-\d{2}\.parquet")
+
+
+def _copy_dated(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    folder: Path,
+    column: str,
+    values: list[str] | None,
+) -> None:
+    """Write the rows of ``table`` (those whose ``column`` is in ``values``; None: all) as
+    ``folder/month=YYYY-MM/data_<value>.parquet``, in one COPY."""
+    quoted = _quote(column)
     selected = (
-        "" if months is None else " WHERE month__ IN (" + ", ".join(f"'{m}'" for m in months) + ")"
+        ""
+        if values is None
+        else f" WHERE {quoted} IN (" + ", ".join(f"DATE '{v}'" for v in values) + ")"
     )
+    staging = folder / ".copy"
     con.execute(
-        f"COPY (SELECT * FROM (SELECT *, strftime({_quote(month)}, '%Y-%m') AS month__ "
-        f"FROM main.{_quote(table)}){selected}) "
-        f"TO '{folder}' (FORMAT parquet, PARTITION_BY (month__), OVERWRITE_OR_IGNORE, "
-        "FILENAME_PATTERN 'data_{i}')"
+        f"COPY (SELECT *, strftime({quoted}, '%Y-%m') AS month__, "
+        f"strftime({quoted}, '%Y-%m-%d') AS value__ FROM main.{_quote(table)}{selected}) "
+        f"TO '{staging}' (FORMAT parquet, PARTITION_BY (month__, value__), "
+        "WRITE_PARTITION_COLUMNS false, FILENAME_PATTERN 'data_{i}')"
     )
-    for part in folder.iterdir():  # hive folder name month=YYYY-MM, without a column clash
-        if part.name.startswith("month__="):
-            part.rename(folder / part.name.replace("month__=", "month="))
+    # month__=YYYY-MM/value__=YYYY-MM-DD/data_0.parquet -> month=YYYY-MM/data_YYYY-MM-DD.parquet
+    # (the hive folder is named month=, without a column clash)
+    for month_dir in sorted(staging.iterdir()):
+        target = folder / month_dir.name.replace("month__=", "month=")
+        target.mkdir(exist_ok=True)
+        for value_dir in sorted(month_dir.iterdir()):
+            (written,) = value_dir.iterdir()
+            value = value_dir.name.removeprefix("value__=")
+            os.replace(written, target / f"data_{value}.parquet")
+    shutil.rmtree(staging)
 
 
 def _has_null(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:

@@ -135,16 +135,22 @@ def test_a_night_publishes_its_keys_and_equals_a_full_publication(tmp_path: Path
     assert fingerprint(serving_path(serving)) == fingerprint(serving_path(full))
     assert exports_fingerprint(serving) == exports_fingerprint(full)
 
-    # February was not touched: its export is the previous publication's file, linked
+    # one file per day inside the month folders; only the two written days are new files,
+    # every other day (all of February) is the previous publication's file, linked
     parts = serving / "exports" / "fct_balance_daily"
     assert sorted(p.name for p in parts.iterdir()) == [
         "month=2026-01",
         "month=2026-02",
         "month=2026-03",
     ]
-    (feb,) = (parts / "month=2026-02").iterdir()
-    (jan,) = (parts / "month=2026-01").iterdir()
-    assert feb.stat().st_nlink == 2 and jan.stat().st_nlink == 1
+    links = {f.name: f.stat().st_nlink for f in parts.glob("month=*/*.parquet")}
+    assert len(links) == 59 + 1
+    new_files = sorted(name for name, n in links.items() if n == 1)
+    assert new_files == ["data_2026-01-15.parquet", "data_2026-03-01.parquet"]
+    assert all(n == 2 for name, n in links.items() if name not in new_files)
+    assert sorted(f.name for f in (parts / "month=2026-02").iterdir())[0] == (
+        "data_2026-02-01.parquet"
+    )
 
     # a night without writes since: the incremental marts are kept as they are
     third = publish(build, serving, MARTS, DAY)
