@@ -1,39 +1,53 @@
 {#-
     Month accumulation (积数) of daily end-of-day balances, maintained from the day's rows.
 
-    One row per entity (`key_column`) and month, with one column per day of the month
-    (`day_01_cny` .. `day_31_cny`) holding that day's end-of-day balance in CNY. A run over
-    the business dates of the run window reads only those dates' rows from `day_rows`
-    (already converted and rounded per entity-day) and the current accumulation rows of the
-    months the window touches; for every day inside the window it REPLACES that day's column
-    (a day missing from the new rows becomes null), days outside keep their stored value.
-    So re-running a date never double-counts, a corrected date is rebuilt by re-running it,
-    and the nightly cost is the day's rows plus one row per entity of the open month,
-    independent of history length. Derived figures (sum, month-end, average) are recomputed
-    from the day columns in the same statement.
+    One row per entity (`key_column`) and month with the month's running state: the 积数 so
+    far (`balance_sum_cny`), the days with a balance, and the entity's latest day in the month
+    with its balance (`last_balance_date`, `last_balance_cny`) and attributes. Each month the
+    run window touches is brought up to date in one of two ways:
+
+      append     every window date of the month is later than the month's stored last
+                 covered day (a night: the next date): stored state + the window's rows;
+      recompute  anything else (a re-run or corrected date, a late earlier date, a first
+                 build, window dates that now have no rows): the month's state is rebuilt
+                 from every day row of that month in `day_rows`, which holds each date's
+                 current delivery (so a corrected delivery that drops an account is
+                 honoured).
+
+    So a night reads the day's rows and one row per entity of the open month, never the
+    month's daily history; a re-run reads the month's days once. Re-running a date never
+    double-counts. Derived figures (month-end, average, coverage) follow in the same
+    statement. Rows of one entity and date are added up (as one day).
 
     The month's progress (`days_covered`) is month-wide: the last calendar day of the month
     for which any entity has a balance; `days_loaded` counts the days of the month for which
-    any entity has a balance; the month is complete when every calendar day is loaded. Missing days inside the covered range count as zero balance (a closed account, an
+    any entity has a balance; the month is complete when every calendar day is loaded.
+    Missing days inside the covered range count as zero balance (a closed account, an
     account not yet opened).
 
     Arguments: day_rows (relation with the columns below, one row per entity and day),
     key_column, date_column, amount_column, attribute_columns (taken from the entity's
     latest day in the month) and optionally partition_column (the raw layer's business_date,
-    so that only the window's Parquet partitions are read).
+    so that only the window's Parquet partitions are read) and one_row_per_entity_day (true
+    when day_rows is unique per entity and date, as a tested fact table is: the day rows are
+    then not grouped again).
 -#}
-{% macro balance_accumulation(day_rows, key_column, date_column, amount_column, attribute_columns, partition_column=none) %}
-{%- set days = range(1, 32) -%}
-with window_rows as (
-    select
+{% macro balance_accumulation(day_rows, key_column, date_column, amount_column, attribute_columns, partition_column=none, one_row_per_entity_day=false) %}
+{%- set attributes = attribute_columns | join(', ') -%}
+{%- set window_month_end -%}
+    cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, dbt.date_trunc('month', "cast('" ~ var('end_date') ~ "' as date)"))) }} as date)
+{%- endset -%}
+{%- set day_columns -%}
         {{ key_column }} as entity_key,
         cast({{ dbt.date_trunc('month', date_column) }} as date) as month_start,
-        cast({{ date_part_int('day', date_column) }} as integer) as day_of_month,
         {{ date_column }} as balance_date,
         {{ amount_column }} as amount_cny,
-        {%- for col in attribute_columns %}
-        {{ col }}{{ "," if not loop.last }}
-        {%- endfor %}
+        {{ attributes }}
+{%- endset -%}
+
+with window_rows as (
+    select
+        {{ day_columns }}
     from {{ day_rows }}
     where {{ in_run_window(date_column) }}
     {%- if partition_column %}
@@ -41,106 +55,159 @@ with window_rows as (
     {%- endif %}
 ),
 
-new_days as (
-    select
-        entity_key,
-        month_start,
-        {%- for d in days %}
-        sum(case when day_of_month = {{ d }} then amount_cny end) as day_{{ '%02d' % d }}_cny,
-        {%- endfor %}
-        max(balance_date) as new_last_date
-    from window_rows
-    group by entity_key, month_start
-),
-
-new_attributes as (
-    select entity_key, month_start, {{ attribute_columns | join(', ') }}
-    from (
-        select
-            *,
-            row_number() over (partition by entity_key, month_start order by balance_date desc) as recency
-        from window_rows
-    ) as ranked
-    where recency = 1
-),
-
 {% if is_incremental() %}
-stored as (
-    select *
+stored_months as (
+    select
+        month_start,
+        max(last_business_date) as stored_last_date,
+        max(days_loaded) as stored_days_loaded
     from {{ this }}
     where month_start between {{ run_window_month_start() }} and cast('{{ var("end_date") }}' as date)
-),
-
-merged as (
-    select
-        coalesce(n.entity_key, s.{{ key_column }}) as entity_key,
-        coalesce(n.month_start, s.month_start) as month_start,
-        {%- for col in attribute_columns %}
-        case when n.entity_key is not null then a.{{ col }} else s.{{ col }} end as {{ col }},
-        {%- endfor %}
-        {%- for d in days %}
-        {%- set day_expr = dbt.dateadd('day', d - 1, 'coalesce(n.month_start, s.month_start)') %}
-        case
-            when {{ in_run_window(day_expr) }} then n.day_{{ '%02d' % d }}_cny
-            else s.day_{{ '%02d' % d }}_cny
-        end as day_{{ '%02d' % d }}_cny{{ "," if not loop.last }}
-        {%- endfor %}
-    from new_days as n
-    left join new_attributes as a
-        on n.entity_key = a.entity_key and n.month_start = a.month_start
-    full outer join stored as s
-        on n.entity_key = s.{{ key_column }} and n.month_start = s.month_start
-),
-{% else %}
-merged as (
-    select
-        n.entity_key,
-        n.month_start,
-        {%- for col in attribute_columns %}
-        a.{{ col }},
-        {%- endfor %}
-        {%- for d in days %}
-        n.day_{{ '%02d' % d }}_cny{{ "," if not loop.last }}
-        {%- endfor %}
-    from new_days as n
-    left join new_attributes as a
-        on n.entity_key = a.entity_key and n.month_start = a.month_start
+    group by month_start
 ),
 {% endif %}
 
-measured as (
+-- the months the window touches: those with window rows, and (incremental) stored months
+-- inside the window whose window dates now have no rows
+window_months as (
+    select month_start, min(balance_date) as first_window_date
+    from (
+        select month_start, balance_date from window_rows
+        {%- if is_incremental() %}
+        union all
+        select month_start, cast(null as date) from stored_months
+        {%- endif %}
+    ) as touched
+    group by month_start
+),
+
+plan as (
     select
-        *,
-        cast({{ dbt.datediff('month_start', dbt.dateadd('month', 1, 'month_start'), 'day') }} as integer) as days_in_month,
-        case
-            {%- for d in days | reverse %}
-            when day_{{ '%02d' % d }}_cny is not null then {{ d }}
-            {%- endfor %}
-        end as last_day_with_balance,
-        (
-            {%- for d in days %}
-            case when day_{{ '%02d' % d }}_cny is not null then 1 else 0 end{{ " +" if not loop.last }}
-            {%- endfor %}
-        ) as days_with_balance,
-        cast(
-            {%- for d in days %}
-            coalesce(day_{{ '%02d' % d }}_cny, 0){{ " +" if not loop.last }}
-            {%- endfor %}
-        as decimal(24, 2)) as balance_sum_cny
-    from merged
+        w.month_start,
+        {%- if is_incremental() %}
+        case when w.first_window_date > s.stored_last_date then 'append' else 'recompute' end as action,
+        case when w.first_window_date > s.stored_last_date then s.stored_days_loaded else 0 end as kept_days_loaded
+        {%- else %}
+        'recompute' as action,
+        0 as kept_days_loaded
+        {%- endif %}
+    from window_months as w
+    {% if is_incremental() %}
+    left join stored_months as s on w.month_start = s.month_start
+    {% endif %}
+),
+
+new_rows as (
+    select r.*
+    from window_rows as r
+    inner join plan as p on r.month_start = p.month_start
+    {%- if is_incremental() %}
+    where p.action = 'append'
+    union all
+    -- a recomputed month: every day of it, whether inside the window or not
+    select r.*
+    from (
+        select
+            {{ day_columns }}
+        from {{ day_rows }}
+        where {{ date_column }} between {{ run_window_month_start() }} and {{ window_month_end }}
+        {%- if partition_column %}
+            and {{ partition_column }} between {{ run_window_month_start() }} and {{ window_month_end }}
+        {%- endif %}
+    ) as r
+    inner join plan as p on r.month_start = p.month_start
+    where p.action = 'recompute'
+    {%- endif %}
+),
+
+-- one row per entity and day (rows of one entity and date are added up)
+new_days as (
+    {%- if one_row_per_entity_day %}
+    select * from new_rows
+    {%- else %}
+    select
+        entity_key,
+        month_start,
+        balance_date,
+        sum(amount_cny) as amount_cny,
+        {%- for col in attribute_columns %}
+        max({{ col }}) as {{ col }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from new_rows
+    group by entity_key, month_start, balance_date
+    {%- endif %}
+),
+
+states as (
+    select
+        entity_key,
+        month_start,
+        balance_date as last_balance_date,
+        amount_cny as last_balance_cny,
+        amount_cny as balance_sum_cny,
+        1 as days_with_balance,
+        {{ attributes }}
+    from new_days
+    {%- if is_incremental() %}
+    union all
+    select
+        s.{{ key_column }},
+        s.month_start,
+        s.last_balance_date,
+        s.last_balance_cny,
+        s.balance_sum_cny,
+        s.days_with_balance,
+        {%- for col in attribute_columns %}
+        s.{{ col }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ this }} as s
+    inner join plan as p on s.month_start = p.month_start
+    where p.action = 'append'
+        and s.month_start between {{ run_window_month_start() }} and cast('{{ var("end_date") }}' as date)
+    {%- endif %}
+),
+
+folded as (
+    select
+        entity_key,
+        month_start,
+        max(last_balance_date) as last_balance_date,
+        {{ value_at_max('last_balance_cny', 'last_balance_date') }} as last_balance_cny,
+        sum(balance_sum_cny) as balance_sum_cny,
+        sum(days_with_balance) as days_with_balance,
+        {%- for col in attribute_columns %}
+        {{ value_at_max(col, 'last_balance_date') }} as {{ col }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from states
+    group by entity_key, month_start
 ),
 
 month_progress as (
+    select mf.month_start, mf.last_business_date, p.kept_days_loaded
+    from (
+        select month_start, max(last_balance_date) as last_business_date
+        from folded
+        group by month_start
+    ) as mf
+    inner join plan as p on mf.month_start = p.month_start
+),
+
+new_dates as (
+    select month_start, count(distinct balance_date) as dates_loaded
+    from new_days
+    group by month_start
+),
+
+measured as (
     select
-        *,
-        max(last_day_with_balance) over (partition by month_start) as days_covered,
-        (
-            {%- for d in days %}
-            max(case when day_{{ '%02d' % d }}_cny is not null then 1 else 0 end) over (partition by month_start){{ " +" if not loop.last }}
-            {%- endfor %}
-        ) as days_loaded
-    from measured
-    where last_day_with_balance is not null
+        f.*,
+        mp.last_business_date,
+        cast({{ dbt.datediff('f.month_start', dbt.dateadd('month', 1, 'f.month_start'), 'day') }} as integer) as days_in_month,
+        cast({{ dbt.datediff('f.month_start', 'mp.last_business_date', 'day') }} + 1 as integer) as days_covered,
+        cast(mp.kept_days_loaded + coalesce(nd.dates_loaded, 0) as integer) as days_loaded
+    from folded as f
+    inner join month_progress as mp on f.month_start = mp.month_start
+    left join new_dates as nd on f.month_start = nd.month_start
 )
 
 select
@@ -149,21 +216,30 @@ select
     {%- for col in attribute_columns %}
     {{ col }},
     {%- endfor %}
-    cast({{ dbt.dateadd('day', 'days_covered - 1', 'month_start') }} as date) as last_business_date,
+    last_business_date,
     days_in_month,
     days_covered,
-    days_with_balance,
-    cast(days_loaded as integer) as days_loaded,
+    cast(days_with_balance as integer) as days_with_balance,
+    days_loaded,
     days_covered = days_in_month and days_loaded = days_in_month as is_month_complete,
-    cast(coalesce(case days_covered
-        {%- for d in days %}
-        when {{ d }} then day_{{ '%02d' % d }}_cny
-        {%- endfor %}
-    end, 0) as decimal(24, 2)) as month_end_balance_cny,
-    balance_sum_cny,
+    cast(case when last_balance_date = last_business_date then last_balance_cny else 0 end as decimal(24, 2)) as month_end_balance_cny,
+    cast(balance_sum_cny as decimal(24, 2)) as balance_sum_cny,
     {{ money_divide('balance_sum_cny', 'days_covered') }} as daily_avg_balance_cny,
-    {%- for d in days %}
-    day_{{ '%02d' % d }}_cny{{ "," if not loop.last }}
-    {%- endfor %}
-from month_progress
+    last_balance_date,
+    cast(last_balance_cny as decimal(24, 2)) as last_balance_cny
+from measured
 {% endmacro %}
+
+{#- The value of `value` on the row where `order` is greatest, in an aggregate
+    (DuckDB arg_max, Spark max_by). -#}
+{% macro value_at_max(value, order) -%}
+    {{ return(adapter.dispatch('value_at_max', 'clientmart')(value, order)) }}
+{%- endmacro %}
+
+{% macro default__value_at_max(value, order) -%}
+    max_by({{ value }}, {{ order }})
+{%- endmacro %}
+
+{% macro duckdb__value_at_max(value, order) -%}
+    arg_max({{ value }}, {{ order }})
+{%- endmacro %}
