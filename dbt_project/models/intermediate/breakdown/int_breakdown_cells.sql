@@ -106,20 +106,6 @@ client_products as (
     )
 ),
 
-multi_inst_clients as (
-    select distinct period_type, period_start, client_id
-    from client_products
-    where inst_code <> last_inst_code
-),
-
-single_inst_products as (
-    select c.*
-    from client_products as c
-    left join multi_inst_clients as mc
-        on c.period_type = mc.period_type and c.period_start = mc.period_start and c.client_id = mc.client_id
-    where mc.client_id is null
-),
-
 -- a client's band of each type in the period: the one of its latest month with that type
 last_month_bands as (
     select
@@ -159,21 +145,36 @@ client_bands as (
         and m.band_type = p.band_type
 ),
 
--- key client in a period: any of its bands of its latest banded month is a key band
+-- per client and period: key client (a key band in its latest banded month: the latest
+-- month of a key band is its latest banded month) and whether it books at several
+-- institutions (one group-by each, no window over the band rows)
 client_keys as (
     select
         period_type,
         period_start,
         client_id,
-        max(case when is_key_band then 1 else 0 end) as is_key_client
-    from (
-        select
-            *,
-            max(band_month_start) over (partition by period_type, period_start, client_id) as client_band_month_start
-        from client_bands
-    ) as b
-    where band_month_start = client_band_month_start
+        case
+            when max(case when is_key_band then band_month_start end) = max(band_month_start) then 1
+            else 0
+        end as is_key_client
+    from client_bands
     group by period_type, period_start, client_id
+),
+
+multi_inst_clients as (
+    select distinct period_type, period_start, client_id
+    from client_products
+    where inst_code <> last_inst_code
+),
+
+single_inst_products as (
+    select c.*, coalesce(k.is_key_client, 0) as is_key_client
+    from client_products as c
+    left join multi_inst_clients as mc
+        on c.period_type = mc.period_type and c.period_start = mc.period_start and c.client_id = mc.client_id
+    left join client_keys as k
+        on c.period_type = k.period_type and c.period_start = k.period_start and c.client_id = k.client_id
+    where mc.client_id is null
 ),
 
 institutions as (
@@ -199,13 +200,11 @@ single_leaf_cells as (
         'all' as band,
         count(*) as client_count,
         sum(s.account_count) as account_count,
-        sum(coalesce(k.is_key_client, 0)) as key_client_count,
+        sum(s.is_key_client) as key_client_count,
         {%- for col in sums %}
         sum(s.{{ col }}) as {{ col }}{{ "," if not loop.last }}
         {%- endfor %}
     from single_inst_products as s
-    left join client_keys as k
-        on s.period_type = k.period_type and s.period_start = k.period_start and s.client_id = k.client_id
     group by s.period_type, s.period_start, s.inst_code, s.product_family, s.product_group
     union all
     select
@@ -218,15 +217,13 @@ single_leaf_cells as (
         b.band,
         count(*),
         sum(s.account_count),
-        sum(coalesce(k.is_key_client, 0)),
+        sum(s.is_key_client),
         {%- for col in sums %}
         sum(s.{{ col }}){{ "," if not loop.last }}
         {%- endfor %}
     from single_inst_products as s
     inner join client_bands as b
         on s.period_type = b.period_type and s.period_start = b.period_start and s.client_id = b.client_id
-    left join client_keys as k
-        on s.period_type = k.period_type and s.period_start = k.period_start and s.client_id = k.client_id
     group by s.period_type, s.period_start, s.inst_code, s.product_family, s.product_group, b.band_type, b.band
 ),
 

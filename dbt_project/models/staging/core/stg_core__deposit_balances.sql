@@ -31,7 +31,11 @@ converted as (
         renamed.currency,
         renamed.balance,
         fx_rates.cny_per_unit,
-        {{ to_money('renamed.balance * fx_rates.cny_per_unit') }} as balance_cny,
+        -- rate 1 (CNY): the balance itself, without a DECIMAL(38) product per row
+        case
+            when fx_rates.cny_per_unit = 1 then renamed.balance
+            else {{ to_money('renamed.balance * fx_rates.cny_per_unit') }}
+        end as balance_cny,
         renamed.business_date,
         renamed._source_file,
         renamed._source_line
