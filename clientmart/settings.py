@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     )
     timezone: str = Field(default="Asia/Shanghai", description="Time zone of the schedule.")
     schedule_cron: str = Field(default="0 2 * * *", description="Nightly backstop schedule.")
+    month_schedule_cron: str = Field(
+        default="30 1 * * *",
+        description="Backstop of the monthly feeds (RM targets): ingests the month of yesterday "
+        "when its deliveries changed, before the nightly backstop runs the date.",
+    )
     dbt_target: str = Field(default="duckdb", description="dbt target (profiles.yml).")
     run_queue_wait_minutes: float = Field(
         default=120,

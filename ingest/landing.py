@@ -51,10 +51,14 @@ class DeliveryStatus:
     def is_complete(self) -> bool:
         return not self.missing_required and not self.missing_reference
 
-    def run_key(self) -> str:
-        """Changes whenever a complete file appears or changes: the arrival sensor's run key."""
+    def run_key(self, exclude: frozenset[str] = frozenset()) -> str:
+        """Changes whenever a complete file appears or changes: the arrival sensor's run key.
+        ``exclude``: feeds left out (monthly feeds, which their own month run ingests)."""
         items = sorted(
-            f"{f.feed}/{f.name}/{f.checksum}" for d in self.feeds.values() for f in d.complete
+            f"{f.feed}/{f.name}/{f.checksum}"
+            for d in self.feeds.values()
+            if d.feed not in exclude
+            for f in d.complete
         )
         digest = hashlib.sha256("\n".join(items).encode()).hexdigest()[:16]
         return f"{self.business_date:%Y%m%d}-{digest}"
@@ -134,3 +138,40 @@ def scan_date(landing_root: Path, business_date: dt.date) -> DeliveryStatus:
         if feed.kind == "reference" and not _ever_delivered(landing_root, name, business_date)
     ]
     return DeliveryStatus(business_date, deliveries, missing_required, missing_reference)
+
+
+def monthly_feeds() -> frozenset[str]:
+    """Feeds whose records belong to a month (grain monthly): ingested per month."""
+    return frozenset(name for name, feed in load_feeds().items() if feed.grain == "monthly")
+
+
+def delivery_dates(landing_root: Path, feed: str, month: dt.date) -> list[dt.date]:
+    """The delivery folders (business dates) of ``feed`` within ``month``, in date order."""
+    folder = Path(landing_root) / feed
+    if not folder.is_dir():
+        return []
+    dates = []
+    for path in folder.iterdir():
+        if path.is_dir() and len(path.name) == 8 and path.name.isdigit():
+            try:
+                date = dt.datetime.strptime(path.name, "%Y%m%d").date()
+            except ValueError:
+                continue
+            if (date.year, date.month) == (month.year, month.month):
+                dates.append(date)
+    return sorted(dates)
+
+
+def month_delivery_key(landing_root: Path, month: dt.date) -> str | None:
+    """Every complete file of the monthly feeds delivered within ``month`` and its checksum,
+    as one key (the month run's run key); None when none has landed."""
+    items = sorted(
+        f"{feed}/{date:%Y%m%d}/{f.name}/{f.checksum}"
+        for feed in monthly_feeds()
+        for date in delivery_dates(landing_root, feed, month)
+        for f in scan_feed(landing_root, feed, date).complete
+    )
+    if not items:
+        return None
+    digest = hashlib.sha256("\n".join(items).encode()).hexdigest()[:16]
+    return f"{month:%Y%m}-{digest}"

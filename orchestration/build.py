@@ -14,12 +14,14 @@ import dagster as dg
 from clientmart.settings import Settings
 from orchestration.defs.dbt.assets import build_dbt_assets, load_manifest, mart_keys
 from orchestration.defs.dbt.project import dbt_project, prepare_manifest
-from orchestration.defs.ingest.assets import build_ingest_assets
+from orchestration.defs.ingest.assets import build_ingest_assets, build_monthly_ingest_assets
 from orchestration.defs.ingest.sensors import build_arrival_sensor
 from orchestration.defs.pipeline.jobs import (
     JOB_NAME,
     build_failure_sensor,
     build_job,
+    build_month_job,
+    build_month_schedule,
     build_schedule,
 )
 from orchestration.defs.serving.assets import (
@@ -27,7 +29,7 @@ from orchestration.defs.serving.assets import (
     build_freshness_checks,
     build_serving_assets,
 )
-from orchestration.partitions import daily_partitions
+from orchestration.partitions import daily_partitions, monthly_partitions
 from orchestration.resources import build_resources
 
 
@@ -36,22 +38,25 @@ def build_definitions(settings: Settings, dbt_project_dir: Path | None = None) -
     manifest_path = prepare_manifest(project, settings)
     marts = mart_keys(load_manifest(project))
     daily = daily_partitions(settings)
+    monthly = monthly_partitions(settings)
 
     raw_feeds = build_ingest_assets(daily, JOB_NAME)
+    raw_monthly_feeds = build_monthly_ingest_assets(monthly)
     dbt_models = build_dbt_assets(project, daily)
     serving = build_serving_assets(daily, marts, manifest_path)
     freshness = build_freshness_checks([*marts, SERVING_KEY], settings.timezone)
 
     pipeline_assets = dg.AssetSelection.assets(raw_feeds, dbt_models, serving)
     job = build_job(pipeline_assets - dg.AssetSelection.checks(*freshness))
+    month_job = build_month_job(dg.AssetSelection.assets(raw_monthly_feeds))
     return dg.Definitions(
-        assets=[raw_feeds, dbt_models, serving],
+        assets=[raw_feeds, raw_monthly_feeds, dbt_models, serving],
         asset_checks=freshness,
-        jobs=[job],
-        schedules=[build_schedule(settings, job)],
+        jobs=[job, month_job],
+        schedules=[build_schedule(settings, job), build_month_schedule(settings, month_job)],
         sensors=[
-            build_arrival_sensor(settings, job, JOB_NAME, daily),
-            build_failure_sensor(settings, job),
+            build_arrival_sensor(settings, (job, month_job), (daily, monthly)),
+            build_failure_sensor(settings, job, month_job),
             dg.build_sensor_for_freshness_checks(freshness_checks=freshness, name="mart_freshness"),
         ],
         resources=build_resources(settings, project),

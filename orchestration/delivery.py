@@ -59,3 +59,19 @@ def landed_dates(landing_root: Path) -> list[dt.date]:
                 except ValueError:
                     continue
     return sorted(dates)
+
+
+def landed_months(landing_root: Path, feeds: frozenset[str]) -> list[dt.date]:
+    """First days of every month holding a delivery folder of one of ``feeds``, in order."""
+    months: set[dt.date] = set()
+    for feed in sorted(feeds):
+        folder = Path(landing_root) / feed
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            if path.is_dir() and len(path.name) == 8 and path.name.isdigit():
+                try:
+                    months.add(dt.datetime.strptime(path.name, "%Y%m%d").date().replace(day=1))
+                except ValueError:
+                    continue
+    return sorted(months)

@@ -103,3 +103,27 @@ def parse_allowed(tags: Mapping[str, str]) -> list[dt.date]:
     """Dates listed (comma-separated) in the run's ``clientmart/allow_past`` tag."""
     raw = tags.get(ALLOW_PAST_TAG, "")
     return [dt.date.fromisoformat(v.strip()) for v in raw.split(",") if v.strip()]
+
+
+MONTH_DELIVERY_PREFIX = "clientmart/month_delivery."
+
+
+def month_delivery_tag(month: dt.date) -> str:
+    """Run tag holding the delivery key of the monthly feeds a month run ingested."""
+    return f"{MONTH_DELIVERY_PREFIX}{month:%Y%m}"
+
+
+def delivered_month_keys(
+    instance: dg.DagsterInstance, job_name: str, limit: int = 1000
+) -> dict[dt.date, str]:
+    """Per month, the monthly-feed delivery key of its most recent successful month run."""
+    keys: dict[dt.date, str] = {}
+    records = instance.get_run_records(
+        dg.RunsFilter(job_name=job_name, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=limit
+    )
+    for record in records:  # newest first
+        for tag, value in record.dagster_run.tags.items():
+            if tag.startswith(MONTH_DELIVERY_PREFIX):
+                month = dt.datetime.strptime(tag.removeprefix(MONTH_DELIVERY_PREFIX), "%Y%m")
+                keys.setdefault(month.date(), value)
+    return keys

@@ -1,8 +1,10 @@
-"""Daily partitions by business date, and the date range a run covers.
+"""Daily partitions by business date, monthly ones for monthly feeds, and a run's range.
 
 A run covers one business date (nightly) or a contiguous range (backfill, run as one run
 under ``BackfillPolicy.single_run()``); every step reads its range from the context the
 same way, so ingest loops over the dates in order and dbt gets them as start/end vars.
+Monthly feeds (RM targets) are partitioned by month: a month run ingests every delivery of
+the month; a daily partition depends on the month partition holding it.
 """
 
 from __future__ import annotations
@@ -35,3 +37,21 @@ def dates_between(start: dt.date, end: dt.date) -> list[dt.date]:
 
 def partition_key(date: dt.date) -> str:
     return date.isoformat()
+
+
+def monthly_partitions(settings: Settings) -> dg.MonthlyPartitionsDefinition:
+    """One partition per month (key: its first day). The current month's and the next
+    month's exist: targets for month M are planned, and may be delivered, during M-1."""
+    first = dt.date.fromisoformat(settings.first_business_date).replace(day=1)
+    return dg.MonthlyPartitionsDefinition(
+        start_date=first.isoformat(), timezone=settings.timezone, end_offset=2
+    )
+
+
+def months_between(start: dt.date, end: dt.date) -> list[dt.date]:
+    """First days of every month from ``start``'s to ``end``'s (inclusive)."""
+    months, month = [], start.replace(day=1)
+    while month <= end:
+        months.append(month)
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    return months

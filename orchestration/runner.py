@@ -21,9 +21,20 @@ import dagster as dg
 from dagster._core.storage.defs_state.base import set_defs_state_storage  # no public API
 
 from clientmart.settings import PROJECT_ROOT, Settings
-from orchestration.defs.pipeline.jobs import JOB_NAME, WRITES_WAREHOUSE_TAG, alert_run_failure
-from orchestration.gating import ALLOW_PAST_TAG, RANGE_END_TAG, RANGE_START_TAG
-from orchestration.partitions import dates_between
+from ingest.landing import month_delivery_key
+from orchestration.defs.pipeline.jobs import (
+    JOB_NAME,
+    MONTH_JOB_NAME,
+    WRITES_WAREHOUSE_TAG,
+    alert_run_failure,
+)
+from orchestration.gating import (
+    ALLOW_PAST_TAG,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    delivered_month_keys,
+)
+from orchestration.partitions import dates_between, months_between
 
 DAGSTER_YAML = PROJECT_ROOT / "dagster.yaml"
 
@@ -177,6 +188,7 @@ def _execute(
         tags[RANGE_END_TAG] = end.isoformat()
     with warehouse_lock(settings):
         wait_for_other_writers(settings, instance, progress)
+        _ingest_changed_months(settings, defs, instance, start, end, progress)
         result = job.execute_in_process(
             instance=instance, partition_key=partition_key, tags=tags, raise_on_error=False
         )
@@ -186,6 +198,36 @@ def _execute(
     if not result.success:
         alert_run_failure(settings, result.dagster_run, outcome.error)
     return outcome
+
+
+def _ingest_changed_months(
+    settings: Settings,
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    start: dt.date,
+    end: dt.date,
+    progress: Callable[[str], None],
+) -> None:
+    """Before the dates: one month-job run per month of the range whose monthly deliveries
+    (RM targets) are new or changed since its last successful month run, as the arrival
+    sensor would request. Monthly feeds are optional: a failed month run is alerted and the
+    dates run without it."""
+    job = defs.resolve_job_def(MONTH_JOB_NAME)
+    built = delivered_month_keys(instance, MONTH_JOB_NAME)
+    for month in months_between(start, end):
+        key = month_delivery_key(settings.landing, month)
+        if key is None or built.get(month) == key:
+            continue
+        result = job.execute_in_process(
+            instance=instance,
+            partition_key=month.isoformat(),
+            tags={IN_PROCESS_TAG: "true"},
+            raise_on_error=False,
+        )
+        verdict = "ok" if result.success else f"FAILED: {_error_of(result)}"
+        progress(f"monthly feeds {month:%Y-%m} run {result.run_id[:8]}: {verdict}")
+        if not result.success:
+            alert_run_failure(settings, result.dagster_run, _error_of(result))
 
 
 def run_dates(

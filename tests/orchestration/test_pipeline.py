@@ -15,7 +15,8 @@ from polars.testing import assert_frame_equal
 from clientmart.serving.publish import latest_publication, serving_path
 from ingest.spec import load_feeds
 from orchestration.build import build_definitions
-from orchestration.defs.pipeline.jobs import JOB_NAME
+from orchestration.defs.pipeline.jobs import JOB_NAME, MONTH_JOB_NAME
+from orchestration.gating import delivered_month_keys
 from orchestration.runner import backfill, dagster_instance, run_dates
 
 D1, D2, D3 = dt.date(2026, 9, 1), dt.date(2026, 9, 2), dt.date(2026, 9, 3)
@@ -39,6 +40,41 @@ def test_asset_graph_snapshot(defs):
     job = defs.resolve_job_def(JOB_NAME)
     assert job.executor_def.name == "in_process"
     assert job.partitions_def.get_partition_keys()[0] == "2026-09-01"
+    # monthly feeds (RM targets): monthly partitions and a job of their own
+    month_job = defs.resolve_job_def(MONTH_JOB_NAME)
+    assert month_job.executor_def.name == "in_process"
+    assert month_job.partitions_def.get_partition_keys()[:2] == ["2026-09-01", "2026-10-01"]
+    targets = graph.get(dg.AssetKey(["raw", "rm_targets"]))
+    assert targets.partitions_def == month_job.partitions_def
+    assert dg.AssetKey(["raw", "rm_targets"]) in month_job.asset_layer.selected_asset_keys
+    assert dg.AssetKey(["raw", "rm_targets"]) not in job.asset_layer.selected_asset_keys
+
+
+def test_a_date_run_ingests_its_months_targets_first_once(settings, defs):
+    """The CLI's date run takes the month's RM targets in a month run of their own when they
+    are new or changed, then the date; the next date of the month does not repeat it."""
+    instance = dagster_instance(settings)
+    for day in (D1, D2):
+        deliver_date(settings.landing, day)
+    target = {"month": "2026-09", "rm_id": "RM1", "metric": "investment_sales"}
+    deliver(settings.landing, "rm_targets", D1, [{**target, "target_value": "2290000"}])
+
+    assert [o.success for o in run_dates(settings, defs, instance, D1, D2)] == [True, True]
+    month_runs = instance.get_runs(dg.RunsFilter(job_name=MONTH_JOB_NAME))
+    assert [r.tags["dagster/partition"] for r in month_runs] == ["2026-09-01"]
+    assert delivered_month_keys(instance, MONTH_JOB_NAME)[D1.replace(day=1)].startswith("202609-")
+    raw = settings.raw / "rm_targets" / "business_date=2026-09-01"
+    assert [p.name for p in raw.glob("*.parquet")] == ["rm_targets_20260901.csv.parquet"]
+    (month_record,) = instance.get_run_records(dg.RunsFilter(job_name=MONTH_JOB_NAME))
+    date_records = instance.get_run_records(dg.RunsFilter(job_name=JOB_NAME))
+    assert len(date_records) == 2
+    assert all(r.start_time >= month_record.end_time for r in date_records)
+
+    # a corrected targets file: one more month run before the next date run
+    deliver(settings.landing, "rm_targets", D1, [{**target, "target_value": "2500000"}])
+    deliver_date(settings.landing, D3)
+    assert run_dates(settings, defs, instance, D3, D3)[0].success
+    assert len(instance.get_runs(dg.RunsFilter(job_name=MONTH_JOB_NAME))) == 2
 
 
 def _sha(path) -> str:

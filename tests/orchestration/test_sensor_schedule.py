@@ -10,8 +10,8 @@ import dagster as dg
 import pytest
 from conftest import deliver, deliver_date, fx_row
 
-from orchestration.defs.pipeline.jobs import JOB_NAME
-from orchestration.gating import delivery_tag
+from orchestration.defs.pipeline.jobs import JOB_NAME, MONTH_JOB_NAME
+from orchestration.gating import delivery_tag, month_delivery_tag
 
 DAY = dt.date(2026, 9, 2)
 
@@ -95,8 +95,8 @@ def test_later_date_waits_for_an_earlier_failed_date(settings, defs):
     assert f"waits for failed date(s) {earlier}" in result.skip_message
 
 
-def _schedule_tick(defs, instance, local_time: dt.datetime):
-    schedule = defs.resolve_schedule_def("nightly_backstop")
+def _schedule_tick(defs, instance, local_time: dt.datetime, name: str = "nightly_backstop"):
+    schedule = defs.resolve_schedule_def(name)
     context = dg.build_schedule_context(
         instance=instance,
         scheduled_execution_time=local_time,
@@ -159,3 +159,80 @@ def test_run_failure_sensor_writes_an_alert(settings, defs):
     assert alerts[0]["business_date"] == DAY.isoformat()
     assert "control count 3 != 2" in alerts[0]["message"]
     assert alerts[0]["details"]["run_id"] == run.run_id
+
+
+def _target_row(month: str = "2026-09", value: str = "2290000") -> dict[str, str]:
+    return {"month": month, "rm_id": "RM1", "metric": "investment_sales", "target_value": value}
+
+
+def _mark_month_built(defs, instance, month: dt.date, key: str) -> None:
+    """A successful month run that ingested ``key`` (as the CLI or a daemon run records it)."""
+    job = defs.resolve_job_def(MONTH_JOB_NAME)
+    run = instance.create_run_for_job(
+        job, tags={"dagster/partition": month.isoformat(), month_delivery_tag(month): key}
+    )
+    instance.report_run_canceled(run)
+    instance.handle_new_event(
+        dg.EventLogEntry(
+            error_info=None,
+            level="debug",
+            user_message="",
+            run_id=run.run_id,
+            timestamp=dt.datetime.now().timestamp(),
+            dagster_event=dg.DagsterEvent(
+                dg.DagsterEventType.RUN_SUCCESS.value, job_name=MONTH_JOB_NAME
+            ),
+        )
+    )
+
+
+def test_targets_get_a_month_run_first_and_stay_out_of_the_date_key(settings, defs):
+    """Monthly feeds are partitioned by month: a targets delivery requests the month job
+    (before any date), an identical one nothing, a correction one more month run; the date's
+    own run key ignores them."""
+    instance = dg.DagsterInstance.ephemeral()
+    deliver_date(settings.landing, DAY)
+    without_targets = _tick(defs, dg.DagsterInstance.ephemeral()).run_requests[0].run_key
+    deliver(settings.landing, "rm_targets", DAY, [_target_row()])
+
+    first = _tick(defs, instance)
+    (month_run,) = first.run_requests
+    assert (month_run.job_name, month_run.partition_key) == (MONTH_JOB_NAME, "2026-09-01")
+    assert month_run.run_key.startswith("202609-")
+
+    then = _tick(defs, instance, first.cursor)  # the month was requested: now the date
+    (date_run,) = then.run_requests
+    assert (date_run.job_name, date_run.partition_key) == (JOB_NAME, DAY.isoformat())
+    assert date_run.run_key == without_targets
+
+    deliver(settings.landing, "rm_targets", DAY, [_target_row()])  # identical again
+    assert _tick(defs, instance, then.cursor).run_requests == []
+
+    deliver(settings.landing, "rm_targets", DAY, [_target_row(value="2500000")])  # corrected
+    corrected = _tick(defs, instance, then.cursor)
+    assert [(r.job_name, r.partition_key) for r in corrected.run_requests] == [
+        (MONTH_JOB_NAME, "2026-09-01")
+    ]
+    assert corrected.run_requests[0].run_key != month_run.run_key
+    assert _tick(defs, instance, corrected.cursor).run_requests == []  # the date is unchanged
+
+    # a month a run already ingested (its key is on the run) is not requested again
+    fresh = dg.DagsterInstance.ephemeral()
+    _mark_month_built(defs, fresh, DAY.replace(day=1), corrected.run_requests[0].run_key)
+    assert [r.job_name for r in _tick(defs, fresh).run_requests] == [JOB_NAME]
+
+
+def test_month_backstop_ingests_yesterdays_month_at_0130_shanghai(settings, defs):
+    schedule = defs.resolve_schedule_def("monthly_feeds_backstop")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("30 1 * * *", "Asia/Shanghai")
+    at = dt.datetime(2026, 9, 3, 1, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with dg.instance_for_test() as instance:
+        nothing = _schedule_tick(defs, instance, at, "monthly_feeds_backstop")
+        assert nothing.run_requests == []
+        assert "no monthly feed delivered for 2026-09" in nothing.skip_message
+        deliver(settings.landing, "rm_targets", DAY, [_target_row()])
+        due = _schedule_tick(defs, instance, at, "monthly_feeds_backstop")
+        assert [r.partition_key for r in due.run_requests] == ["2026-09-01"]
+        _mark_month_built(defs, instance, DAY.replace(day=1), due.run_requests[0].run_key[9:])
+        done = _schedule_tick(defs, instance, at, "monthly_feeds_backstop")
+        assert done.run_requests == [] and "already ingested" in done.skip_message

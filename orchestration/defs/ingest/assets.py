@@ -1,9 +1,13 @@
 """One asset per landing feed (its raw-layer table), with a blocking expectations check each.
 
-A single step ingests every selected feed for every business date of the run, date by date
-in order and reference data first within a date, because feeds check their references
-against the reference data in force on that date. The step refuses to start when a required
-feed is missing or when an earlier date failed (later dates wait for it).
+Daily feeds: a single step ingests every selected feed for every business date of the run,
+date by date in order and reference data first within a date, because feeds check their
+references against the reference data in force on that date. The step refuses to start
+when a required feed is missing or when an earlier date failed (later dates wait for it).
+
+Monthly feeds (RM targets): monthly partitions and a step of their own (the month job):
+a month run ingests every delivery folder of the month. The daily dbt models depend on the
+month partition holding their date.
 """
 
 import datetime as dt
@@ -13,11 +17,17 @@ from typing import Any
 import dagster as dg
 
 from expectations.validate import build_data_docs
-from ingest.pipeline import FeedResult, dependency_order, ensure_schemas, ingest_feed
+from ingest.landing import month_delivery_key, monthly_feeds
+from ingest.pipeline import FeedResult, dependency_order, ensure_schemas, ingest_feed, ingest_month
 from ingest.spec import load_feeds
 from orchestration.delivery import MissingDeliveryError, check_delivery
-from orchestration.gating import delivery_tag, failed_dates_before, parse_allowed
-from orchestration.partitions import BACKFILL_POLICY, dates_between, partition_dates
+from orchestration.gating import (
+    delivery_tag,
+    failed_dates_before,
+    month_delivery_tag,
+    parse_allowed,
+)
+from orchestration.partitions import BACKFILL_POLICY, dates_between, months_between, partition_dates
 from orchestration.resources import ClientmartResource
 
 EXPECTATIONS_CHECK = "expectations"
@@ -59,11 +69,8 @@ def feed_outcome(results: list[FeedResult]) -> tuple[bool, dict[str, Any]]:
     return all(r.ok for r in results), per_date
 
 
-def build_ingest_assets(
-    partitions_def: dg.PartitionsDefinition, job_name: str
-) -> dg.AssetsDefinition:
+def _specs(names: list[str]) -> tuple[list[dg.AssetSpec], list[dg.AssetCheckSpec]]:
     feeds = load_feeds()
-    order = dependency_order(feeds)
     specs = [
         dg.AssetSpec(
             raw_key(name),
@@ -73,7 +80,7 @@ def build_ingest_assets(
             kinds={"parquet", "polars"},
             skippable=True,
         )
-        for name in order
+        for name in names
     ]
     checks = [
         dg.AssetCheckSpec(
@@ -83,8 +90,41 @@ def build_ingest_assets(
             description="great-expectations suite of the feed on the date's batches, plus "
             "the delivery-level rules (control count, decodable, share of bad records).",
         )
-        for name in order
+        for name in names
     ]
+    return specs, checks
+
+
+def _outcomes(results: dict[str, list[FeedResult]]) -> Iterator:
+    """A materialization and the expectations check of each feed, over the run's results."""
+    for name, feed_results in results.items():
+        passed, per_date = feed_outcome(feed_results)
+        rows = sum(f.records_kept for r in feed_results for f in r.files)
+        yield dg.MaterializeResult(
+            asset_key=raw_key(name),
+            metadata={"records_kept": rows, "dates": dg.MetadataValue.json(per_date)},
+        )
+        yield dg.AssetCheckResult(
+            asset_key=raw_key(name),
+            check_name=EXPECTATIONS_CHECK,
+            passed=passed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"dates": dg.MetadataValue.json(per_date)},
+        )
+
+
+def daily_feed_names() -> list[str]:
+    """Every feed but the monthly ones, in dependency order."""
+    monthly = monthly_feeds()
+    return [n for n in dependency_order(load_feeds()) if n not in monthly]
+
+
+def build_ingest_assets(
+    partitions_def: dg.PartitionsDefinition, job_name: str
+) -> dg.AssetsDefinition:
+    """The daily feeds: one step for every business date of the run."""
+    order = daily_feed_names()
+    specs, checks = _specs(order)
 
     @dg.multi_asset(
         name="raw_feeds",
@@ -124,27 +164,55 @@ def build_ingest_assets(
         # once per run, not per file: the data docs show each feed's latest validation
         docs = build_data_docs(settings)
         context.log.info(f"great-expectations data docs: {docs}")
-        for name in selected:
-            passed, per_date = feed_outcome(results[name])
-            rows = sum(f.records_kept for r in results[name] for f in r.files)
-            yield dg.MaterializeResult(
-                asset_key=raw_key(name),
-                metadata={"records_kept": rows, "dates": dg.MetadataValue.json(per_date)},
-            )
-            yield dg.AssetCheckResult(
-                asset_key=raw_key(name),
-                check_name=EXPECTATIONS_CHECK,
-                passed=passed,
-                severity=dg.AssetCheckSeverity.ERROR,
-                metadata={"dates": dg.MetadataValue.json(per_date)},
-            )
+        yield from _outcomes(results)
 
     return raw_feeds
 
 
+def build_monthly_ingest_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """The monthly feeds: one step for every month of the run, every delivery of the month."""
+    order = [n for n in dependency_order(load_feeds()) if n in monthly_feeds()]
+    specs, checks = _specs(order)
+
+    @dg.multi_asset(
+        name="raw_monthly_feeds",
+        specs=specs,
+        check_specs=checks,
+        partitions_def=partitions_def,
+        backfill_policy=BACKFILL_POLICY,
+        retry_policy=TRANSIENT_RETRY,
+        can_subset=True,
+    )
+    def raw_monthly_feeds(
+        context: dg.AssetExecutionContext, clientmart: ClientmartResource
+    ) -> Iterator:
+        settings = clientmart.settings()
+        start, end = partition_dates(context)
+        selected = [n for n in order if raw_key(n) in context.selected_asset_keys]
+        ensure_schemas(settings)
+        results: dict[str, list[FeedResult]] = {n: [] for n in selected}
+        delivered: dict[str, str] = {}
+        for month in months_between(start, end):
+            key = month_delivery_key(settings.landing, month)
+            if key is not None:
+                delivered[month_delivery_tag(month)] = key
+            for name in selected:
+                for result in ingest_month(settings, name, month):
+                    results[name].append(result)
+                    context.log.info(_summary_line(result))
+                if not results[name]:
+                    context.log.info(f"{name} {month:%Y-%m}: nothing delivered")
+        context.instance.add_run_tags(context.run_id, delivered)
+        docs = build_data_docs(settings)
+        context.log.info(f"great-expectations data docs: {docs}")
+        yield from _outcomes(results)
+
+    return raw_monthly_feeds
+
+
 def _check_complete(landing: Any, date: dt.date) -> str:
     try:
-        return check_delivery(landing, date).run_key()
+        return check_delivery(landing, date).run_key(exclude=monthly_feeds())
     except MissingDeliveryError as exc:
         raise dg.Failure(str(exc), allow_retries=False) from exc
 

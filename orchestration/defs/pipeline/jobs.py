@@ -9,11 +9,19 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 )
 
 from clientmart.settings import Settings
+from ingest.landing import month_delivery_key, monthly_feeds
 from orchestration.alerts import write_alert
 from orchestration.delivery import MissingDeliveryError, check_delivery
-from orchestration.gating import active_runs, failed_dates_before, run_dates, succeeded
+from orchestration.gating import (
+    active_runs,
+    delivered_month_keys,
+    failed_dates_before,
+    run_dates,
+    succeeded,
+)
 
 JOB_NAME = "business_date_job"
+MONTH_JOB_NAME = "monthly_feeds_job"
 WRITES_WAREHOUSE_TAG = "clientmart/writes_warehouse"
 
 
@@ -27,6 +35,46 @@ def build_job(selection: dg.AssetSelection) -> UnresolvedAssetJobDefinition:
         description="Runs one business date end to end: raw feeds, dbt models and tests, "
         "serving publication. A backfill range runs as one run.",
     )
+
+
+def build_month_job(selection: dg.AssetSelection) -> UnresolvedAssetJobDefinition:
+    """The monthly feeds (RM targets) of a month: every delivery folder of the month.
+
+    It writes the raw layer the date runs read, so it takes the same one-writer tag."""
+    return dg.define_asset_job(
+        MONTH_JOB_NAME,
+        selection=selection,
+        executor_def=dg.in_process_executor,
+        tags={WRITES_WAREHOUSE_TAG: "true"},
+        description="Ingests the monthly feeds (RM targets) of one month (or a range of "
+        "months): every delivery folder dated in the month.",
+    )
+
+
+def build_month_schedule(
+    settings: Settings, job: UnresolvedAssetJobDefinition
+) -> dg.ScheduleDefinition:
+    @dg.schedule(
+        name="monthly_feeds_backstop",
+        cron_schedule=settings.month_schedule_cron,
+        execution_timezone=settings.timezone,
+        job=job,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="01:30 Asia/Shanghai: ingests the monthly feeds (RM targets) of "
+        "yesterday's month if the arrival sensor has not, before the nightly backstop.",
+    )
+    def monthly_feeds_backstop(context: dg.ScheduleEvaluationContext) -> Iterator:
+        month = previous_business_date(context.scheduled_execution_time).replace(day=1)
+        key = month_delivery_key(settings.landing, month)
+        if key is None:
+            yield dg.SkipReason(f"no monthly feed delivered for {month:%Y-%m}")
+            return
+        if delivered_month_keys(context.instance, MONTH_JOB_NAME).get(month) == key:
+            yield dg.SkipReason(f"{month:%Y-%m}: these deliveries are already ingested")
+            return
+        yield dg.RunRequest(partition_key=month.isoformat(), run_key=f"schedule-{key}")
+
+    return monthly_feeds_backstop
 
 
 def previous_business_date(scheduled: dt.datetime) -> dt.date:
@@ -79,17 +127,18 @@ def build_schedule(settings: Settings, job: UnresolvedAssetJobDefinition) -> dg.
             )
             yield dg.SkipReason(message)
             return
-        yield dg.RunRequest(partition_key=date.isoformat(), run_key=f"schedule-{status.run_key()}")
+        run_key = status.run_key(exclude=monthly_feeds())
+        yield dg.RunRequest(partition_key=date.isoformat(), run_key=f"schedule-{run_key}")
 
     return nightly_backstop
 
 
 def build_failure_sensor(
-    settings: Settings, job: UnresolvedAssetJobDefinition
+    settings: Settings, *jobs: UnresolvedAssetJobDefinition
 ) -> dg.SensorDefinition:
     @dg.run_failure_sensor(
         name="run_failure_alert",
-        monitored_jobs=[job],
+        monitored_jobs=list(jobs),
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Writes an alert (log line, JSON file, optional webhook) for a failed run.",
     )
