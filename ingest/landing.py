@@ -145,8 +145,8 @@ def monthly_feeds() -> frozenset[str]:
     return frozenset(name for name, feed in load_feeds().items() if feed.grain == "monthly")
 
 
-def delivery_dates(landing_root: Path, feed: str, month: dt.date) -> list[dt.date]:
-    """The delivery folders (business dates) of ``feed`` within ``month``, in date order."""
+def feed_dates(landing_root: Path, feed: str) -> list[dt.date]:
+    """Every business date with a delivery folder (``YYYYMMDD``) of ``feed``, in date order."""
     folder = Path(landing_root) / feed
     if not folder.is_dir():
         return []
@@ -154,12 +154,17 @@ def delivery_dates(landing_root: Path, feed: str, month: dt.date) -> list[dt.dat
     for path in folder.iterdir():
         if path.is_dir() and len(path.name) == 8 and path.name.isdigit():
             try:
-                date = dt.datetime.strptime(path.name, "%Y%m%d").date()
+                dates.append(dt.datetime.strptime(path.name, "%Y%m%d").date())
             except ValueError:
                 continue
-            if (date.year, date.month) == (month.year, month.month):
-                dates.append(date)
     return sorted(dates)
+
+
+def delivery_dates(landing_root: Path, feed: str, month: dt.date) -> list[dt.date]:
+    """The delivery folders (business dates) of ``feed`` within ``month``, in date order."""
+    return [
+        d for d in feed_dates(landing_root, feed) if (d.year, d.month) == (month.year, month.month)
+    ]
 
 
 def month_delivery_key(landing_root: Path, month: dt.date) -> str | None:

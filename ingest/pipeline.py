@@ -24,7 +24,14 @@ from expectations.validate import (
     validate_batch,
 )
 from ingest import store
-from ingest.landing import DeliveryStatus, LandedFile, delivery_dates, scan_date, scan_feed
+from ingest.landing import (
+    DeliveryStatus,
+    LandedFile,
+    delivery_dates,
+    feed_dates,
+    scan_date,
+    scan_feed,
+)
 from ingest.read import DeliveryRefused, read_delivery_parts
 from ingest.rules import EarlierKeys, split_records
 from ingest.spec import Feed, load_feeds
@@ -423,8 +430,9 @@ def ingest_month(settings: Settings, feed: str, month: dt.date) -> list[FeedResu
     results = []
     for date in delivery_dates(settings.landing, feed, month.replace(day=1)):
         for reference in references:
-            for delivered in reference_deliveries(settings.landing, reference, date):
-                ingest_feed(settings, reference, delivered)
+            for delivered in feed_dates(settings.landing, reference):
+                if delivered <= date:
+                    ingest_feed(settings, reference, delivered)
         results.append(ingest_feed(settings, feed, date))
     return results
 
@@ -440,20 +448,3 @@ def _references_of(feeds: dict[str, Feed], feed: str) -> list[str]:
                 needed.add(ref)
                 todo.append(ref)
     return [name for name in dependency_order(feeds) if name in needed]
-
-
-def reference_deliveries(landing_root: Path, feed: str, upto: dt.date) -> list[dt.date]:
-    """Delivery folders (business dates) of ``feed`` on or before ``upto``, in order."""
-    folder = Path(landing_root) / feed
-    if not folder.is_dir():
-        return []
-    dates = []
-    for path in folder.iterdir():
-        if path.is_dir() and len(path.name) == 8 and path.name.isdigit():
-            try:
-                date = dt.datetime.strptime(path.name, "%Y%m%d").date()
-            except ValueError:
-                continue
-            if date <= upto:
-                dates.append(date)
-    return sorted(dates)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from ingest.landing import DeliveryStatus, feed_folder, scan_date
+from ingest.landing import DeliveryStatus, feed_dates, feed_folder, scan_date
 
 
 class MissingDeliveryError(Exception):
@@ -46,32 +46,16 @@ def check_delivery(landing_root: Path, date: dt.date) -> DeliveryStatus:
 
 def landed_dates(landing_root: Path) -> list[dt.date]:
     """Every business date that has a delivery folder in any feed, in date order."""
-    dates: set[dt.date] = set()
     if not Path(landing_root).is_dir():
         return []
-    for feed_dir in Path(landing_root).iterdir():
-        if not feed_dir.is_dir() or feed_dir.name.startswith(("_", ".")):
-            continue
-        for folder in feed_dir.iterdir():
-            if folder.is_dir() and len(folder.name) == 8 and folder.name.isdigit():
-                try:
-                    dates.add(dt.datetime.strptime(folder.name, "%Y%m%d").date())
-                except ValueError:
-                    continue
-    return sorted(dates)
+    feeds = [
+        p.name
+        for p in Path(landing_root).iterdir()
+        if p.is_dir() and not p.name.startswith(("_", "."))
+    ]
+    return sorted({d for feed in feeds for d in feed_dates(landing_root, feed)})
 
 
 def landed_months(landing_root: Path, feeds: frozenset[str]) -> list[dt.date]:
     """First days of every month holding a delivery folder of one of ``feeds``, in order."""
-    months: set[dt.date] = set()
-    for feed in sorted(feeds):
-        folder = Path(landing_root) / feed
-        if not folder.is_dir():
-            continue
-        for path in folder.iterdir():
-            if path.is_dir() and len(path.name) == 8 and path.name.isdigit():
-                try:
-                    months.add(dt.datetime.strptime(path.name, "%Y%m%d").date().replace(day=1))
-                except ValueError:
-                    continue
-    return sorted(months)
+    return sorted({d.replace(day=1) for feed in feeds for d in feed_dates(landing_root, feed)})

@@ -64,10 +64,16 @@ def test_sensor_skips_a_date_a_run_already_built(settings, defs):
     instance = dg.DagsterInstance.ephemeral()
     deliver_date(settings.landing, DAY)
     key = _tick(defs, instance).run_requests[0].run_key
-    job = defs.resolve_job_def(JOB_NAME)
-    run = instance.create_run_for_job(
-        job, tags={"dagster/partition": DAY.isoformat(), delivery_tag(DAY): key}
+    run = _successful_run(
+        defs, instance, JOB_NAME, {"dagster/partition": DAY.isoformat(), delivery_tag(DAY): key}
     )
+    assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.SUCCESS
+    assert _tick(defs, instance).run_requests == []
+
+
+def _successful_run(defs, instance, job_name: str, tags: dict[str, str]) -> dg.DagsterRun:
+    """A run of ``job_name`` recorded as succeeded with ``tags`` (as a CLI or daemon run)."""
+    run = instance.create_run_for_job(defs.resolve_job_def(job_name), tags=tags)
     instance.report_run_canceled(run)  # any terminal status first, then mark success
     instance.handle_new_event(
         dg.EventLogEntry(
@@ -76,11 +82,10 @@ def test_sensor_skips_a_date_a_run_already_built(settings, defs):
             user_message="",
             run_id=run.run_id,
             timestamp=dt.datetime.now().timestamp(),
-            dagster_event=dg.DagsterEvent(dg.DagsterEventType.RUN_SUCCESS.value, job_name=JOB_NAME),
+            dagster_event=dg.DagsterEvent(dg.DagsterEventType.RUN_SUCCESS.value, job_name=job_name),
         )
     )
-    assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.SUCCESS
-    assert _tick(defs, instance).run_requests == []
+    return run
 
 
 def test_later_date_waits_for_an_earlier_failed_date(settings, defs):
@@ -167,23 +172,8 @@ def _target_row(month: str = "2026-09", value: str = "2290000") -> dict[str, str
 
 def _mark_month_built(defs, instance, month: dt.date, key: str) -> None:
     """A successful month run that ingested ``key`` (as the CLI or a daemon run records it)."""
-    job = defs.resolve_job_def(MONTH_JOB_NAME)
-    run = instance.create_run_for_job(
-        job, tags={"dagster/partition": month.isoformat(), month_delivery_tag(month): key}
-    )
-    instance.report_run_canceled(run)
-    instance.handle_new_event(
-        dg.EventLogEntry(
-            error_info=None,
-            level="debug",
-            user_message="",
-            run_id=run.run_id,
-            timestamp=dt.datetime.now().timestamp(),
-            dagster_event=dg.DagsterEvent(
-                dg.DagsterEventType.RUN_SUCCESS.value, job_name=MONTH_JOB_NAME
-            ),
-        )
-    )
+    tags = {"dagster/partition": month.isoformat(), month_delivery_tag(month): key}
+    _successful_run(defs, instance, MONTH_JOB_NAME, tags)
 
 
 def test_targets_get_a_month_run_first_and_stay_out_of_the_date_key(settings, defs):

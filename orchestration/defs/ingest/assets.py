@@ -95,6 +95,21 @@ def _specs(names: list[str]) -> tuple[list[dg.AssetSpec], list[dg.AssetCheckSpec
     return specs, checks
 
 
+def _finish(
+    context: dg.AssetExecutionContext,
+    settings: Any,
+    results: dict[str, list[FeedResult]],
+    delivered: dict[str, str],
+) -> Iterator:
+    """The end of an ingest step: tag the run with the delivery keys it built (so the
+    arrival sensor does not request them again), render the data docs once per run (each
+    feed's latest validation), and yield each feed's materialization and check."""
+    context.instance.add_run_tags(context.run_id, delivered)
+    docs = build_data_docs(settings)
+    context.log.info(f"great-expectations data docs: {docs}")
+    yield from _outcomes(results)
+
+
 def _outcomes(results: dict[str, list[FeedResult]]) -> Iterator:
     """A materialization and the expectations check of each feed, over the run's results."""
     for name, feed_results in results.items():
@@ -159,12 +174,7 @@ def build_ingest_assets(
                 result = ingest_feed(settings, name, date)
                 results[name].append(result)
                 context.log.info(_summary_line(result))
-        # what this run built, so the arrival sensor does not request it again
-        context.instance.add_run_tags(context.run_id, delivered)
-        # once per run, not per file: the data docs show each feed's latest validation
-        docs = build_data_docs(settings)
-        context.log.info(f"great-expectations data docs: {docs}")
-        yield from _outcomes(results)
+        yield from _finish(context, settings, results, delivered)
 
     return raw_feeds
 
@@ -202,10 +212,7 @@ def build_monthly_ingest_assets(partitions_def: dg.PartitionsDefinition) -> dg.A
                     context.log.info(_summary_line(result))
                 if not results[name]:
                     context.log.info(f"{name} {month:%Y-%m}: nothing delivered")
-        context.instance.add_run_tags(context.run_id, delivered)
-        docs = build_data_docs(settings)
-        context.log.info(f"great-expectations data docs: {docs}")
-        yield from _outcomes(results)
+        yield from _finish(context, settings, results, delivered)
 
     return raw_monthly_feeds
 
