@@ -140,8 +140,8 @@ def _export_table(
         previous_files = _dated_files(before)
         if previous_files is not None:
             touched = set(change.keys)
-            for name, path in previous_files.items():
-                if name.removeprefix("data_") not in touched:
+            for value, path in previous_files:
+                if value not in touched:
                     (folder / path.parent.name).mkdir(exist_ok=True)
                     os.link(path, folder / path.parent.name / path.name)
             if touched:
@@ -150,23 +150,26 @@ def _export_table(
     _copy_dated(con, table, folder, month, None)
 
 
-def _dated_files(before: Path | None) -> dict[str, Path] | None:
-    """The previous publication's files of a dated mart by stem (``data_<value>``), or None
+def _dated_files(before: Path | None) -> list[tuple[str, Path]] | None:
+    """The previous publication's files of a dated mart with the value each holds, or None
     when there is none or it has another layout (then the mart is written whole)."""
     if before is None or not before.is_dir():
         return None
-    files: dict[str, Path] = {}
+    files: list[tuple[str, Path]] = []
     for part in before.iterdir():
         if not (part.is_dir() and part.name.startswith("month=")):
             return None
         for path in part.iterdir():
-            if _DATED_FILE.fullmatch(path.name) is None:
+            matched = _DATED_FILE.fullmatch(path.name)
+            if matched is None:
                 return None
-            files[path.stem] = path
+            files.append((matched.group(1), path))
     return files
 
 
-_DATED_FILE = re.compile(r"data_\d{4}-\d{2}-\d{2}\.parquet")
+# data_<value>.parquet, and data_<value>_<n>.parquet when DuckDB wrote a value in several
+# files (a large COPY closes and reopens partition files past partitioned_write_max_open_files)
+_DATED_FILE = re.compile(r"data_(\d{4}-\d{2}-\d{2})(?:_\d+)?\.parquet")
 
 
 def _copy_dated(
@@ -177,7 +180,8 @@ def _copy_dated(
     values: list[str] | None,
 ) -> None:
     """Write the rows of ``table`` (those whose ``column`` is in ``values``; None: all) as
-    ``folder/month=YYYY-MM/data_<value>.parquet``, in one COPY."""
+    ``folder/month=YYYY-MM/data_<value>.parquet`` (plus ``data_<value>_<n>.parquet`` where
+    DuckDB split a value over several files), in one COPY."""
     quoted = _quote(column)
     selected = (
         ""
@@ -197,9 +201,10 @@ def _copy_dated(
         target = folder / month_dir.name.replace("month__=", "month=")
         target.mkdir(exist_ok=True)
         for value_dir in sorted(month_dir.iterdir()):
-            (written,) = value_dir.iterdir()
             value = value_dir.name.removeprefix("value__=")
-            os.replace(written, target / f"data_{value}.parquet")
+            for n, written in enumerate(sorted(value_dir.iterdir())):
+                name = f"data_{value}.parquet" if n == 0 else f"data_{value}_{n}.parquet"
+                os.replace(written, target / name)
     shutil.rmtree(staging)
 
 

@@ -240,3 +240,35 @@ def test_a_serving_file_full_of_freed_space_is_written_whole(
     assert result.mode == ("full" if ratio_exceeded else "incremental")
     full = full_publication(build, tmp_path)
     assert fingerprint(serving_path(serving)) == fingerprint(serving_path(full))
+
+
+def test_a_value_split_over_several_files_is_still_one_value(tmp_path: Path) -> None:
+    """A large export writes more values than DuckDB keeps files open for
+    (partitioned_write_max_open_files): it closes and reopens them, so one day can land in
+    several files. Every file is named for its day, so the next publication still links or
+    replaces the day's files together."""
+    from clientmart.serving.exports import _copy_dated, _dated_files
+
+    con = duckdb.connect(str(tmp_path / "serving.duckdb"))
+    con.execute(
+        "CREATE TABLE fact AS SELECT (DATE '2026-01-01' + (i % 40)::INTEGER)::DATE AS "
+        "balance_date, i FROM range(400000) r(i)"
+    )
+    con.execute("SET partitioned_write_max_open_files = 4")
+    out = tmp_path / "out"
+    out.mkdir()
+    _copy_dated(con, "fact", out, "balance_date", None)
+    files = _dated_files(out)
+    assert files is not None and len(files) > 40  # some days are split
+    days = {day for day, _ in files}
+    assert len(days) == 40
+    per_day = {}
+    for day, path in files:
+        per_day[day] = (
+            per_day.get(day, 0)
+            + con.execute(
+                f"SELECT count(*) FROM read_parquet('{path}') WHERE balance_date = DATE '{day}'"
+            ).fetchall()[0][0]
+        )
+    assert set(per_day.values()) == {10_000}
+    con.close()
