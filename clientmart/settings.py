@@ -66,7 +66,10 @@ class Settings(BaseSettings):
         "once per date run (open index.html; default <home>/gx_docs).",
     )
     warehouse_memory_limit: str = Field(
-        default="6GB",
+        # 3GB: the heaviest model at 1M clients (int_breakdown_cells) took the same time under
+        # 3, 4 and 6 GB (docs/benchmark.md), and the run's whole process tree then stays
+        # under 6 GiB
+        default="3GB",
         pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
         description="DuckDB memory limit of the dbt build (memory_limit): above it DuckDB "
         "spills to <warehouse>.tmp instead of growing, so a large night cannot take the "
