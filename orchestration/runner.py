@@ -55,14 +55,24 @@ class RunOutcome:
         return f"{span} run {self.run_id[:8]}: {verdict}"
 
 
+# A range run (a backfill) records one "materialization planned" event per asset holding the
+# range, instead of one per asset and date: creating a 90-date run of the real project took
+# 224 s and 8,736 events, 23 s and 370 with it. Dagster's documented trade-off: a failed
+# range run does not mark its partitions failed in the UI's partition view; which dates
+# failed is read from the runs themselves (orchestration.gating), so nothing here depends on it.
+PLANNED_EVENTS_AS_SUBSETS = {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"}
+
+
 def prepare_instance_home(settings: Settings) -> Path:
-    """Create the instance home with the repo's dagster.yaml; export DAGSTER_HOME for children."""
+    """Create the instance home with the repo's dagster.yaml; export DAGSTER_HOME (and the
+    planned-events setting above) for this process and its children (webserver, daemon)."""
     home = settings.dagster
     home.mkdir(parents=True, exist_ok=True)
     target = home / "dagster.yaml"
     if not target.exists() or target.read_bytes() != DAGSTER_YAML.read_bytes():
         shutil.copyfile(DAGSTER_YAML, target)
     os.environ["DAGSTER_HOME"] = str(home)
+    os.environ.update(PLANNED_EVENTS_AS_SUBSETS)
     return home
 
 

@@ -135,5 +135,16 @@ def test_failed_check_does_not_publish_later_dates_wait_and_a_rerun_completes(se
     outcomes = backfill(fresh, build_definitions(fresh, FIXTURE_DBT), fresh_instance, D1, D3)
     assert [(o.start, o.end, o.success) for o in outcomes] == [(D1, D3, True)]
     assert len(fresh_instance.get_runs()) == 1
+    # the range run planned each asset once (holding the 3 dates), not once per date
+    (range_run,) = fresh_instance.get_runs()
+    planned = [
+        e.dagster_event.event_specific_data
+        for e in fresh_instance.all_logs(range_run.run_id)
+        if e.dagster_event
+        and e.dagster_event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+    ]
+    assert planned and all(p.partition is None for p in planned)
+    assert len(planned) == len({p.asset_key for p in planned})
+    assert {len(p.partitions_subset.get_partition_keys()) for p in planned} == {3}
     assert_frame_equal(_mart(fresh, "mart_fx_daily", "rate_date"), nightly_daily)
     assert_frame_equal(_mart(fresh, "mart_fx_monthly", "month_start"), nightly_monthly)
