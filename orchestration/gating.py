@@ -78,25 +78,36 @@ def active_runs(instance: dg.DagsterInstance, job_name: str) -> list[dg.DagsterR
     return list(instance.get_runs(dg.RunsFilter(job_name=job_name, statuses=_ACTIVE)))
 
 
+DELIVERY_PREFIX = "clientmart/delivery."
+
+
 def delivery_tag(date: dt.date) -> str:
     """Run tag holding the delivery run key a run ingested for ``date``."""
-    return f"clientmart/delivery.{date:%Y%m%d}"
+    return f"{DELIVERY_PREFIX}{date:%Y%m%d}"
+
+
+def _latest_tagged_keys(
+    instance: dg.DagsterInstance, job_name: str, prefix: str, period_format: str, limit: int
+) -> dict[dt.date, str]:
+    """Per period, the value of its ``<prefix><period>`` tag on the job's most recent
+    successful run carrying one (the delivery that period is built from)."""
+    keys: dict[dt.date, str] = {}
+    records = instance.get_run_records(
+        dg.RunsFilter(job_name=job_name, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=limit
+    )
+    for record in records:  # newest first
+        for tag, value in record.dagster_run.tags.items():
+            if tag.startswith(prefix):
+                period = dt.datetime.strptime(tag.removeprefix(prefix), period_format).date()
+                keys.setdefault(period, value)
+    return keys
 
 
 def delivered_keys(
     instance: dg.DagsterInstance, job_name: str, limit: int = 1000
 ) -> dict[dt.date, str]:
     """Per date, the delivery key of its most recent successful run (what is already built)."""
-    keys: dict[dt.date, str] = {}
-    records = instance.get_run_records(
-        dg.RunsFilter(job_name=job_name, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=limit
-    )
-    for record in records:
-        tags = record.dagster_run.tags
-        for date in run_dates(tags):
-            if delivery_tag(date) in tags:
-                keys.setdefault(date, tags[delivery_tag(date)])
-    return keys
+    return _latest_tagged_keys(instance, job_name, DELIVERY_PREFIX, "%Y%m%d", limit)
 
 
 def parse_allowed(tags: Mapping[str, str]) -> list[dt.date]:
@@ -117,13 +128,4 @@ def delivered_month_keys(
     instance: dg.DagsterInstance, job_name: str, limit: int = 1000
 ) -> dict[dt.date, str]:
     """Per month, the monthly-feed delivery key of its most recent successful month run."""
-    keys: dict[dt.date, str] = {}
-    records = instance.get_run_records(
-        dg.RunsFilter(job_name=job_name, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=limit
-    )
-    for record in records:  # newest first
-        for tag, value in record.dagster_run.tags.items():
-            if tag.startswith(MONTH_DELIVERY_PREFIX):
-                month = dt.datetime.strptime(tag.removeprefix(MONTH_DELIVERY_PREFIX), "%Y%m")
-                keys.setdefault(month.date(), value)
-    return keys
+    return _latest_tagged_keys(instance, job_name, MONTH_DELIVERY_PREFIX, "%Y%m", limit)
