@@ -172,10 +172,20 @@ def main() -> None:
         "--range-days", type=int, default=90, help="Dates of the range comparison (0: skip)."
     )
     parser.add_argument("--skip-overhead", action="store_true", help="Only the range comparison.")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="An empty folder to keep the bank and the homes in, to inspect differing marts "
+        "(default: a temporary folder, removed after).",
+    )
     args = parser.parse_args()
+    if args.work is not None and args.work.exists() and any(args.work.iterdir()):
+        parser.error(f"--work {args.work} is not empty: the homes must start fresh")
     result: dict = {"clients": args.clients, "load_average_start": os.getloadavg()}
     with tempfile.TemporaryDirectory(prefix="bench-orch-") as tmp:
-        root = Path(tmp)
+        root = args.work or Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
         landing = args.landing or root / "landing"
         if args.landing is None:
             from clientmart.generator.bank import generate_bank

@@ -34,18 +34,18 @@ list_dates as (
     group by cast({{ dbt.date_trunc('week', 'd.calendar_date') }} as date)
 ),
 
--- Tiers of the latest month complete by the as-of date (a month still running understates
--- daily averages); the latest month begun by then when none is complete yet.
+-- Tiers of the latest month complete by the as-of date. A month still running is never
+-- used: its daily averages are understated, and its tiers hold only the month's latest state,
+-- so a range run could not draw a mid-month week as that week's nightly run did. A bank's
+-- first month therefore has no list.
 tier_month as (
     select
         a.call_week_start,
         a.as_of_date,
-        coalesce(
-            max(case when t.is_month_complete and {{ tiers_month_end('t.month_start') }} <= a.as_of_date then t.month_start end),
-            max(t.month_start)
-        ) as tier_month_start
+        max(t.month_start) as tier_month_start
     from list_dates as a
-    inner join tiers as t on t.month_start <= a.as_of_date
+    inner join tiers as t
+        on t.is_month_complete and {{ tiers_month_end('t.month_start') }} <= a.as_of_date
     group by a.call_week_start, a.as_of_date
 ),
 
