@@ -27,7 +27,14 @@ def test_asset_graph_snapshot(defs):
     keys = sorted(k.to_user_string() for k in graph.get_all_asset_keys())
     raw = sorted(f"raw/{feed}" for feed in load_feeds())
     assert keys == sorted(
-        [*raw, "stg_raw__fx_rates", "mart_fx_daily", "mart_fx_monthly", "serving_publication"]
+        [
+            *raw,
+            "currencies",
+            "stg_raw__fx_rates",
+            "mart_fx_daily",
+            "mart_fx_monthly",
+            "serving_publication",
+        ]
     )
     # the dbt source maps onto the ingest asset; the publication waits for every mart
     assert graph.get(dg.AssetKey("stg_raw__fx_rates")).parent_keys == {

@@ -15,6 +15,13 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from ingest.spec import load_feeds
+from orchestration.defs.dbt.seed_state import (
+    forget_seeds,
+    loaded_by,
+    record_seeds,
+    seed_nodes,
+    seeds_in_place,
+)
 from orchestration.defs.ingest.assets import raw_key
 from orchestration.partitions import BACKFILL_POLICY, partition_dates
 from orchestration.resources import ClientmartResource
@@ -87,8 +94,22 @@ def build_dbt_assets(
         os.environ.update(settings.dbt_env())
         dbt_vars = {"start_date": start.isoformat(), "end_date": end.isoformat()}
         context.log.info(f"dbt build for business dates {start} .. {end}")
+        seeds = seed_nodes(load_manifest(project))
+        # a run of a subset of the assets (the UI) builds what it selected, seeds included
+        in_place = None if context.is_subset else seeds_in_place(settings.warehouse, seeds)
+        if in_place is None:
+            forget_seeds(settings.warehouse)
+            leave_out = []
+        else:
+            context.log.info(
+                f"{len(seeds.seeds)} seeds and {len(seeds.tests)} tests on them not re-run: "
+                f"unchanged since they were loaded at {in_place.loaded_at:%Y-%m-%d %H:%M:%S}"
+            )
+            # 'empty': excluding a seed must not exclude the tests that read it and a model
+            # (dbt's default 'eager' would); every other node is selected directly
+            leave_out = ["--exclude", " ".join(seeds.names), "--indirect-selection", "empty"]
         invocation = dbt.cli(
-            [*NIGHTLY_BUILD, "--vars", json.dumps(dbt_vars)],
+            [*NIGHTLY_BUILD, *leave_out, "--vars", json.dumps(dbt_vars)],
             context=context,
             raise_on_error=False,
             # the manifest's own target folder: dbt re-parses only what changed (partial
@@ -101,6 +122,8 @@ def build_dbt_assets(
             message = f"dbt build for {start}..{end} failed: " + ("; ".join(failed) or "see log")
             # a warehouse file held by another process is worth a retry; a failed test is not
             raise dg.Failure(message, allow_retries="lock" in message.lower())
+        if in_place is None and loaded_by(invocation.get_artifact("run_results.json"), seeds):
+            record_seeds(settings.warehouse, seeds)
 
     return clientmart_dbt
 
