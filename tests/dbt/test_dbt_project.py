@@ -29,6 +29,7 @@ MARTS = {
     "product_family, product_group",
     "int_account_balance_monthly": "account_id, month_start",
     "fct_deposit_balance_daily": "account_id, balance_date",
+    "dim_client": "client_id",
 }
 
 
@@ -74,6 +75,7 @@ def test_build_ran_unit_and_consistency_tests(built: dict) -> None:
         "month_accumulation_over_two_months",
         "settlement_counts_only_settlement_types_of_corporates",
         "corporate_bands_and_grades_at_their_edges",
+        "dim_client_recomputes_the_clients_a_run_touches",
     ]:
         assert [v for k, v in unit.items() if k.endswith("." + name)] == ["pass"]
 
@@ -183,8 +185,9 @@ def test_nightly_runs_equal_the_full_build(built: dict, tmp_path: Path) -> None:
     """A range, then a date range, then one date re-run: same marts as the full build.
 
     Then a corrected delivery of 2026-02-01 (A1 1000 -> 1500, A4 dropped) re-run alone
-    replaces that day in the month accumulation instead of adding to it; then a late
-    correction of January (after February ran) re-run alone equals a full build.
+    replaces that day in the month accumulation instead of adding to it; a corrected client
+    file of 2026-02-02 updates one client and drops another; then a late correction of
+    January (after February ran) re-run alone equals a full build.
     """
     raw = tmp_path / "raw"
     shutil.copytree(built["raw"], raw)
@@ -234,6 +237,42 @@ def test_nightly_runs_equal_the_full_build(built: dict, tmp_path: Path) -> None:
     )
     # A1: 1500 (corrected day) + 1000 = 2500 over 2 days; A4's only February day is gone
     assert rows == [("A1", Decimal("2500.00"), Decimal("1250.00"), 2)]
+
+    # Client corrections for 2026-02-02. First a file where C001 changes RM (none now) and a
+    # new client C005 appears; then a corrected one without C005, whom only that file held,
+    # and without C004, whose record of 2026-01-30 is then current again. dim_client is
+    # incremental by client: each re-run of the date updates and removes what it must.
+    last_day = DAYS[-1]
+    c001 = {
+        "client_id": "C001",
+        "client_type": "I",
+        "name": "张三丰",
+        "id_number": "110101199001011234",
+        "phone": "13812345678",
+        "open_date": DAYS[0],
+        "inst_code": "SB11",
+        "rm_id": None,
+    }
+    c005 = {**c001, "client_id": "C005", "name": "赵六", "id_number": "110101199202021111"}
+    day = last_day.isoformat()
+    dim_client = "select client_id, rm_id, last_delivered_date from dim_client order by 1"
+    write_raw_file(raw, "clients", last_day, [c001, c005])
+    assert run_dbt(["run", *SELECTION, *_vars(day, day)], env).success
+    assert [row[0] for row in query(warehouse, dim_client)] == [
+        "C001",
+        "C002",
+        "C003",
+        "C004",
+        "C005",
+    ]
+    write_raw_file(raw, "clients", last_day, [c001])
+    assert run_dbt(["run", *SELECTION, *_vars(day, day)], env).success
+    assert query(warehouse, dim_client) == [
+        ("C001", "UNKNOWN", last_day),
+        ("C002", "UNKNOWN", DAYS[0]),
+        ("C003", "RM1", DAYS[0]),
+        ("C004", "UNKNOWN", DAYS[0]),
+    ]
 
     # January is corrected after February ran: re-running that date alone must give the
     # same month, quarter and year figures (and February's change against January) as a
