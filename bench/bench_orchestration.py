@@ -3,7 +3,7 @@ and a range of dates backfilled as one run vs one nightly run per date.
 
 1. Overhead. Both paths start from the same landing folder and fresh raw/warehouse/serving
    folders:
-     direct  = ingest_date() + `dbt build --vars {start_date, end_date}` + publish()
+     direct  = ingest_date() + `dbt build` (the date as the run window) + publish()
      dagster = clientmart's business_date_job executed in process (same three steps)
    reported as dagster / direct (plus the seconds).
 2. Range (``--range-days N``, 0 to skip): a bank of N days from ``--date``; one home
@@ -43,7 +43,7 @@ def _settings(root: Path, landing: Path, name: str) -> Settings:
 def direct(settings: Settings, date: dt.date) -> float:
     from clientmart.serving.publish import mart_relations_from_manifest, publish
     from ingest.pipeline import ingest_date
-    from orchestration.defs.dbt.assets import NIGHTLY_BUILD
+    from orchestration.defs.dbt.assets import NIGHTLY_BUILD, RUN_WINDOW_ENV
     from orchestration.defs.dbt.project import (
         DBT_PROJECT_DIR,
         dbt_executable,
@@ -55,13 +55,11 @@ def direct(settings: Settings, date: dt.date) -> float:
     started = time.perf_counter()
     ingest_date(settings, date)
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    dbt_vars = json.dumps({"start_date": date.isoformat(), "end_date": date.isoformat()})
+    window = dict.fromkeys(RUN_WINDOW_ENV, date.isoformat())
     build = subprocess.run(
         [
             dbt_executable(),
             *NIGHTLY_BUILD,
-            "--vars",
-            dbt_vars,
             "--project-dir",
             str(DBT_PROJECT_DIR),
             "--profiles-dir",
@@ -69,7 +67,7 @@ def direct(settings: Settings, date: dt.date) -> float:
             "--target-path",
             str(settings.home / "dbt-direct-target"),
         ],
-        env={**os.environ, **settings.dbt_env()},
+        env={**os.environ, **settings.dbt_env(), **window},
         capture_output=True,
         text=True,
     )

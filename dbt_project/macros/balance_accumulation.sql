@@ -35,7 +35,7 @@
 {% macro balance_accumulation(day_rows, key_column, date_column, amount_column, attribute_columns, partition_column=none, one_row_per_entity_day=false) %}
 {%- set attributes = attribute_columns | join(', ') -%}
 {%- set window_month_end -%}
-    cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, dbt.date_trunc('month', "cast('" ~ var('end_date') ~ "' as date)"))) }} as date)
+    cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, dbt.date_trunc('month', "cast('" ~ run_end_date() ~ "' as date)"))) }} as date)
 {%- endset -%}
 {%- set day_columns -%}
         {{ key_column }} as entity_key,
@@ -62,7 +62,7 @@ stored_months as (
         max(last_business_date) as stored_last_date,
         max(days_loaded) as stored_days_loaded
     from {{ this }}
-    where month_start between {{ run_window_month_start() }} and cast('{{ var("end_date") }}' as date)
+    where month_start between {{ run_window_month_start() }} and cast('{{ run_end_date() }}' as date)
     group by month_start
 ),
 {% endif %}
@@ -163,7 +163,7 @@ states as (
     from {{ this }} as s
     inner join plan as p on s.month_start = p.month_start
     where p.action = 'append'
-        and s.month_start between {{ run_window_month_start() }} and cast('{{ var("end_date") }}' as date)
+        and s.month_start between {{ run_window_month_start() }} and cast('{{ run_end_date() }}' as date)
     {%- endif %}
 ),
 

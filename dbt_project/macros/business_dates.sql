@@ -1,24 +1,49 @@
-{#- The business dates this invocation processes (vars start_date / end_date, inclusive).
+{#- The run window's bounds (inclusive ISO dates). The vars start_date / end_date when given
+    (`dbt build --vars '{start_date: ..., end_date: ...}'`, a unit test's overrides); else, at
+    run time, the environment variables CLIENTMART_RUN_START_DATE / CLIENTMART_RUN_END_DATE,
+    which the pipeline's dbt step sets; else the whole history (1900-01-01 .. 2999-12-31).
+    Why the pipeline does not pass --vars: a var that changes every night makes dbt re-parse
+    the whole project every night (7-10 s), whereas an env_var read only when executing (not
+    while parsing) leaves partial parsing alone. -#}
+{% macro run_start_date() -%}
+    {{ return(run_window_bound('start_date', 'CLIENTMART_RUN_START_DATE', '1900-01-01')) }}
+{%- endmacro %}
+
+{% macro run_end_date() -%}
+    {{ return(run_window_bound('end_date', 'CLIENTMART_RUN_END_DATE', '2999-12-31')) }}
+{%- endmacro %}
+
+{% macro run_window_bound(name, env_name, default) -%}
+    {%- if var.has_var(name) -%}
+        {{ return(var(name)) }}
+    {%- elif execute -%}
+        {{ return(env_var(env_name, default)) }}
+    {%- else -%}
+        {{ return(default) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The business dates this invocation processes (run_start_date .. run_end_date, inclusive).
     Every incremental model filters its input with this predicate, so a nightly run reads
     one date and a backfill a range, never the whole history. -#}
 {% macro in_run_window(date_column) -%}
-    {{ date_column }} between cast('{{ var("start_date") }}' as date) and cast('{{ var("end_date") }}' as date)
+    {{ date_column }} between cast('{{ run_start_date() }}' as date) and cast('{{ run_end_date() }}' as date)
 {%- endmacro %}
 
 {#- First day of the month of the run window's start: incremental month models rebuild
     every month the window touches. -#}
 {% macro run_window_month_start() -%}
-    cast({{ dbt.date_trunc('month', "cast('" ~ var('start_date') ~ "' as date)") }} as date)
+    cast({{ dbt.date_trunc('month', "cast('" ~ run_start_date() ~ "' as date)") }} as date)
 {%- endmacro %}
 
-{#- Months an incremental month model rebuilds: every month the run window (vars start_date /
-    end_date) touches, plus `months_after` following months whose figures depend on the
+{#- Months an incremental month model rebuilds: every month the run window (run_start_date ..
+    run_end_date) touches, plus `months_after` following months whose figures depend on the
     touched ones (a migration or a period change compares a month with the one before) and `months_before`
     earlier months whose figures depend on the touched dates (a credit late in a month is
     followed by debits early in the next). -#}
 {% macro months_in_run_window(month_column, months_after=0, months_before=0) -%}
     {{ month_column }} >= cast({{ dbt.dateadd('month', -months_before, run_window_month_start()) }} as date)
-    and {{ month_column }} <= cast({{ dbt.dateadd('month', months_after, dbt.date_trunc('month', "cast('" ~ var('end_date') ~ "' as date)")) }} as date)
+    and {{ month_column }} <= cast({{ dbt.dateadd('month', months_after, dbt.date_trunc('month', "cast('" ~ run_end_date() ~ "' as date)")) }} as date)
 {%- endmacro %}
 
 {#- Money: DECIMAL(24,2), rounded half-up (half away from zero; amounts here are >= 0). -#}
@@ -82,8 +107,8 @@
     (
     {%- for period_type in period_types() %}
         ({{ type_column }} = '{{ period_type }}'
-         and {{ start_column }} between cast({{ dbt.date_trunc(period_type, "cast('" ~ var('start_date') ~ "' as date)") }} as date)
-             and cast({{ dbt.date_trunc(period_type, "cast('" ~ var('end_date') ~ "' as date)") }} as date))
+         and {{ start_column }} between cast({{ dbt.date_trunc(period_type, "cast('" ~ run_start_date() ~ "' as date)") }} as date)
+             and cast({{ dbt.date_trunc(period_type, "cast('" ~ run_end_date() ~ "' as date)") }} as date))
         {{- " or" if not loop.last }}
     {%- endfor %}
     )

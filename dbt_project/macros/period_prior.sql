@@ -95,8 +95,8 @@ inputs as (
     inner join plan_months as pm on r.month_start = pm.month_start
     {% if is_incremental() %}
     {#- constant bounds (the years of the window), so that no other year is scanned at all #}
-    where r.month_start >= cast({{ dbt.date_trunc('year', "cast('" ~ var('start_date') ~ "' as date)") }} as date)
-        and r.month_start <= cast({{ dbt.dateadd('month', 11, dbt.date_trunc('year', "cast('" ~ var('end_date') ~ "' as date)")) }} as date)
+    where r.month_start >= cast({{ dbt.date_trunc('year', "cast('" ~ run_start_date() ~ "' as date)") }} as date)
+        and r.month_start <= cast({{ dbt.dateadd('month', 11, dbt.date_trunc('year', "cast('" ~ run_end_date() ~ "' as date)")) }} as date)
     union all
     select
         s.period_type,
@@ -166,9 +166,9 @@ inner join plan as pl on f.period_type = pl.period_type and f.period_start = pl.
 where f.recency = 1
 {% endmacro %}
 
-{#- True when the run window (vars start_date / end_date) touches a month between the SQL
+{#- True when the run window (run_start_date .. run_end_date) touches a month between the SQL
     date expressions `first_month` and `last_month` (first days of months, inclusive). -#}
 {% macro run_window_touches_months(first_month, last_month) -%}
     {{ run_window_month_start() }} <= {{ last_month }}
-    and cast({{ dbt.date_trunc('month', "cast('" ~ var('end_date') ~ "' as date)") }} as date) >= {{ first_month }}
+    and cast({{ dbt.date_trunc('month', "cast('" ~ run_end_date() ~ "' as date)") }} as date) >= {{ first_month }}
 {%- endmacro %}

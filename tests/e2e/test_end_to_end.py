@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -186,6 +187,25 @@ def _fingerprint(db: Path, skip: tuple[str, ...] = ("incremental_writes",)) -> d
             ).fetchone()
             out[f"{schema}.{table}"] = f"{count}:{digest}"
     return out
+
+
+def test_nightly_runs_do_not_make_dbt_reparse_the_project(bank: dict) -> None:
+    """The run window reaches dbt as environment variables read at run time, not as --vars:
+    a var that changes every night would make dbt re-parse the whole project each night.
+    dbt's JSON log of the home (rotated: dbt.log.1, dbt.log): one full parse, when the
+    definitions load; the range and the nightly run after it parse nothing."""
+    settings: Settings = bank["settings"]
+    target = dbt_project(settings).target_path
+    logs = sorted(target.glob("dbt.log*"), key=lambda p: p.stat().st_mtime)
+    events = [
+        json.loads(line)["info"]["name"]
+        for path in logs
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
+    invocations = events.count("MainReportVersion")
+    assert invocations >= 3, events[:20]
+    assert events.count("UnableToPartialParse") == 1
+    assert events.count("PartialParsingSkipParsing") == invocations - 1
 
 
 def test_running_the_same_date_again_changes_no_table(bank: dict) -> None:

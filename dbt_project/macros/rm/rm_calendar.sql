@@ -26,8 +26,8 @@
                 count(*) as fallback_days
             from {{ this }}
             where is_calendar_fallback
-              and calendar_date between cast('{{ var("start_date", "1900-01-01") }}' as date)
-                                    and cast('{{ var("end_date", "2999-12-31") }}' as date)
+              and calendar_date between cast('{{ run_start_date() }}' as date)
+                                    and cast('{{ run_end_date() }}' as date)
         {%- endset -%}
         {%- set row = run_query(query).rows[0] -%}
         {%- if row[2] > 0 -%}

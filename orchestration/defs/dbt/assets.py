@@ -1,13 +1,16 @@
 """dbt models, seeds and snapshots as daily-partitioned assets, built by one ``dbt build``.
 
-The business dates of the run become the ``start_date``/``end_date`` vars, so incremental
-models process exactly those dates; a backfill range is one invocation (single-run policy).
-dbt sources named after a landing feed map onto the ingest asset ``raw/<feed>``.
+The business dates of the run become the run window (environment variables read by the dbt
+macros ``run_start_date``/``run_end_date``), so incremental models process exactly those
+dates; a backfill range is one invocation (single-run policy). dbt sources named after a
+landing feed map onto the ingest asset ``raw/<feed>``.
 """
 
+import datetime as dt
 import json
 import os
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,8 @@ from orchestration.resources import ClientmartResource
 DBT_ASSETS_NAME = "clientmart_dbt"
 # Unit tests check model logic on fixed inputs: they run in CI (`dbt test`), not every night.
 NIGHTLY_BUILD = ["build", "--exclude-resource-type", "unit_test"]
+# the run window's first and last business date, read by the dbt macros at run time
+RUN_WINDOW_ENV = ("CLIENTMART_RUN_START_DATE", "CLIENTMART_RUN_END_DATE")
 
 
 def failed_nodes(run_results: Mapping[str, Any]) -> list[str]:
@@ -59,6 +64,24 @@ class ClientmartTranslator(DagsterDbtTranslator):
             return "snapshots"
         fqn = dbt_resource_props.get("fqn", [])
         return fqn[1] if len(fqn) > 2 else "models"
+
+
+@contextmanager
+def run_window_env(start: dt.date, end: dt.date) -> Iterator[None]:
+    """The run window for dbt as environment variables (macros/business_dates.sql), set for
+    the dbt invocations made inside and removed after. Not ``--vars``: a var that changes
+    every night makes dbt re-parse the whole project every night."""
+    names = {RUN_WINDOW_ENV[0]: start.isoformat(), RUN_WINDOW_ENV[1]: end.isoformat()}
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update(names)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def is_mart(node: Mapping[str, Any]) -> bool:
@@ -92,7 +115,6 @@ def build_dbt_assets(
         settings = clientmart.settings()
         settings.warehouse.parent.mkdir(parents=True, exist_ok=True)  # DuckDB creates the file
         os.environ.update(settings.dbt_env())
-        dbt_vars = {"start_date": start.isoformat(), "end_date": end.isoformat()}
         context.log.info(f"dbt build for business dates {start} .. {end}")
         seeds = seed_nodes(load_manifest(project))
         # a run of a subset of the assets (the UI) builds what it selected, seeds included
@@ -108,15 +130,16 @@ def build_dbt_assets(
             # 'empty': excluding a seed must not exclude the tests that read it and a model
             # (dbt's default 'eager' would); every other node is selected directly
             leave_out = ["--exclude", " ".join(seeds.names), "--indirect-selection", "empty"]
-        invocation = dbt.cli(
-            [*NIGHTLY_BUILD, *leave_out, "--vars", json.dumps(dbt_vars)],
-            context=context,
-            raise_on_error=False,
-            # the manifest's own target folder: dbt re-parses only what changed (partial
-            # parse) and the run can never see a project different from the loaded graph
-            target_path=Path(project.target_path),
-        )
-        yield from invocation.stream()
+        with run_window_env(start, end):
+            invocation = dbt.cli(
+                [*NIGHTLY_BUILD, *leave_out],
+                context=context,
+                raise_on_error=False,
+                # the manifest's own target folder: dbt re-parses only what changed (partial
+                # parse) and the run can never see a project different from the loaded graph
+                target_path=Path(project.target_path),
+            )
+            yield from invocation.stream()
         if not invocation.is_successful():
             failed = failed_nodes(invocation.get_artifact("run_results.json"))
             message = f"dbt build for {start}..{end} failed: " + ("; ".join(failed) or "see log")

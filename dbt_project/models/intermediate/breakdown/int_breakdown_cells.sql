@@ -13,7 +13,7 @@
 {%- set sums = ['period_end_balance_cny', 'balance_sum_cny', 'daily_avg_balance_cny'] -%}
 {%- set last_month_bounds -%}
     month_start between {{ run_window_month_start() }}
-        and cast({{ dbt.dateadd('month', 11, dbt.date_trunc('year', "cast('" ~ var('end_date') ~ "' as date)")) }} as date)
+        and cast({{ dbt.dateadd('month', 11, dbt.date_trunc('year', "cast('" ~ run_end_date() ~ "' as date)")) }} as date)
 {%- endset -%}
 
 {#- How a client is counted once per cell without a count(distinct) over every position x

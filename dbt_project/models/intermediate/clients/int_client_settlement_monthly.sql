@@ -9,7 +9,7 @@ with transactions as (
     from {{ ref('stg_core__deposit_transactions') }}
     -- the whole of every month the window touches: its settlement is re-summed from its own days
     where business_date between {{ run_window_month_start() }}
-        and cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, dbt.date_trunc('month', "cast('" ~ var('end_date') ~ "' as date)"))) }} as date)
+        and cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, dbt.date_trunc('month', "cast('" ~ run_end_date() ~ "' as date)"))) }} as date)
 ),
 
 settlement_types as (

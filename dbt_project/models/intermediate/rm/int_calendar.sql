@@ -46,10 +46,10 @@ loaded_data as (
 bounds as (
 
     select
-        {% if var('start_date', default_start) != default_start -%}
+        {% if run_start_date() != default_start -%}
         case
-            when cast('{{ var("start_date") }}' as date) < coverage.covered_from
-                then cast({{ dbt.date_trunc('month', "cast('" ~ var('start_date') ~ "' as date)") }} as date)
+            when cast('{{ run_start_date() }}' as date) < coverage.covered_from
+                then cast({{ dbt.date_trunc('month', "cast('" ~ run_start_date() ~ "' as date)") }} as date)
             else coverage.covered_from
         end
         {%- else -%}
@@ -63,8 +63,8 @@ bounds as (
     from coverage
     cross join (
         select
-            {% if var('end_date', default_end) != default_end -%}
-            cast('{{ var("end_date") }}' as date)
+            {% if run_end_date() != default_end -%}
+            cast('{{ run_end_date() }}' as date)
             {%- else -%}
             coalesce(last_loaded_date, cast('{{ default_start }}' as date))
             {%- endif %} as processed_to

@@ -10,8 +10,8 @@ data_through as (
 
     select
         case
-            when max(balance_date) > cast('{{ var("end_date") }}' as date)
-                then cast('{{ var("end_date") }}' as date)
+            when max(balance_date) > cast('{{ run_end_date() }}' as date)
+                then cast('{{ run_end_date() }}' as date)
             else max(balance_date)
         end as data_through_date
     from {{ ref('fct_deposit_balance_daily') }}

@@ -4,8 +4,8 @@ with as_of as (
 
     select
         case
-            when max(last_business_date) > cast('{{ var("end_date") }}' as date)
-                then cast('{{ var("end_date") }}' as date)
+            when max(last_business_date) > cast('{{ run_end_date() }}' as date)
+                then cast('{{ run_end_date() }}' as date)
             else max(last_business_date)
         end as as_of_date
     from {{ ref('int_client_assets_monthly') }}
