@@ -14,7 +14,9 @@ and a range of dates backfilled as one run vs one nightly run per date.
 
 Not part of the tests.
 
-    .venv/bin/python bench/bench_orchestration.py --clients 300 --date 2026-10-01 --range-days 90
+    .venv/bin/python bench/bench_orchestration.py --clients 300 --date 2026-08-01 --range-days 90
+
+The bank must end by tomorrow (the last daily partition): dates after it cannot be run.
 """
 
 from __future__ import annotations
@@ -159,7 +161,12 @@ def range_versus_nightly(root: Path, landing: Path, start: dt.date, days: int) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=300)
-    parser.add_argument("--date", type=dt.date.fromisoformat, default=dt.date(2026, 10, 1))
+    parser.add_argument(
+        "--date",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="First date of the bank (default: the range ends yesterday).",
+    )
     parser.add_argument(
         "--landing",
         type=Path,
@@ -180,6 +187,15 @@ def main() -> None:
     args = parser.parse_args()
     if args.work is not None and args.work.exists() and any(args.work.iterdir()):
         parser.error(f"--work {args.work} is not empty: the homes must start fresh")
+    if args.date is None:
+        args.date = dt.date.today() - dt.timedelta(days=max(args.range_days, 1))
+    last = args.date + dt.timedelta(days=max(args.range_days, 1) - 1)
+    tomorrow = dt.date.today() + dt.timedelta(days=1)  # the daily partitions end there
+    if last > tomorrow:
+        parser.error(
+            f"the bank would run to {last}, past the last daily partition ({tomorrow}): "
+            f"take --date {tomorrow - dt.timedelta(days=max(args.range_days, 1) - 1)} or earlier"
+        )
     result: dict = {"clients": args.clients, "load_average_start": os.getloadavg()}
     with tempfile.TemporaryDirectory(prefix="bench-orch-") as tmp:
         root = args.work or Path(tmp)
@@ -188,7 +204,9 @@ def main() -> None:
         if args.landing is None:
             from clientmart.generator.bank import generate_bank
 
-            last = args.date + dt.timedelta(days=max(args.range_days, 1) - 1)
+            if args.date is None:
+        args.date = dt.date.today() - dt.timedelta(days=max(args.range_days, 1))
+    last = args.date + dt.timedelta(days=max(args.range_days, 1) - 1)
             generate_bank(landing, clients=args.clients, start=args.date, end=last, seed=7)
         if not args.skip_overhead:
             direct_s = direct(_settings(root, landing, "direct"), args.date)
