@@ -204,9 +204,6 @@ def main() -> None:
         if args.landing is None:
             from clientmart.generator.bank import generate_bank
 
-            if args.date is None:
-        args.date = dt.date.today() - dt.timedelta(days=max(args.range_days, 1))
-    last = args.date + dt.timedelta(days=max(args.range_days, 1) - 1)
             generate_bank(landing, clients=args.clients, start=args.date, end=last, seed=7)
         if not args.skip_overhead:
             direct_s = direct(_settings(root, landing, "direct"), args.date)
