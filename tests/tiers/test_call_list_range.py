@@ -71,3 +71,20 @@ def test_a_range_draws_the_call_lists_of_its_nightly_runs(homes) -> None:
     assert nightly_lists, "the nightly runs drew no call list: the bank tests nothing"
     assert {row[0] for row in nightly_lists} == {dt.date(2026, 2, 23), dt.date(2026, 3, 2)}
     assert range_lists == nightly_lists
+
+
+def test_a_week_redrawn_empty_keeps_no_rows_of_an_earlier_draw(homes) -> None:
+    """A week whose list a later night redraws empty (its client was contacted and cools
+    down) must lose the earlier draw's rows: dbt's delete+insert alone deletes only the weeks
+    its batch holds. Here a row left by an earlier draw of the week of 02-16 (no complete
+    month yet, so no list) goes when the night of 02-20 runs again."""
+    ranged, nightly = homes
+    stale = (
+        "insert into mart_call_list (call_week_start, rm_id, client_id, as_of_date) "
+        "values (date '2026-02-16', 'RM00001', 'C0000000001', date '2026-02-18')"
+    )
+    with duckdb.connect(str(nightly.warehouse)) as con:
+        con.execute(stale)
+    day = dt.date(2026, 2, 20)
+    _build(nightly, day, day)
+    assert _lists(nightly) == _lists(ranged)

@@ -3,7 +3,8 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='call_week_start',
-        on_schema_change='fail'
+        on_schema_change='fail',
+        pre_hook="{{ call_list_clear_window_weeks() }}"
     )
 }}
 
