@@ -4,14 +4,7 @@
     log, so the publication removes them too. -#}
 {% macro dim_client_drop_vanished() -%}
     {%- if is_incremental() and target.type == 'duckdb' -%}
-        {%- set vanished -%}
-            (select client_id from {{ this }}
-             where {{ in_run_window('last_delivered_date') }}
-                 and client_id not in (select client_id from {{ ref('stg_core__clients') }})) as vanished
-        {%- endset -%}
-        {{ duckdb__log_incremental_write(this, 'client_id', vanished) }};
-        delete from {{ this }}
-        where {{ in_run_window('last_delivered_date') }}
-            and client_id not in (select client_id from {{ ref('stg_core__clients') }})
+        {{ duckdb__delete_logged(this, 'client_id', in_run_window('last_delivered_date')
+            ~ ' and client_id not in (select client_id from ' ~ ref('stg_core__clients') ~ ')') }}
     {%- endif -%}
 {%- endmacro %}

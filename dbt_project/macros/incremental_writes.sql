@@ -68,3 +68,11 @@
     {{ duckdb__log_incremental_write(arg_dict["target_relation"], none, none) }}
     {%- endif %}
 {%- endmacro %}
+
+{#- Delete the rows of `relation` that match `where` and log their key values first, so the
+    publication removes them too (for deletes outside dbt's delete+insert, e.g. in hooks).
+    DuckDB only, like the log. -#}
+{% macro duckdb__delete_logged(relation, key_column, where) -%}
+    {{ duckdb__log_incremental_write(relation, key_column, '(select ' ~ key_column ~ ' from ' ~ relation ~ ' where ' ~ where ~ ') as deleted') }};
+    delete from {{ relation }} where {{ where }}
+{%- endmacro %}

@@ -9,10 +9,6 @@
             call_week_start between cast({{ dbt.date_trunc('week', "cast('" ~ run_start_date() ~ "' as date)") }} as date)
                 and cast({{ dbt.date_trunc('week', "cast('" ~ run_end_date() ~ "' as date)") }} as date)
         {%- endset -%}
-        {%- set cleared -%}
-            (select call_week_start from {{ this }} where {{ weeks }}) as cleared
-        {%- endset -%}
-        {{ duckdb__log_incremental_write(this, 'call_week_start', cleared) }};
-        delete from {{ this }} where {{ weeks }}
+        {{ duckdb__delete_logged(this, 'call_week_start', weeks) }}
     {%- endif -%}
 {%- endmacro %}
