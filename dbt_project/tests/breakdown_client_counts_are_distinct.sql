@@ -1,19 +1,20 @@
 -- Client counts are distinct at every level: recomputed independently from the positions
 -- (month periods, no banding, family totals), every cell's client_count must equal the
--- number of distinct clients with a position under that institution.
+-- number of distinct clients with a position under that institution (on the month's tree).
 {%- set levels = institution_levels() %}
 with positions as (
     select p.month_start, p.client_id, p.product_family, p.inst_code, i.*
     from {{ ref('int_position_balance_monthly') }} as p
     left join (
         select
+            month_start as tree_month_start,
             inst_code as booking_inst_code,
             coalesce(head_office_code, inst_code) as code_1,
             coalesce(branch_code, head_office_code, inst_code) as code_2,
             coalesce(sub_branch_code, branch_code, head_office_code, inst_code) as code_3,
             coalesce(outlet_code, sub_branch_code, branch_code, head_office_code, inst_code) as code_4
-        from {{ ref('dim_institution') }}
-    ) as i on p.inst_code = i.booking_inst_code
+        from {{ ref('int_institution_monthly') }}
+    ) as i on p.inst_code = i.booking_inst_code and p.month_start = i.tree_month_start
 ),
 
 expected as (

@@ -50,9 +50,10 @@ TIER_MARTS = [
 ]
 
 
-def _dbt(settings: Settings, target: Path, *args: str) -> None:
-    """Run dbt in a subprocess with the project's environment; fail the test with its log."""
-    env = {**os.environ, **settings.dbt_env()}
+def _dbt(settings: Settings, target: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    """Run dbt in a subprocess with the project's environment (and ``env``, e.g. a run
+    window); fail the test with its log."""
+    env = {**os.environ, **settings.dbt_env(), **(env or {})}
     dbt = Path(sys.executable).with_name("dbt")
     cmd = [
         str(dbt),
@@ -136,12 +137,12 @@ def _independent_tiers(settings: Settings) -> dict[tuple[str, dt.date], tuple[st
             (Decimal(r["min_assets_cny"]), r["tier"], int(r["tier_rank"]))
         )
         bases[r["rule_set_id"]] = r["basis"]
-    institutions = {
-        code: (branch, [code, outlet, sub, branch, head])
-        for code, head, branch, sub, outlet in _rows(
+    institutions = {  # each month's tree
+        (code, month): (branch, [code, outlet, sub, branch, head])
+        for month, code, head, branch, sub, outlet in _rows(
             settings,
-            "select inst_code, head_office_code, branch_code, sub_branch_code, outlet_code "
-            "from dim_institution",
+            "select month_start, inst_code, head_office_code, branch_code, sub_branch_code, "
+            "outlet_code from int_institution_monthly",
         )
     }
     result = {}
@@ -150,7 +151,7 @@ def _independent_tiers(settings: Settings) -> dict[tuple[str, dt.date], tuple[st
         "select client_id, month_start, inst_code, total_month_end_cny, total_daily_avg_cny "
         "from int_client_assets_monthly where client_type = 'I'",
     ):
-        branch, ancestors = institutions.get(inst, (None, [inst]))
+        branch, ancestors = institutions.get((inst, month), (None, [inst]))
         rule_set = _rule_set_for(ancestors, assignments)
         assets = month_end if bases[rule_set] == "month_end" else daily_avg
         ladder = sorted(ladders[rule_set], key=lambda rung: rung[2])
@@ -296,8 +297,7 @@ def test_rerunning_a_date_leaves_the_tier_marts_unchanged(bank: Settings) -> Non
         "--select",
         "path:models/intermediate/tiers",
         "path:models/marts/tiers",
-        "--vars",
-        f"{{start_date: '{day}', end_date: '{day}'}}",
+        env={"CLIENTMART_RUN_START_DATE": day, "CLIENTMART_RUN_END_DATE": day},
     )
     after = snapshot()
     assert before["mart_client_tier"]

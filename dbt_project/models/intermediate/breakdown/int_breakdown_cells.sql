@@ -177,8 +177,11 @@ single_inst_products as (
     where mc.client_id is null
 ),
 
+-- a period rolls up on the tree of its last loaded month
 institutions as (
-    select * from {{ ref('dim_institution') }}
+    select pr.period_type, pr.period_start, i.*
+    from periods as pr
+    inner join {{ ref('int_institution_monthly') }} as i on i.month_start = pr.last_month_start
 ),
 
 levels as (
@@ -244,7 +247,8 @@ single_cells as (
         c.{{ col }}{{ "," if not loop.last }}
         {%- endfor %}
     from single_leaf_cells as c
-    left join institutions as i on c.inst_code = i.inst_code
+    left join institutions as i
+        on c.period_type = i.period_type and c.period_start = i.period_start and c.inst_code = i.inst_code
     cross join levels as l
 ),
 
@@ -284,7 +288,8 @@ multi_inst_levels as (
         c.{{ col }}{{ "," if not loop.last }}
         {%- endfor %}
     from multi_inst_products as c
-    left join institutions as i on c.inst_code = i.inst_code
+    left join institutions as i
+        on c.period_type = i.period_type and c.period_start = i.period_start and c.inst_code = i.inst_code
     cross join levels as l
 ),
 

@@ -15,8 +15,10 @@ clients as (
     select client_id, inst_code from {{ ref('dim_client') }}
 ),
 
+-- institutions known in the position's month (its tree as of the month)
 institutions as (
-    select inst_code from {{ ref('dim_institution') }}
+    select month_start, inst_code from {{ ref('int_institution_monthly') }}
+    {% if is_incremental() %}where {{ months_in_run_window('month_start') }}{% endif %}
 ),
 
 positions as (
@@ -53,5 +55,5 @@ select
     p.balance_sum_cny,
     p.daily_avg_balance_cny
 from positions as p
-left join institutions as i on p.inst_code = i.inst_code
+left join institutions as i on p.inst_code = i.inst_code and p.month_start = i.month_start
 left join products as pr on p.product_code = pr.product_code

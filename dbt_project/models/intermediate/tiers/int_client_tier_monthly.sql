@@ -9,9 +9,11 @@ assets as (
     {% endif %}
 ),
 
+-- the tree of each month (a client's rule set follows its institution's ancestors then)
 institutions as (
-    select inst_code, head_office_code, branch_code, sub_branch_code, outlet_code
-    from {{ ref('dim_institution') }}
+    select month_start, inst_code, head_office_code, branch_code, sub_branch_code, outlet_code
+    from {{ ref('int_institution_monthly') }}
+    {% if is_incremental() %}where {{ months_in_run_window('month_start') }}{% endif %}
 ),
 
 assignments as (
@@ -22,6 +24,7 @@ assignments as (
 -- Nearest ancestor with an assignment wins: the institution itself, then up the tree.
 institution_rule_sets as (
     select
+        i.month_start,
         i.inst_code,
         coalesce(
             self_a.rule_set_id,
@@ -87,7 +90,7 @@ based as (
         a.is_month_complete,
         a.last_business_date
     from assets as a
-    left join institution_rule_sets as irs on irs.inst_code = a.inst_code
+    left join institution_rule_sets as irs on irs.inst_code = a.inst_code and irs.month_start = a.month_start
 ),
 
 with_basis as (

@@ -46,8 +46,15 @@ cells as (
     {% endif %}
 ),
 
+-- a period names and places its institutions as they stood in its last loaded month
 institutions as (
-    select * from {{ ref('dim_institution') }}
+    select * from {{ ref('int_institution_monthly') }}
+),
+
+period_tree as (
+    select pr.period_type, pr.period_start, t.*
+    from periods as pr
+    inner join institutions as t on t.month_start = pr.last_month_start
 ),
 
 shifted_previous as (
@@ -69,8 +76,16 @@ with_previous as (
         {%- endif %}
         {%- endfor %}
         coalesce(c.is_direct_booking, p.is_direct_booking) as is_direct_booking,
+        {#- a cell only the previous period had (nothing booked there now) goes on this
+            period's tree: an outlet moved since is listed under its new parent #}
         {%- for n in levels %}
-        coalesce(c.{{ levels[n] }}_code, p.{{ levels[n] }}_code) as {{ levels[n] }}_code,
+        coalesce(
+            c.{{ levels[n] }}_code,
+            case when t.inst_code is not null and p.inst_level >= {{ n }}
+                then coalesce({% for m in range(n, 0, -1) %}t.{{ levels[m] }}_code, {% endfor %}p.inst_code)
+            end,
+            p.{{ levels[n] }}_code
+        ) as {{ levels[n] }}_code,
         {%- endfor %}
         coalesce(c.client_count, 0) as client_count,
         coalesce(c.account_count, 0) as account_count,
@@ -87,6 +102,11 @@ with_previous as (
         {%- for key in cell_keys if key not in ('period_type', 'period_start') %}
         and c.{{ key }} = p.{{ key }}
         {%- endfor %}
+    left join period_tree as t
+        on c.period_type is null
+        and t.period_type = p.period_type
+        and t.period_start = p.next_period_start
+        and t.inst_code = p.inst_code
 ),
 
 measured as (
@@ -94,6 +114,7 @@ measured as (
         w.*,
         pr.period_end_date,
         pr.last_business_date,
+        pr.last_month_start,
         pr.days_covered,
         pr.last_business_date = pr.period_end_date
             and pr.days_loaded = {{ dbt.datediff('pr.period_start', 'pr.period_end_date', 'day') }} + 1 as is_period_complete,
@@ -177,4 +198,4 @@ select
     s.has_previous_period
 from shared as s
 inner join rebuilt as r on s.period_type = r.period_type and s.period_start = r.period_start
-left join institutions as i on s.inst_code = i.inst_code
+left join institutions as i on s.inst_code = i.inst_code and s.last_month_start = i.month_start

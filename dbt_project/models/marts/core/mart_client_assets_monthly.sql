@@ -12,8 +12,10 @@ with assets as (
     {% if is_incremental() %}where {{ months_in_run_window('month_start') }}{% endif %}
 ),
 
+-- the tree of each month
 institutions as (
-    select * from {{ ref('dim_institution') }}
+    select * from {{ ref('int_institution_monthly') }}
+    {% if is_incremental() %}where {{ months_in_run_window('month_start') }}{% endif %}
 ),
 
 rms as (
@@ -39,5 +41,5 @@ select
     a.is_month_complete,
     a.last_business_date
 from assets as a
-left join institutions as i on a.inst_code = i.inst_code
+left join institutions as i on a.inst_code = i.inst_code and a.month_start = i.month_start
 left join rms as r on a.rm_id = r.rm_id

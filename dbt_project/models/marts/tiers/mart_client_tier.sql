@@ -42,9 +42,13 @@ corporate_assets as (
     {% endif %}
 ),
 
+-- the tree of each month
 institutions as (
-    select inst_code, branch_code, sub_branch_code
-    from {{ ref('dim_institution') }}
+    select month_start, inst_code, branch_code, sub_branch_code
+    from {{ ref('int_institution_monthly') }}
+    {% if is_incremental() %}
+        where {{ months_in_run_window('month_start', months_before=1) }}
+    {% endif %}
 ),
 
 individuals as (
@@ -173,4 +177,4 @@ select
     u.loan_balance_band,
     u.is_month_complete
 from unioned as u
-left join institutions as i on i.inst_code = u.inst_code
+left join institutions as i on i.inst_code = u.inst_code and i.month_start = u.month_start

@@ -20,27 +20,31 @@ tiers as (
     {% endif %}
 ),
 
+-- the tree of each month
 institutions as (
-    select inst_code, inst_name, inst_level, level_name, head_office_code, branch_code, sub_branch_code, outlet_code
-    from {{ ref('dim_institution') }}
+    select month_start, inst_code, inst_name, inst_level, level_name, head_office_code, branch_code, sub_branch_code, outlet_code
+    from {{ ref('int_institution_monthly') }}
+    {% if is_incremental() %}
+        where {{ months_in_run_window('month_start') }}
+    {% endif %}
 ),
 
 -- Every client counts in its own institution and in each ancestor.
 client_ancestors as (
     select t.client_id, t.month_start, t.total_month_end_cny, i.head_office_code as group_inst_code
-    from tiers as t inner join institutions as i on i.inst_code = t.inst_code
+    from tiers as t inner join institutions as i on i.inst_code = t.inst_code and i.month_start = t.month_start
     where i.head_office_code is not null
     union all
     select t.client_id, t.month_start, t.total_month_end_cny, i.branch_code
-    from tiers as t inner join institutions as i on i.inst_code = t.inst_code
+    from tiers as t inner join institutions as i on i.inst_code = t.inst_code and i.month_start = t.month_start
     where i.branch_code is not null
     union all
     select t.client_id, t.month_start, t.total_month_end_cny, i.sub_branch_code
-    from tiers as t inner join institutions as i on i.inst_code = t.inst_code
+    from tiers as t inner join institutions as i on i.inst_code = t.inst_code and i.month_start = t.month_start
     where i.sub_branch_code is not null
     union all
     select t.client_id, t.month_start, t.total_month_end_cny, i.outlet_code
-    from tiers as t inner join institutions as i on i.inst_code = t.inst_code
+    from tiers as t inner join institutions as i on i.inst_code = t.inst_code and i.month_start = t.month_start
     where i.outlet_code is not null
 ),
 
@@ -88,4 +92,4 @@ select
     {{ tiers_ratio('a.bottom_p' ~ (decile * 10) ~ '_assets_cny', 'a.total_assets_cny') }} as lorenz_p{{ decile * 10 }}_asset_share
     {%- endfor %}
 from aggregated as a
-inner join institutions as i on i.inst_code = a.inst_code
+inner join institutions as i on i.inst_code = a.inst_code and i.month_start = a.month_start

@@ -1,0 +1,169 @@
+"""A backfill range writes the same month marts and call lists as the same dates run night
+by night.
+
+The orchestration benchmark's range and nightly runs disagreed twice: on the call lists of a
+bank's first weeks (drawn on a month still running) and on the names of a past month's
+institutions (a range named October after a November snapshot). The bank here starts on
+2026-02-01; one warehouse builds 02-01 .. 03-02 as one range, the other builds 02-01 .. 02-27
+at once and then each date 02-28 .. 03-02 as its own nightly run (the night that completes
+February, a night that redraws its week, a Monday that starts a week in a new month), from
+the same raw layer. An institutions snapshot of 03-01, after February is complete, renames
+branch BR01 and moves outlet OT010101 to another sub-branch: February keeps the tree it was
+reported on in both warehouses, March has the new one. Lists exist only once February is
+complete (the weeks of 02-23 and 03-02), and every column of every compared mart agrees.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+from test_tier_marts import _dbt
+
+from clientmart.generator.bank import generate_bank
+from clientmart.generator.institutions import build_reference
+from clientmart.settings import Settings
+from ingest.pipeline import ingest_date
+from ingest.spec import load_feeds
+
+START = dt.date(2026, 2, 1)
+FIRST_NIGHT = dt.date(2026, 2, 28)  # a Saturday
+END = dt.date(2026, 3, 2)  # a Monday
+DATES = [START + dt.timedelta(days=n) for n in range((END - START).days + 1)]
+CLIENTS, SEED = 400, 11
+RENAMED_ON = dt.date(2026, 3, 1)
+RENAMED, OLD_NAME, NEW_NAME = "BR01", "杭州分行", "杭州城西分行"
+MOVED, OLD_PARENT, NEW_PARENT = "OT010101", "SB0101", "SB0102"
+MONTH_MARTS = ["mart_client_breakdown", "mart_client_assets_monthly", "mart_concentration"]
+SELECTION = [
+    "--select",
+    "+mart_call_list",
+    *(f"+{mart}" for mart in MONTH_MARTS),
+    "--exclude",
+    "mart_client_tier_history",
+]
+
+
+def _deliver_restructure(landing: Path) -> None:
+    """The institutions snapshot of RENAMED_ON: the generator's latest tree with BR01
+    renamed and OT010101 moved, as a UTF-8 file with its control file."""
+    tree = build_reference(SEED, CLIENTS, len(DATES)).inst_changed.to_dicts()
+    for row in tree:
+        if row["inst_code"] == RENAMED:
+            assert row["inst_name"] == OLD_NAME
+            row["inst_name"] = NEW_NAME
+        if row["inst_code"] == MOVED:
+            assert row["parent_code"] == OLD_PARENT
+            row["parent_code"] = NEW_PARENT
+    folder = landing / "institutions" / f"{RENAMED_ON:%Y%m%d}"
+    folder.mkdir(parents=True)
+    path = folder / f"institutions_{RENAMED_ON:%Y%m%d}.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=load_feeds()["institutions"].names)
+        writer.writeheader()
+        writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in tree)
+    path.with_name(path.name + ".ok").write_text(f"{len(tree)}\n")
+
+
+def _build(settings: Settings, first: dt.date, last: dt.date) -> None:
+    """The run window as the pipeline passes it (environment, so dbt parses once)."""
+    _dbt(
+        settings,
+        settings.warehouse.parent,
+        "build",
+        *SELECTION,
+        "--exclude-resource-type",
+        "test",
+        "--exclude-resource-type",
+        "unit_test",
+        env={
+            "CLIENTMART_RUN_START_DATE": first.isoformat(),
+            "CLIENTMART_RUN_END_DATE": last.isoformat(),
+        },
+    )
+
+
+def _rows(settings: Settings, query: str) -> list[tuple]:
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        return con.execute(query).fetchall()
+
+
+def _lists(settings: Settings) -> list[tuple]:
+    return _rows(settings, "select * from mart_call_list order by all")
+
+
+@pytest.fixture(scope="module")
+def homes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Settings]:
+    home = tmp_path_factory.mktemp("call_list_range")
+    ranged = Settings(home=home, warehouse_path=home / "range" / "build.duckdb")
+    nightly = Settings(home=home, warehouse_path=home / "nightly" / "build.duckdb")
+    generate_bank(ranged.landing, clients=CLIENTS, start=START, end=END, seed=SEED)
+    _deliver_restructure(ranged.landing)
+    for day in DATES:
+        ingest_date(ranged, day)
+    for settings in (ranged, nightly):
+        settings.warehouse.parent.mkdir(parents=True)
+    _build(ranged, START, END)
+    _build(nightly, START, FIRST_NIGHT - dt.timedelta(days=1))
+    for day in DATES[DATES.index(FIRST_NIGHT) :]:
+        _build(nightly, day, day)
+    return ranged, nightly
+
+
+def test_a_range_draws_the_call_lists_of_its_nightly_runs(homes) -> None:
+    ranged, nightly = homes
+    range_lists, nightly_lists = _lists(ranged), _lists(nightly)
+    assert nightly_lists, "the nightly runs drew no call list: the bank tests nothing"
+    assert {row[0] for row in nightly_lists} == {dt.date(2026, 2, 23), dt.date(2026, 3, 2)}
+    assert range_lists == nightly_lists
+
+
+def test_a_week_redrawn_empty_keeps_no_rows_of_an_earlier_draw(homes) -> None:
+    """A week whose list a later night redraws empty (its client was contacted and cools
+    down) must lose the earlier draw's rows: dbt's delete+insert alone deletes only the weeks
+    its batch holds. Here a row left by an earlier draw of the week of 02-16 (no complete
+    month yet, so no list) goes when the night of 02-20 runs again."""
+    ranged, nightly = homes
+    stale = (
+        "insert into mart_call_list (call_week_start, rm_id, client_id, as_of_date) "
+        "values (date '2026-02-16', 'RM00001', 'C0000000001', date '2026-02-18')"
+    )
+    with duckdb.connect(str(nightly.warehouse)) as con:
+        con.execute(stale)
+    day = dt.date(2026, 2, 20)
+    _build(nightly, day, day)
+    assert _lists(nightly) == _lists(ranged)
+
+
+@pytest.mark.parametrize("mart", MONTH_MARTS)
+def test_a_range_writes_the_month_marts_of_its_nightly_runs(homes, mart: str) -> None:
+    ranged, nightly = homes
+    query = f"select * from {mart} order by all"
+    assert _rows(ranged, query) == _rows(nightly, query)
+
+
+def test_a_past_month_keeps_the_tree_it_was_reported_on(homes) -> None:
+    """The snapshot of 03-01 renamed BR01 and moved OT010101: February's rows (complete
+    before it came) keep the old name and parent in both warehouses, March's have the new."""
+    for settings in homes:
+        names = _rows(
+            settings,
+            "select distinct period_start, inst_name from mart_client_breakdown "
+            f"where period_type = 'month' and inst_code = '{RENAMED}' order by 1",
+        )
+        assert names == [(START, OLD_NAME), (RENAMED_ON, NEW_NAME)]
+        parents = _rows(
+            settings,
+            "select distinct period_start, parent_inst_code from mart_client_breakdown "
+            f"where period_type = 'month' and inst_code = '{MOVED}' order by 1",
+        )
+        assert parents == [(START, OLD_PARENT), (RENAMED_ON, NEW_PARENT)]
+        assets = _rows(
+            settings,
+            "select distinct month_start, sub_branch_code from mart_client_assets_monthly "
+            f"where inst_code = '{MOVED}' order by 1",
+        )
+        assert assets == [(START, OLD_PARENT), (RENAMED_ON, NEW_PARENT)]
