@@ -1,4 +1,5 @@
-"""RM attainment and nine-grid on the tiny hand-made bank, against independent sums."""
+"""RM attainment, nine-grid and the working-day calendar on the tiny hand-made bank, against
+independent sums."""
 
 from __future__ import annotations
 
@@ -235,3 +236,25 @@ def test_rm_dbt_unit_tests_ran_and_passed(rm_built_bank: BuiltBank) -> None:
         "mart_rm_attainment::attainment_status_gap_coverage_and_rollup",
     ):
         assert f"PASS {name}" in rm_built_bank.dbt_output, name
+
+
+def test_int_calendar_october_2025(rm_built_bank: BuiltBank) -> None:
+    rows = {
+        day: (workday, makeup, holiday, fallback)
+        for day, workday, makeup, holiday, fallback in rm_built_bank.rows(
+            "select calendar_date, is_workday, is_makeup_workday, holiday_name, "
+            "is_calendar_fallback from int_calendar "
+            "where calendar_date between '2025-09-27' and '2025-10-12'"
+        )
+    }
+    for day in range(1, 9):
+        workday, _, holiday, fallback = rows[dt.date(2025, 10, day)]
+        assert not workday and holiday and not fallback
+    assert rows[dt.date(2025, 9, 28)][:2] == (True, True)
+    assert rows[dt.date(2025, 10, 11)][:2] == (True, True)
+    assert rows[dt.date(2025, 10, 12)][0] is False
+    (first,) = rm_built_bank.rows(
+        "select working_day_of_month, week_of_month from int_calendar "
+        "where calendar_date = '2025-10-09'"
+    )
+    assert first == (1, 1)

@@ -1,4 +1,8 @@
-"""Working-day calendar: the library seed, the October holiday, the fallback year."""
+"""Working-day calendar: the library seed and the fallback year.
+
+The October holiday as dbt's int_calendar builds it is tested with the built RM bank in
+test_rm_attainment.py (one file per built bank: pytest-xdist's loadfile would build the
+session's bank once per worker otherwise)."""
 
 from __future__ import annotations
 
@@ -34,28 +38,6 @@ def test_seed_holds_2025_national_day_and_makeup_days() -> None:
     assert all(rows[f"2025-10-0{d}"]["is_workday"] == "false" for d in range(1, 9))
     assert rows["2025-09-28"]["is_makeup_workday"] == "true"
     assert rows["2025-10-11"]["is_makeup_workday"] == "true"
-
-
-def test_int_calendar_october_2025(rm_built_bank: BuiltBank) -> None:
-    rows = {
-        day: (workday, makeup, holiday, fallback)
-        for day, workday, makeup, holiday, fallback in rm_built_bank.rows(
-            "select calendar_date, is_workday, is_makeup_workday, holiday_name, "
-            "is_calendar_fallback from int_calendar "
-            "where calendar_date between '2025-09-27' and '2025-10-12'"
-        )
-    }
-    for day in range(1, 9):
-        workday, _, holiday, fallback = rows[dt.date(2025, 10, day)]
-        assert not workday and holiday and not fallback
-    assert rows[dt.date(2025, 9, 28)][:2] == (True, True)
-    assert rows[dt.date(2025, 10, 11)][:2] == (True, True)
-    assert rows[dt.date(2025, 10, 12)][0] is False
-    (first,) = rm_built_bank.rows(
-        "select working_day_of_month, week_of_month from int_calendar "
-        "where calendar_date = '2025-10-09'"
-    )
-    assert first == (1, 1)
 
 
 def test_year_beyond_the_library_falls_back_to_weekdays_with_a_warning(
