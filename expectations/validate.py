@@ -96,12 +96,13 @@ def to_batch(  # noqa: ANN201 - pandas DataFrame
     frame: pl.DataFrame, feed: Feed, references: Mapping[str, pl.Series]
 ):
     """The pruned pandas batch: contract columns present in ``frame``, decimals as float64,
-    plus one flag column per reference rule (code missing from the reference in force).
+    plus one flag column per reference rule (code missing from the reference in force) and
+    the duplicate-key flag (``ingest.rules.duplicate_key_flag``, computed on this batch).
 
     ``split_records`` hands the flags over with the kept records (computed once, by the record
     rule); for any other frame they are computed here.
     """
-    from ingest.rules import reference_flag
+    from ingest.rules import duplicate_key_flag, reference_flag
 
     cols = [c for c in feed.columns if c.name in frame.columns]
     flags = []
@@ -124,6 +125,11 @@ def to_batch(  # noqa: ANN201 - pandas DataFrame
             for c in cols
         ),
         *flags,
+        *(  # without its key columns the batch fails on them (and on this column)
+            [pl.lit(duplicate_key_flag(frame, feed))]
+            if all(k in frame.columns for k in feed.key)
+            else []
+        ),
     ).to_pandas()
     for col in cols:
         if frame.schema[col.name] == pl.String:  # GX's type check knows pandas' StringDtype
