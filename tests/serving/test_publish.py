@@ -93,7 +93,11 @@ READER = textwrap.dedent(
     path, stop, out = sys.argv[1], sys.argv[2], sys.argv[3]
     reads, errors, seen = 0, [], set()
     import os
-    while not os.path.exists(stop):
+    last = False
+    while not last:
+        # one more read after the stop signal: the writer's last publication was complete
+        # before it, so the reader always sees it, however slow the machine
+        last = os.path.exists(stop)
         try:
             con = duckdb.connect(path, read_only=True)
             detail = con.execute(
