@@ -36,7 +36,7 @@ test: $(STAMP)
 	bash scripts/install_postgres.sh
 	bash scripts/install_chromium.sh
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder
+	$(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=20
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

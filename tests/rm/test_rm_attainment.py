@@ -258,3 +258,16 @@ def test_int_calendar_october_2025(rm_built_bank: BuiltBank) -> None:
         "where calendar_date = '2025-10-09'"
     )
     assert first == (1, 1)
+
+
+def test_year_beyond_the_library_falls_back_to_weekdays_with_a_warning(
+    rm_built_bank: BuiltBank,
+) -> None:
+    rows = rm_built_bank.rows(
+        "select calendar_date, is_workday, is_calendar_fallback from int_calendar "
+        "where calendar_date >= '2027-01-01' order by calendar_date"
+    )
+    assert rows and rows[-1][0] == dt.date(2027, 1, 31)
+    assert all(fallback for _, _, fallback in rows)
+    assert all(workday == (day.weekday() < 5) for day, workday, _ in rows)
+    assert "outside the chinese-calendar seed coverage" in rm_built_bank.dbt_output
