@@ -191,27 +191,33 @@ def _key_present(feed: Feed) -> pl.Expr:
 DUPLICATE_KEY_FLAG = "_duplicate_key"
 
 
+def _unless_keys_unique(
+    frame: pl.DataFrame, feed: Feed, hashes: pl.Expr, broken: pl.Expr
+) -> pl.Series:
+    """``broken`` (a per-record key condition) over ``frame``, decided cheaply when no key
+    repeats: the distinct 64-bit ``hashes`` of the present keys are counted (a fifth of the
+    cost of marking occurrences); only when the count falls short (a duplicate, or a hash
+    collision) is ``broken`` computed on the keys themselves, so a collision flags nothing."""
+    present = _key_present(feed)
+    distinct, count = frame.select(
+        hashes.filter(present).n_unique().alias("distinct"), present.sum().alias("count")
+    ).row(0)
+    if distinct == count:
+        return pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True)
+    return frame.select(broken.fill_null(False)).to_series()
+
+
 def duplicate_key_flag(frame: pl.DataFrame, feed: Feed) -> pl.Series:
     """For the great-expectations suite: True on every record of ``frame`` whose present key
     occurs more than once in it (each occurrence, the first one too).
 
     Computed on the batch the suite validates, independently of the record rule (which keeps
-    a key's first occurrence and quarantines the rest), and cheaply when no key repeats: the
-    distinct 64-bit hashes of the present keys are counted, and only a shortfall (a duplicate
-    or a hash collision) marks the keys themselves, so a collision never fails a batch.
-    GX's pandas uniqueness check cost 0.3-1 s on 1M keys; GX gives the verdict on the flag.
+    a key's first occurrence and quarantines the rest). GX's pandas uniqueness check cost
+    0.3-1 s on 1M keys, a polars ``is_duplicated`` over a compound key 0.57 s, this 0.05 s
+    when no key repeats; GX gives the verdict on the flag.
     """
-    present = _key_present(feed)
-    distinct, count = frame.select(
-        _key(feed).hash().filter(present).n_unique().alias("distinct"),
-        present.sum().alias("count"),
-    ).row(0)
-    if distinct == count:
-        return pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True).alias(
-            DUPLICATE_KEY_FLAG
-        )
-    flags = frame.select((present & _key(feed).is_duplicated()).fill_null(False))
-    return flags.to_series().alias(DUPLICATE_KEY_FLAG)
+    broken = _key_present(feed) & _key(feed).is_duplicated()
+    return _unless_keys_unique(frame, feed, _key(feed).hash(), broken).alias(DUPLICATE_KEY_FLAG)
 
 
 def duplicate_key_rule(feed: Feed) -> Check:
@@ -220,20 +226,9 @@ def duplicate_key_rule(feed: Feed) -> Check:
 
 
 def _duplicate_flags(frame: pl.DataFrame, feed: Feed) -> pl.Series:
-    """The duplicate-key rule, decided cheaply when the delivery has no duplicate key.
-
-    Counting the distinct 64-bit hashes of the present keys costs a fifth of marking first
-    occurrences; only when the count falls short (a duplicate, or a hash collision) is the
-    exact rule computed on the keys themselves, so a collision never quarantines a record.
-    """
-    present = _key_present(feed)
-    distinct, count = frame.select(pl.col(KEY_HASH).filter(present).n_unique(), present.sum()).row(
-        0
-    )
-    if distinct == count:
-        return pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True)
+    """The duplicate-key rule over a piece, on the key hashes it already holds."""
     _, broken = duplicate_key_rule(feed)
-    return frame.select(broken.fill_null(False)).to_series()
+    return _unless_keys_unique(frame, feed, pl.col(KEY_HASH), broken)
 
 
 class EarlierKeys:
