@@ -24,6 +24,15 @@
             {%- endfor %}
         end as is_direct_booking,
         {%- for n, name in levels.items() %}
-        case when {{ level_expr }} >= {{ n }} then coalesce({% for m in range(n, 0, -1) %}{{ i }}.{{ levels[m] }}_code, {% endfor %}{{ inst_expr }}) end as {{ name }}_code,
+        {{ institution_level_code(inst_expr, inst_alias, level_expr, n) }} as {{ name }}_code,
         {%- endfor %}
+{%- endmacro %}
+
+{#- The code at hierarchy level `n` of a row booked at `inst_expr` and placed on level
+    `level_expr`, from its tree row `inst_alias`: its ancestor at level n, or the nearest one
+    above when it has none there (itself, when it sits above level n); null below the row's
+    level. -#}
+{% macro institution_level_code(inst_expr, inst_alias, level_expr, n) -%}
+    {%- set levels = institution_levels() -%}
+    case when {{ level_expr }} >= {{ n }} then coalesce({% for m in range(n, 0, -1) %}{{ inst_alias }}.{{ levels[m] }}_code, {% endfor %}{{ inst_expr }}) end
 {%- endmacro %}

@@ -81,9 +81,7 @@ with_previous as (
         {%- for n in levels %}
         coalesce(
             c.{{ levels[n] }}_code,
-            case when t.inst_code is not null and p.inst_level >= {{ n }}
-                then coalesce({% for m in range(n, 0, -1) %}t.{{ levels[m] }}_code, {% endfor %}p.inst_code)
-            end,
+            case when t.inst_code is not null then {{ institution_level_code('p.inst_code', 't', 'p.inst_level', n) }} end,
             p.{{ levels[n] }}_code
         ) as {{ levels[n] }}_code,
         {%- endfor %}
