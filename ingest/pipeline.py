@@ -207,7 +207,9 @@ def _take_pieces(
             following = next(parts, None)
             result.encoding, result.file_format = part.encoding, part.file_format
             result.delimiter = part.delimiter
-            split = split_records(part, feed, business_date, references, earlier)
+            split = split_records(
+                part, feed, business_date, references, earlier, keep_keys=following is not None
+            )
             if following is not None:  # only a file read in several pieces keeps its keys
                 earlier.add(split.keys)
             total.read += part.frame.height

@@ -107,6 +107,54 @@ def parse(col: Column, expr: pl.Expr, excel: bool) -> pl.Expr:
     return expr
 
 
+# A column that repeats few values (a daily feed's business date, a currency, a product
+# code) is cleaned and parsed once per distinct value and mapped back, which costs a lookup per
+# record instead of a strip and a parse. A string column qualifies with at most FEW_DISTINCT
+# values (a lookup in more costs as much as the strip it saves), a typed one with at most a
+# quarter of the records distinct (parsing costs several lookups); the first SAMPLE records
+# tell cheaply when a column is far from either.
+FEW_DISTINCT = 64
+SAMPLE = 1024
+
+
+def _few_distinct(column: pl.Series, col: Column) -> pl.Series | None:
+    """The distinct values of ``column`` (as read) when it has few enough of them, else None."""
+    limit = FEW_DISTINCT if col.type == "string" else max(FEW_DISTINCT, column.len() // 4)
+    if not column.len() or column.head(SAMPLE).n_unique() > min(limit, SAMPLE // 4):
+        return None
+    distinct = column.unique()
+    return distinct if distinct.len() <= limit else None
+
+
+def column_values(
+    col: Column, frame: pl.DataFrame, header: str | None, source: str | None, excel: bool
+) -> tuple[pl.Expr, pl.Expr]:
+    """The cleaned raw value and the typed value (null where it does not parse) of ``col``,
+    named ``_raw(col.name)`` and ``col.name``: computed from ``source`` (the column ``header``
+    of ``frame``, renamed), or mapped from its distinct values when it has few of them. The
+    typed value reads the raw one, so it goes into a later ``with_columns``."""
+    dtype = POLARS_TYPES[col.type]
+    if header is None or source is None:
+        raw = pl.lit(None, pl.String)
+    else:
+        distinct = _few_distinct(frame.get_column(header), col)
+        if distinct is not None:
+            values = pl.select(clean(pl.lit(distinct)).alias("raw")).with_columns(
+                parse(col, pl.col("raw"), excel).cast(dtype).alias("typed")
+            )
+            return (
+                pl.col(source)
+                .replace_strict(distinct, values["raw"], default=None, return_dtype=pl.String)
+                .alias(_raw(col.name)),
+                pl.col(source)
+                .replace_strict(distinct, values["typed"], default=None, return_dtype=dtype)
+                .alias(col.name),
+            )
+        raw = clean(pl.col(source))
+    typed = parse(col, pl.col(_raw(col.name)), excel).cast(dtype)
+    return raw.alias(_raw(col.name)), typed.alias(col.name)
+
+
 def _literal(col: Column, value: float) -> pl.Expr:
     if col.type == "decimal":
         return pl.lit(Decimal(str(value)), dtype=DECIMAL)
@@ -272,12 +320,12 @@ class EarlierKeys:
 @dataclass
 class Split:
     """Typed kept records (raw-layer columns) and quarantined ones (line, rules, raw record);
-    ``keys`` are the key hash and typed key columns of the records with a key, for the
-    pieces that follow (``EarlierKeys``)."""
+    ``keys`` (when asked for) are the key hash and typed key columns of the records with a
+    key, for the pieces that follow (``EarlierKeys``)."""
 
     kept: pl.DataFrame
     quarantined: pl.DataFrame
-    keys: pl.DataFrame
+    keys: pl.DataFrame | None
 
 
 def split_records(
@@ -286,11 +334,13 @@ def split_records(
     business_date: dt.date,
     references: Mapping[str, pl.Series],
     earlier_keys: EarlierKeys | None = None,
+    keep_keys: bool = False,
 ) -> Split:
     """Parse every contract column and split the records into kept and quarantined.
 
     ``earlier_keys``: the keys of the delivery's earlier pieces (a large file is read piece by
     piece); a key seen there breaks the duplicate-key rule here too, as in a whole read.
+    ``keep_keys``: return the piece's keys (``Split.keys``) for the pieces that follow.
 
     One collect computes the typed columns and one boolean per rule; the rule-id text is
     built only for the (rare) records that broke a rule, never for every record.
@@ -298,15 +348,11 @@ def split_records(
     headers = [h for h in read.frame.columns if h != LINE]
     alias = {h: f"__h{i}" for i, h in enumerate(headers)}
     excel = read.file_format == "xlsx"
-    raw_cols = []
-    for col in feed.columns:
-        header = read.columns.get(col.name)
-        source = clean(pl.col(alias[header])) if header is not None else pl.lit(None, pl.String)
-        raw_cols.append(source.alias(_raw(col.name)))
-    typed = [
-        parse(col, pl.col(_raw(col.name)), excel).cast(POLARS_TYPES[col.type]).alias(col.name)
-        for col in feed.columns
+    values = [
+        column_values(col, read.frame, h, alias.get(h or ""), excel)
+        for col, h in ((c, read.columns.get(c.name)) for c in feed.columns)
     ]
+    raw_cols, typed = [raw for raw, _ in values], [value for _, value in values]
     checks = [r for col in feed.columns for r in column_rules(col)]
     checks += delivery_date_rule(feed, business_date)
     first_reference = len(checks)
@@ -321,14 +367,17 @@ def split_records(
         .with_columns(typed)
         .with_columns(_key(feed).hash().alias(KEY_HASH))
         .with_columns(broken.fill_null(False).alias(f) for f, (_, broken) in named[:-1])
+        .with_columns(pl.any_horizontal(flags[:-1]).alias(RULES))
         .collect(engine="in-memory")
     )
     duplicate = _duplicate_flags(frame, feed)
     if earlier_keys is not None and frame.height:
         duplicate = duplicate | earlier_keys.seen(frame)
-    frame = frame.with_columns(duplicate.alias(flags[-1]))  # the last check
-    frame = frame.with_columns(pl.any_horizontal(flags).alias(RULES))
-    kept_mask = ~pl.col(RULES)
+    frame = frame.with_columns(
+        duplicate.alias(flags[-1]),  # the last check
+        (frame[RULES] | duplicate).alias(RULES),
+    )
+    broken_any = bool(frame[RULES].any())
     if read.extras:
         extra = pl.struct([pl.col(alias[h]).alias(h) for h in read.extras]).struct.json_encode()
     else:
@@ -338,7 +387,9 @@ def split_records(
         pl.col(flag).alias(reference_flag(col.name, col.references))  # type: ignore[arg-type]
         for flag, col in zip(flags[first_reference:], referencing, strict=False)
     ]
-    kept = frame.filter(kept_mask).select(*feed.names, extra.alias(EXTRA), LINE, *flags_kept)
+    # select, then filter: filtering the whole working frame would copy every column of it
+    kept = frame.select(*feed.names, extra.alias(EXTRA), LINE, *flags_kept, RULES)
+    kept = (kept.filter(~pl.col(RULES)) if broken_any else kept).drop(RULES)
     record = pl.struct([pl.col(alias[h]).alias(h) for h in headers]).struct.json_encode()
     rule_ids = pl.concat_str(
         [pl.when(pl.col(f)).then(pl.lit(rule_id)) for f, (rule_id, _) in named],
@@ -346,9 +397,13 @@ def split_records(
         ignore_nulls=True,
     )
     quarantined = (
-        frame.filter(pl.col(RULES))
+        frame.lazy()
+        .filter(pl.col(RULES))
         .select(LINE, rule_ids.alias("rules"), record.alias(RAW_RECORD))
         .sort(LINE)
+        .collect(engine="in-memory")
     )
-    keys = frame.filter(_key_present(feed)).select(KEY_HASH, *feed.key)
+    keys = None
+    if keep_keys:
+        keys = frame.lazy().select(KEY_HASH, *feed.key).filter(_key_present(feed)).collect()
     return Split(kept, quarantined, keys)

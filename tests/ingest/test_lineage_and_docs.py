@@ -127,3 +127,64 @@ def test_compound_key_duplicates_are_exact_and_nulls_are_not_duplicates(tmp_path
         (6, "not_null:currency"),
     ]
     assert split.kept["currency"].to_list() == ["USD", "EUR", "JPY"]
+
+
+def test_columns_of_few_values_split_as_record_by_record(tmp_path, monkeypatch):
+    """A column that repeats few values (business date, currency, product code) is cleaned
+    and parsed once per distinct value (ingest.rules.FEW_DISTINCT): the kept records, their
+    types and the quarantined rules are those of cleaning and parsing every record."""
+    import polars as pl
+    from polars.testing import assert_frame_equal
+
+    from ingest import rules
+    from ingest.read import read_delivery
+    from ingest.spec import load_feeds
+
+    feed = load_feeds()["deposit_balances"]
+    dates = ["20261001", " 2026-10-01 ", "2026/10/01", "2026101", "", "20261002"]
+    currencies = ["CNY", " CNY", "USD ", ""]
+    lines = ["balance_date|account_id|client_id|inst_code|product_code|currency|balance"]
+    for i in range(3000):
+        balance = "-5" if i % 997 == 0 else f"{i},{i % 1000:03d}.5" if i % 7 == 0 else str(i)
+        lines.append(
+            f"{dates[i % len(dates)]}|A{i:06d}|C{i % 50:03d}|B{i % 3:03d}|"
+            f"{['DD01', 'TD01', 'XX99'][i % 3]}|{currencies[i % 4]}|{balance}"
+        )
+    path = tmp_path / "deposit_balances.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    read = read_delivery(path, feed, "deposit_balances")
+    references = {
+        "clients.client_id": pl.Series([f"C{n:03d}" for n in range(40)]),
+        "institutions.inst_code": pl.Series(["B000", "B001", "B002"]),
+        "products.product_code": pl.Series(["DD01", "TD01"]),
+    }
+    mapped = []
+    original = rules._few_distinct
+    monkeypatch.setattr(
+        rules, "_few_distinct", lambda c, col: mapped.append(col.name) or original(c, col)
+    )
+    by_value = rules.split_records(read, feed, DAY, references)
+    by_distinct = {
+        name
+        for name in mapped
+        if original(read.frame[read.columns[name]], feed.column(name)) is not None
+    }
+    assert {"balance_date", "currency", "product_code", "inst_code"} <= by_distinct
+    assert "account_id" not in by_distinct  # 3000 distinct values: record by record
+    monkeypatch.setattr(rules, "_few_distinct", lambda c, col: None)
+    by_record = rules.split_records(read, feed, DAY, references)
+
+    assert_frame_equal(by_value.kept, by_record.kept)
+    assert_frame_equal(by_value.quarantined, by_record.quarantined)
+    assert by_value.kept.schema["balance_date"] == pl.Date
+    rules_seen = {r for rs in by_value.quarantined["rules"] for r in rs.split(";")}
+    assert {
+        "parse_date:balance_date",
+        "not_null:balance_date",
+        "date_matches_delivery:balance_date",
+        "not_null:currency",
+        "references:products.product_code",
+        "references:clients.client_id",
+        "range:balance",
+    } <= rules_seen
+    assert 0 < by_value.kept.height < read.frame.height
