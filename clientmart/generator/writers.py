@@ -7,8 +7,10 @@ last, when its record count is known: a crash mid-write leaves a file that is no
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import polars as pl
@@ -26,6 +28,30 @@ def write_control(data_file: Path, count: int) -> Path:
     ok = data_file.with_name(data_file.name + ".ok")
     ok.write_text(f"{count}\n", encoding="ascii")
     return ok
+
+
+def write_rows(
+    landing: Path,
+    feed: Feed,
+    date: dt.date,
+    rows: Iterable[Mapping[str, object]],
+    name: str | None = None,
+) -> Path:
+    """A small delivery written as upstream would: ``<landing>/<feed>/<YYYYMMDD>/<name>``
+    (default ``<feed>_<YYYYMMDD>.csv``), UTF-8, ','-delimited, the contract's column names
+    as header (a value missing from a row, or None, is written empty), then its control file."""
+    folder = landing / feed.name / f"{date:%Y%m%d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (name or f"{feed.name}_{date:%Y%m%d}.csv")
+    count = 0
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=feed.names)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({c: "" if row.get(c) is None else row[c] for c in feed.names})
+            count += 1
+    write_control(path, count)
+    return path
 
 
 class DelimitedWriter:

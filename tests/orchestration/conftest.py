@@ -3,12 +3,12 @@ on a tiny dbt project (parsed once per session), each test with its own folders.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from pathlib import Path
 
 import pytest
 
+from clientmart.generator.writers import write_rows
 from clientmart.settings import Settings
 from ingest.spec import load_feeds
 
@@ -43,17 +43,7 @@ def deliver(
     landing: Path, feed: str, date: dt.date, rows: list[dict[str, str]], name: str | None = None
 ) -> Path:
     """Write one data file with its control file, as upstream would."""
-    columns = load_feeds()[feed].names
-    folder = landing / feed / f"{date:%Y%m%d}"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / (name or f"{feed}_{date:%Y%m%d}.csv")
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({c: row.get(c, "") for c in columns})
-    path.with_name(path.name + ".ok").write_text(f"{len(rows)}\n")
-    return path
+    return write_rows(landing, load_feeds()[feed], date, rows, name)
 
 
 def fx_row(date: dt.date, rate: str = "7.100000") -> dict[str, str]:

@@ -15,7 +15,6 @@ complete (the weeks of 02-23 and 03-02), and every column of every compared mart
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from test_tier_marts import _dbt
 
 from clientmart.generator.bank import generate_bank
 from clientmart.generator.institutions import build_reference
+from clientmart.generator.writers import write_rows
 from clientmart.settings import Settings
 from ingest.pipeline import ingest_date
 from ingest.spec import load_feeds
@@ -58,14 +58,7 @@ def _deliver_restructure(landing: Path) -> None:
         if row["inst_code"] == MOVED:
             assert row["parent_code"] == OLD_PARENT
             row["parent_code"] = NEW_PARENT
-    folder = landing / "institutions" / f"{RENAMED_ON:%Y%m%d}"
-    folder.mkdir(parents=True)
-    path = folder / f"institutions_{RENAMED_ON:%Y%m%d}.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=load_feeds()["institutions"].names)
-        writer.writeheader()
-        writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in tree)
-    path.with_name(path.name + ".ok").write_text(f"{len(tree)}\n")
+    write_rows(landing, load_feeds()["institutions"], RENAMED_ON, tree)
 
 
 def _build(settings: Settings, first: dt.date, last: dt.date) -> None:
