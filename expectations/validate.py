@@ -97,12 +97,13 @@ def to_batch(  # noqa: ANN201 - pandas DataFrame
 ):
     """The pruned pandas batch: contract columns present in ``frame``, decimals as float64,
     plus one flag column per reference rule (code missing from the reference in force) and
-    the duplicate-key flag (``ingest.rules.duplicate_key_flag``, computed on this batch).
+    the duplicate-key flag (``ingest.rules.duplicate_key_flag`` on this batch).
 
-    ``split_records`` hands the flags over with the kept records (computed once, by the record
-    rule); for any other frame they are computed here.
+    ``split_records`` hands the reference flags over with the kept records (computed once,
+    by the record rule), and the duplicate flag when no key of the piece repeats (then none
+    of its kept records can); for any other frame they are computed here.
     """
-    from ingest.rules import duplicate_key_flag, reference_flag
+    from ingest.rules import DUPLICATE_KEY_FLAG, duplicate_key_flag, reference_flag
 
     cols = [c for c in feed.columns if c.name in frame.columns]
     flags = []
@@ -117,6 +118,12 @@ def to_batch(  # noqa: ANN201 - pandas DataFrame
         flags.append(
             (pl.col(c.name).is_not_null() & ~pl.col(c.name).is_in(known.implode())).alias(name)
         )
+    if DUPLICATE_KEY_FLAG in frame.columns:
+        duplicate = [pl.col(DUPLICATE_KEY_FLAG)]
+    elif all(k in frame.columns for k in feed.key):
+        duplicate = [pl.lit(duplicate_key_flag(frame, feed))]
+    else:  # without its key columns the batch fails on them (and on this column)
+        duplicate = []
     batch = frame.select(
         *(
             pl.col(c.name).cast(pl.Float64)
@@ -125,11 +132,7 @@ def to_batch(  # noqa: ANN201 - pandas DataFrame
             for c in cols
         ),
         *flags,
-        *(  # without its key columns the batch fails on them (and on this column)
-            [pl.lit(duplicate_key_flag(frame, feed))]
-            if all(k in frame.columns for k in feed.key)
-            else []
-        ),
+        *duplicate,
     ).to_pandas()
     for col in cols:
         if frame.schema[col.name] == pl.String:  # GX's type check knows pandas' StringDtype

@@ -109,7 +109,8 @@ def test_data_docs_render_each_feeds_latest_validation(reference_bank, land, tmp
 
 def test_compound_key_duplicates_are_exact_and_nulls_are_not_duplicates(tmp_path):
     from ingest.read import read_delivery
-    from ingest.rules import split_records
+    from expectations.validate import to_batch
+    from ingest.rules import DUPLICATE_KEY_FLAG, split_records
     from ingest.spec import load_feeds
 
     feed = load_feeds()["fx_rates"]
@@ -127,6 +128,9 @@ def test_compound_key_duplicates_are_exact_and_nulls_are_not_duplicates(tmp_path
         (6, "not_null:currency"),
     ]
     assert split.kept["currency"].to_list() == ["USD", "EUR", "JPY"]
+    # a key repeated in the piece: the suite's duplicate flag is computed on the kept batch
+    assert DUPLICATE_KEY_FLAG not in split.kept.columns
+    assert not to_batch(split.kept, feed, {})[DUPLICATE_KEY_FLAG].any()
 
 
 def test_columns_of_few_values_split_as_record_by_record(tmp_path, monkeypatch):
@@ -188,3 +192,5 @@ def test_columns_of_few_values_split_as_record_by_record(tmp_path, monkeypatch):
         "range:balance",
     } <= rules_seen
     assert 0 < by_value.kept.height < read.frame.height
+    # no key repeats in the piece: the suite's duplicate flag goes over with the kept records
+    assert by_value.kept[rules.DUPLICATE_KEY_FLAG].to_list() == [False] * by_value.kept.height
