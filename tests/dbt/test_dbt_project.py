@@ -20,6 +20,7 @@ SELECTION = [
     "--select",
     "+mart_client_breakdown",
     "+mart_client_assets_monthly",
+    "+dim_client",
     "ingest_audit",
     "quarantine_records",
 ]
@@ -82,6 +83,7 @@ def test_build_ran_unit_and_consistency_tests(built: dict) -> None:
         "settlement_counts_only_settlement_types_of_corporates",
         "corporate_bands_and_grades_at_their_edges",
         "dim_client_recomputes_the_clients_a_run_touches",
+        "client_month_is_the_latest_record_on_the_month_last_loaded_day",
     ]:
         assert [v for k, v in unit.items() if k.endswith("." + name)] == ["pass"]
 

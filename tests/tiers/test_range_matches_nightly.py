@@ -27,6 +27,7 @@ from clientmart.generator.institutions import build_reference
 from clientmart.generator.writers import write_rows
 from clientmart.settings import Settings
 from ingest.pipeline import ingest_date
+from ingest.read import read_delivery
 from ingest.spec import load_feeds
 
 START = dt.date(2026, 2, 1)
@@ -59,6 +60,35 @@ def _deliver_restructure(landing: Path) -> None:
             assert row["parent_code"] == OLD_PARENT
             row["parent_code"] = NEW_PARENT
     write_rows(landing, load_feeds()["institutions"], RENAMED_ON, tree)
+
+
+def _file(landing: Path, feed: str, day: dt.date) -> list[dict]:
+    """The records of the generator's file of ``feed`` for ``day`` (any encoding or headers),
+    as canonical string columns."""
+    (path,) = [p for p in (landing / feed / f"{day:%Y%m%d}").iterdir() if p.suffix != ".ok"]
+    read = read_delivery(path, load_feeds()[feed], feed)
+    return read.frame.rename({v: k for k, v in read.columns.items()}).to_dicts()
+
+
+def _deliver_client_move(landing: Path) -> tuple[str, str, str, str]:
+    """A clients delivery of RENAMED_ON, beside the generator's: a client with wealth
+    holdings in February moves to another outlet and another RM. Returns the client, its
+    old and new institution, and its new RM."""
+    holder = _file(landing, "wealth_holdings", START)[0]["client_id"]
+    (record,) = [r for r in _file(landing, "clients", START) if r["client_id"] == holder]
+    outlets = [
+        r["inst_code"]
+        for r in build_reference(SEED, CLIENTS, len(DATES)).inst_changed.to_dicts()
+        if r["inst_level"] == 4 and r["inst_code"] not in (record["inst_code"], MOVED)
+    ]
+    rms = [r["rm_id"] for r in _file(landing, "relationship_managers", START)]
+    moved = {
+        **record,
+        "inst_code": outlets[0],
+        "rm_id": next(r for r in rms if r != record["rm_id"]),
+    }
+    write_rows(landing, load_feeds()["clients"], RENAMED_ON, [moved], name="clients_moves.csv")
+    return holder, record["inst_code"], moved["inst_code"], moved["rm_id"]
 
 
 def _build(settings: Settings, first: dt.date, last: dt.date) -> None:
@@ -95,6 +125,7 @@ def homes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Settings]
     nightly = Settings(home=home, warehouse_path=home / "nightly" / "build.duckdb")
     generate_bank(ranged.landing, clients=CLIENTS, start=START, end=END, seed=SEED)
     _deliver_restructure(ranged.landing)
+    move = _deliver_client_move(ranged.landing)
     for day in DATES:
         ingest_date(ranged, day)
     for settings in (ranged, nightly):
@@ -103,11 +134,11 @@ def homes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Settings]
     _build(nightly, START, FIRST_NIGHT - dt.timedelta(days=1))
     for day in DATES[DATES.index(FIRST_NIGHT) :]:
         _build(nightly, day, day)
-    return ranged, nightly
+    return ranged, nightly, move
 
 
 def test_a_range_draws_the_call_lists_of_its_nightly_runs(homes) -> None:
-    ranged, nightly = homes
+    ranged, nightly, _move = homes
     range_lists, nightly_lists = _lists(ranged), _lists(nightly)
     assert nightly_lists, "the nightly runs drew no call list: the bank tests nothing"
     assert {row[0] for row in nightly_lists} == {dt.date(2026, 2, 23), dt.date(2026, 3, 2)}
@@ -119,7 +150,7 @@ def test_a_week_redrawn_empty_keeps_no_rows_of_an_earlier_draw(homes) -> None:
     down) must lose the earlier draw's rows: dbt's delete+insert alone deletes only the weeks
     its batch holds. Here a row left by an earlier draw of the week of 02-16 (no complete
     month yet, so no list) goes when the night of 02-20 runs again."""
-    ranged, nightly = homes
+    ranged, nightly, _move = homes
     stale = (
         "insert into mart_call_list (call_week_start, rm_id, client_id, as_of_date) "
         "values (date '2026-02-16', 'RM00001', 'C0000000001', date '2026-02-18')"
@@ -133,7 +164,7 @@ def test_a_week_redrawn_empty_keeps_no_rows_of_an_earlier_draw(homes) -> None:
 
 @pytest.mark.parametrize("mart", MONTH_MARTS)
 def test_a_range_writes_the_month_marts_of_its_nightly_runs(homes, mart: str) -> None:
-    ranged, nightly = homes
+    ranged, nightly, _move = homes
     query = f"select * from {mart} order by all"
     assert _rows(ranged, query) == _rows(nightly, query)
 
@@ -141,7 +172,7 @@ def test_a_range_writes_the_month_marts_of_its_nightly_runs(homes, mart: str) ->
 def test_a_past_month_keeps_the_tree_it_was_reported_on(homes) -> None:
     """The snapshot of 03-01 renamed BR01 and moved OT010101: February's rows (complete
     before it came) keep the old name and parent in both warehouses, March's have the new."""
-    for settings in homes:
+    for settings in homes[:2]:
         names = _rows(
             settings,
             "select distinct period_start, inst_name from mart_client_breakdown "
@@ -160,3 +191,30 @@ def test_a_past_month_keeps_the_tree_it_was_reported_on(homes) -> None:
             f"where inst_code = '{MOVED}' order by 1",
         )
         assert assets == [(START, OLD_PARENT), (RENAMED_ON, NEW_PARENT)]
+
+
+def test_a_past_month_keeps_the_client_institution_and_rm_of_its_time(homes) -> None:
+    """The client moved on 03-01 to another outlet and RM: its February assets, positions
+    and tier stay at the old outlet in both warehouses (current state would have moved them
+    in the range only), March's are at the new outlet with the new RM."""
+    *warehouses, (client, old_inst, new_inst, new_rm) = homes
+    for settings in warehouses:
+        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            assets = con.execute(
+                "select month_start, inst_code, rm_id = ? from mart_client_assets_monthly "
+                "where client_id = ? order by 1",
+                [new_rm, client],
+            ).fetchall()
+            wealth = con.execute(
+                "select distinct month_start, inst_code from int_position_balance_monthly "
+                "where client_id = ? and position_type = 'wealth' order by 1",
+                [client],
+            ).fetchall()
+            tiers = con.execute(
+                "select month_start, inst_code from mart_client_tier where client_id = ? "
+                "order by 1",
+                [client],
+            ).fetchall()
+        assert assets == [(START, old_inst, False), (RENAMED_ON, new_inst, True)]
+        assert wealth == [(START, old_inst), (RENAMED_ON, new_inst)]
+        assert tiers == [(START, old_inst), (RENAMED_ON, new_inst)]

@@ -11,8 +11,10 @@ with products as (
     select product_code, product_group, product_family from {{ ref('dim_product') }}
 ),
 
+-- a wealth holding books at its client's home institution of the month's last loaded day
 clients as (
-    select client_id, inst_code from {{ ref('dim_client') }}
+    select client_id, month_start, inst_code from {{ ref('int_client_monthly') }}
+    {% if is_incremental() %}where {{ months_in_run_window('month_start') }}{% endif %}
 ),
 
 -- institutions known in the position's month (its tree as of the month)
@@ -38,7 +40,7 @@ positions as (
         'wealth', h.holding_id, h.client_id, c.inst_code, h.product_code,
         h.month_start, h.month_end_balance_cny, h.balance_sum_cny, h.daily_avg_balance_cny
     from {{ ref('int_holding_value_monthly') }} as h
-    left join clients as c on h.client_id = c.client_id
+    left join clients as c on h.client_id = c.client_id and h.month_start = c.month_start
     {% if is_incremental() %}where {{ months_in_run_window('h.month_start') }}{% endif %}
 )
 

@@ -32,8 +32,11 @@ client_months as (
     select client_id, month_start from wealth
 ),
 
+-- the client as it stood on the month's last loaded day
 clients as (
-    select * from {{ ref('dim_client') }}
+    select client_id, month_start, client_type, inst_code, rm_id
+    from {{ ref('int_client_monthly') }}
+    {% if is_incremental() %}where {{ months_in_run_window('month_start') }}{% endif %}
 )
 
 select
@@ -53,5 +56,5 @@ select
 from client_months as cm
 left join deposits as d on cm.client_id = d.client_id and cm.month_start = d.month_start
 left join wealth as w on cm.client_id = w.client_id and cm.month_start = w.month_start
-left join clients as c on cm.client_id = c.client_id
+left join clients as c on cm.client_id = c.client_id and cm.month_start = c.month_start
 left join months as m on cm.month_start = m.month_start

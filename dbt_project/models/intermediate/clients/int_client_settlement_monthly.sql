@@ -16,8 +16,11 @@ settlement_types as (
     select txn_type from {{ ref('settlement_txn_types') }} where is_settlement
 ),
 
+-- corporates as they stood on the month's last loaded day
 corporate_clients as (
-    select client_id from {{ ref('dim_client') }} where client_type = 'C'
+    select client_id, month_start from {{ ref('int_client_monthly') }}
+    where client_type = 'C'
+    {% if is_incremental() %}and {{ months_in_run_window('month_start') }}{% endif %}
 )
 
 select
@@ -27,6 +30,6 @@ select
     cast(sum(t.amount_cny) as decimal(24, 2)) as settlement_amount_cny
 from transactions as t
 inner join settlement_types as s on t.txn_type = s.txn_type
-inner join corporate_clients as c on t.client_id = c.client_id
+inner join corporate_clients as c on t.client_id = c.client_id and t.month_start = c.month_start
 where t.recency = 1
 group by t.client_id, t.month_start

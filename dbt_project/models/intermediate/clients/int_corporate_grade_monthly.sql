@@ -16,7 +16,8 @@ corporate_months as (
     union
     select l.client_id, l.month_start
     from loans as l
-    inner join {{ ref('dim_client') }} as c on l.client_id = c.client_id
+    inner join {{ ref('int_client_monthly') }} as c
+        on l.client_id = c.client_id and l.month_start = c.month_start
     where c.client_type = 'C'
 ),
 

@@ -42,6 +42,15 @@ corporate_assets as (
     {% endif %}
 ),
 
+-- each client as it stood on the month's last loaded day (a graded corporate without assets)
+clients as (
+    select client_id, month_start, inst_code, rm_id
+    from {{ ref('int_client_monthly') }}
+    {% if is_incremental() %}
+        where {{ months_in_run_window('month_start', months_before=1) }}
+    {% endif %}
+),
+
 -- the tree of each month
 institutions as (
     select month_start, inst_code, branch_code, sub_branch_code
@@ -129,7 +138,7 @@ corporates as (
         coalesce(ca.is_month_complete, false) as is_month_complete
     from grades as g
     left join corporate_assets as ca on ca.client_id = g.client_id and ca.month_start = g.month_start
-    left join {{ ref('dim_client') }} as dc on dc.client_id = g.client_id
+    left join clients as dc on dc.client_id = g.client_id and dc.month_start = g.month_start
 ),
 
 unioned as (
