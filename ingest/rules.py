@@ -261,9 +261,9 @@ def duplicate_key_flag(frame: pl.DataFrame, feed: Feed) -> pl.Series:
 
     Computed on the batch the suite validates, independently of the record rule (which keeps
     a key's first occurrence and quarantines the rest); ``split_records`` hands it over as
-    False throughout only when no key of the piece repeats, so none of its kept records can. GX's pandas uniqueness check cost
-    0.3-1 s on 1M keys, a polars ``is_duplicated`` over a compound key 0.57 s, this 0.05 s
-    when no key repeats; GX gives the verdict on the flag.
+    False throughout only when no key of the piece repeats, so none of its kept records can.
+    GX's pandas uniqueness check cost 0.3-1 s on 1M keys, a polars ``is_duplicated`` over a
+    compound key 0.57 s, this 0.05 s when no key repeats; GX gives the verdict on the flag.
     """
     broken = _key_present(feed) & _key(feed).is_duplicated()
     return _unless_keys_unique(frame, feed, _key(feed).hash(), broken).alias(DUPLICATE_KEY_FLAG)

@@ -108,8 +108,8 @@ def test_data_docs_render_each_feeds_latest_validation(reference_bank, land, tmp
 
 
 def test_compound_key_duplicates_are_exact_and_nulls_are_not_duplicates(tmp_path):
-    from ingest.read import read_delivery
     from expectations.validate import to_batch
+    from ingest.read import read_delivery
     from ingest.rules import DUPLICATE_KEY_FLAG, split_records
     from ingest.spec import load_feeds
 
