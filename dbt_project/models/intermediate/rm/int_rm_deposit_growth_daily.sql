@@ -4,56 +4,95 @@
     unique_key='balance_date'
 ) }}
 {#- Deposit growth per RM and loaded day: the day's balance of the RM's clients minus the
-    same clients' previous month-end balance. Clients belong to their current RM
-    (dim_client.rm_id) on both dates. Processes only the run window's balance dates. -#}
-with daily_balances as (
+    same clients' previous month-end balance. A client belongs, on both figures, to the RM
+    of its latest clients record on or before the day (clients deliveries hold new and
+    changed clients; no RM reads UNKNOWN), so a day written by its nightly run and the same
+    day written by a backfill range attribute alike, whatever reassignment came later.
+    Processes only the run window's balance dates. -#}
+with client_rms as (
 
+    -- each client record's RM and the days it is the latest (a later record of the same
+    -- date, by file and line, ends it the day it starts)
     select
-        balances.balance_date,
-        clients.rm_id,
-        sum(balances.balance_cny) as deposit_balance_cny
-    from {{ ref('fct_deposit_balance_daily') }} as balances
-    inner join {{ ref('dim_client') }} as clients
-        on balances.client_id = clients.client_id
-    where clients.rm_id is not null
-      and {{ in_run_window('balances.balance_date') }}
-    group by balances.balance_date, clients.rm_id
+        client_id,
+        coalesce(rm_id, 'UNKNOWN') as rm_id,
+        business_date as valid_from,
+        lead(business_date) over (
+            partition by client_id order by business_date, _source_file, _source_line
+        ) as valid_to
+    from {{ ref('stg_core__clients') }}
 
 ),
 
-month_ends as (
+balances as (
 
-    select
-        monthly.month_start,
-        clients.rm_id,
-        sum(monthly.month_end_balance_cny) as month_end_balance_cny
-    from {{ ref('int_account_balance_monthly') }} as monthly
-    inner join {{ ref('dim_client') }} as clients
-        on monthly.client_id = clients.client_id
-    where clients.rm_id is not null
-    group by monthly.month_start, clients.rm_id
+    select balance_date, client_id, balance_cny
+    from {{ ref('fct_deposit_balance_daily') }}
+    where {{ in_run_window('balance_date') }}
 
 ),
 
 days as (
 
-    select
-        daily_balances.*,
-        cast({{ dbt.date_trunc('month', 'daily_balances.balance_date') }} as date) as month_start,
-        cast({{ dbt.dateadd('month', -1, dbt.date_trunc('month', 'daily_balances.balance_date')) }} as date)
+    select distinct
+        balance_date,
+        cast({{ dbt.date_trunc('month', 'balance_date') }} as date) as month_start,
+        cast({{ dbt.dateadd('month', -1, dbt.date_trunc('month', 'balance_date')) }} as date)
             as previous_month_start
-    from daily_balances
+    from balances
+
+),
+
+daily_balances as (
+
+    select
+        balances.balance_date,
+        clients.rm_id,
+        sum(balances.balance_cny) as deposit_balance_cny
+    from balances
+    inner join client_rms as clients
+        on balances.client_id = clients.client_id
+        and clients.valid_from <= balances.balance_date
+        and (clients.valid_to is null or balances.balance_date < clients.valid_to)
+    group by balances.balance_date, clients.rm_id
+
+),
+
+client_month_ends as (
+
+    select monthly.client_id, monthly.month_start, sum(monthly.month_end_balance_cny) as month_end_balance_cny
+    from {{ ref('int_account_balance_monthly') }} as monthly
+    where monthly.month_start in (select previous_month_start from days)
+    group by monthly.client_id, monthly.month_start
+
+),
+
+-- the previous month-end balance of the clients each RM has on each day
+previous_month_ends as (
+
+    select
+        days.balance_date,
+        clients.rm_id,
+        sum(month_ends.month_end_balance_cny) as month_end_balance_cny
+    from days
+    inner join client_month_ends as month_ends on month_ends.month_start = days.previous_month_start
+    inner join client_rms as clients
+        on month_ends.client_id = clients.client_id
+        and clients.valid_from <= days.balance_date
+        and (clients.valid_to is null or days.balance_date < clients.valid_to)
+    group by days.balance_date, clients.rm_id
 
 )
 
 select
-    days.rm_id,
-    days.balance_date,
+    daily_balances.rm_id,
+    daily_balances.balance_date,
     days.month_start,
-    {{ to_money('days.deposit_balance_cny') }} as deposit_balance_cny,
+    {{ to_money('daily_balances.deposit_balance_cny') }} as deposit_balance_cny,
     {{ to_money('previous_month.month_end_balance_cny') }} as previous_month_end_balance_cny,
-    {{ to_money('days.deposit_balance_cny - previous_month.month_end_balance_cny') }} as deposit_growth_cny
-from days
-left join month_ends as previous_month
-    on days.rm_id = previous_month.rm_id
-    and days.previous_month_start = previous_month.month_start
+    {{ to_money('daily_balances.deposit_balance_cny - previous_month.month_end_balance_cny') }} as deposit_growth_cny
+from daily_balances
+inner join days on daily_balances.balance_date = days.balance_date
+left join previous_month_ends as previous_month
+    on daily_balances.rm_id = previous_month.rm_id
+    and daily_balances.balance_date = previous_month.balance_date
