@@ -109,9 +109,9 @@ def _build(settings: Settings, first: dt.date, last: dt.date) -> None:
     )
 
 
-def _rows(settings: Settings, query: str) -> list[tuple]:
+def _rows(settings: Settings, query: str, params: tuple = ()) -> list[tuple]:
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        return con.execute(query).fetchall()
+        return con.execute(query, list(params)).fetchall()
 
 
 def _lists(settings: Settings) -> list[tuple]:
@@ -195,26 +195,28 @@ def test_a_past_month_keeps_the_tree_it_was_reported_on(homes) -> None:
 
 def test_a_past_month_keeps_the_client_institution_and_rm_of_its_time(homes) -> None:
     """The client moved on 03-01 to another outlet and RM: its February assets, positions
-    and tier stay at the old outlet in both warehouses (current state would have moved them
-    in the range only), March's are at the new outlet with the new RM."""
+    and tier stay at the old outlet in both warehouses, March's are at the new outlet with
+    the new RM. (On the client's current record both warehouses moved February: the raw
+    layer here holds the 03-01 delivery before either builds.)"""
     *warehouses, (client, old_inst, new_inst, new_rm) = homes
     for settings in warehouses:
-        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-            assets = con.execute(
-                "select month_start, inst_code, rm_id = ? from mart_client_assets_monthly "
-                "where client_id = ? order by 1",
-                [new_rm, client],
-            ).fetchall()
-            wealth = con.execute(
-                "select distinct month_start, inst_code from int_position_balance_monthly "
-                "where client_id = ? and position_type = 'wealth' order by 1",
-                [client],
-            ).fetchall()
-            tiers = con.execute(
-                "select month_start, inst_code from mart_client_tier where client_id = ? "
-                "order by 1",
-                [client],
-            ).fetchall()
+        assets = _rows(
+            settings,
+            "select month_start, inst_code, rm_id = ? from mart_client_assets_monthly "
+            "where client_id = ? order by 1",
+            (new_rm, client),
+        )
+        wealth = _rows(
+            settings,
+            "select distinct month_start, inst_code from int_position_balance_monthly "
+            "where client_id = ? and position_type = 'wealth' order by 1",
+            (client,),
+        )
+        tiers = _rows(
+            settings,
+            "select month_start, inst_code from mart_client_tier where client_id = ? order by 1",
+            (client,),
+        )
         assert assets == [(START, old_inst, False), (RENAMED_ON, new_inst, True)]
         assert wealth == [(START, old_inst), (RENAMED_ON, new_inst)]
         assert tiers == [(START, old_inst), (RENAMED_ON, new_inst)]
