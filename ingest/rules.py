@@ -108,51 +108,94 @@ def parse(col: Column, expr: pl.Expr, excel: bool) -> pl.Expr:
 
 
 # A column that repeats few values (a daily feed's business date, a currency, a product
-# code) is cleaned and parsed once per distinct value and mapped back, which costs a lookup per
-# record instead of a strip and a parse. A string column qualifies with at most FEW_DISTINCT
-# values (a lookup in more costs as much as the strip it saves), a typed one with at most a
-# quarter of the records distinct (parsing costs several lookups); the first SAMPLE records
-# tell cheaply when a column is far from either.
+# code) is cleaned, parsed and looked up in its reference once per distinct value: each record
+# gets the index of its value (one hashing pass) and every derived column is a gather from the
+# small table of distinct values, instead of a strip, a parse and a reference lookup per
+# record. A string column qualifies with at most FEW_DISTINCT values (a lookup in more costs
+# as much as the strip it saves), a typed one with at most a quarter of the records distinct
+# (parsing costs several lookups); the first SAMPLE records tell cheaply when a column is far
+# from either.
 FEW_DISTINCT = 64
 SAMPLE = 1024
 
 
-def _few_distinct(column: pl.Series, col: Column) -> pl.Series | None:
-    """The distinct values of ``column`` (as read) when it has few enough of them, else None."""
+def _few_distinct(column: pl.Series, col: Column) -> tuple[pl.Series, pl.Series] | None:
+    """The distinct values of ``column`` (as read, nulls left out) and each record's index
+    into them, when it has few enough distinct values; else None.
+
+    The first SAMPLE records' values are tried first: when they are all the column holds (a
+    daily feed's date, a currency), indexing costs one pass; else the column's distinct values
+    are counted and the records indexed into them."""
     limit = FEW_DISTINCT if col.type == "string" else max(FEW_DISTINCT, column.len() // 4)
-    if not column.len() or column.head(SAMPLE).n_unique() > min(limit, SAMPLE // 4):
+    if not column.len() or column.dtype != pl.String:
         return None
-    distinct = column.unique()
-    return distinct if distinct.len() <= limit else None
+    sample = column.head(SAMPLE).unique().drop_nulls()
+    if sample.len() > min(limit, SAMPLE // 4):
+        return None
+    try:
+        return sample, column.cast(pl.Enum(sample)).to_physical()
+    except pl.exceptions.InvalidOperationError:  # a value beyond the sample's
+        pass
+    distinct = column.unique().drop_nulls()
+    if distinct.len() > limit:
+        return None
+    return distinct, column.cast(pl.Enum(distinct)).to_physical()
+
+
+@dataclass(frozen=True)
+class ColumnValues:
+    """How ``split_records`` computes one contract column, in two ``with_columns`` stages.
+
+    ``first`` and ``second``: the expressions of each stage; after both, the frame holds the
+    cleaned raw value ``_raw(name)`` and the typed value ``name`` (null where it does not
+    parse). ``unknown``: True where the typed value is missing from the column's reference,
+    when it was decided per distinct value (None: ``reference_rules`` computes it)."""
+
+    first: list[pl.Expr]
+    second: list[pl.Expr]
+    unknown: pl.Expr | None = None
 
 
 def column_values(
-    col: Column, frame: pl.DataFrame, header: str | None, source: str | None, excel: bool
-) -> tuple[pl.Expr, pl.Expr]:
-    """The cleaned raw value and the typed value (null where it does not parse) of ``col``,
-    named ``_raw(col.name)`` and ``col.name``: computed from ``source`` (the column ``header``
-    of ``frame``, renamed), or mapped from its distinct values when it has few of them. The
-    typed value reads the raw one, so it goes into a later ``with_columns``."""
+    col: Column,
+    frame: pl.DataFrame,
+    header: str | None,
+    source: str | None,
+    excel: bool,
+    known: pl.Series | None = None,
+) -> ColumnValues:
+    """The raw and typed values of ``col``, computed from ``source`` (the column ``header`` of
+    ``frame``, renamed) record by record, or gathered from its distinct values when it has few
+    of them. ``known``: the codes of the column's reference in force, if it has one."""
     dtype = POLARS_TYPES[col.type]
     if header is None or source is None:
         raw = pl.lit(None, pl.String)
     else:
         distinct = _few_distinct(frame.get_column(header), col)
         if distinct is not None:
-            values = pl.select(clean(pl.lit(distinct)).alias("raw")).with_columns(
+            values, codes = distinct
+            table = pl.select(clean(pl.lit(values)).alias("raw")).with_columns(
                 parse(col, pl.col("raw"), excel).cast(dtype).alias("typed")
             )
-            return (
-                pl.col(source)
-                .replace_strict(distinct, values["raw"], default=None, return_dtype=pl.String)
-                .alias(_raw(col.name)),
-                pl.col(source)
-                .replace_strict(distinct, values["typed"], default=None, return_dtype=dtype)
-                .alias(col.name),
+            code = f"__code_{col.name}"
+            index = pl.col(code)
+            unknown = None
+            if known is not None and col.references is not None:
+                missing = table["typed"].is_not_null() & ~table["typed"].is_in(
+                    known.cast(pl.String).implode()
+                )
+                unknown = pl.lit(missing).gather(index)
+            return ColumnValues(
+                [pl.lit(codes).alias(code)],
+                [
+                    pl.lit(table["raw"]).gather(index).alias(_raw(col.name)),
+                    pl.lit(table["typed"]).gather(index).alias(col.name),
+                ],
+                unknown,
             )
         raw = clean(pl.col(source))
     typed = parse(col, pl.col(_raw(col.name)), excel).cast(dtype)
-    return raw.alias(_raw(col.name)), typed.alias(col.name)
+    return ColumnValues([raw.alias(_raw(col.name))], [typed.alias(col.name)])
 
 
 def _literal(col: Column, value: float) -> pl.Expr:
@@ -211,15 +254,28 @@ def reference_flag(column: str, reference: str) -> str:
     return f"_unknown__{column}__{reference.replace('.', '__')}"
 
 
-def reference_rules(feed: Feed, references: Mapping[str, pl.Series]) -> list[Check]:
-    """A referenced code must exist in the reference data in force (``references`` by id)."""
+def _known(col: Column, references: Mapping[str, pl.Series]) -> pl.Series:
+    return references.get(col.references or "", pl.Series(col.references, [], pl.String))
+
+
+def reference_rules(
+    feed: Feed,
+    references: Mapping[str, pl.Series],
+    decided: Mapping[str, pl.Expr] | None = None,
+) -> list[Check]:
+    """A referenced code must exist in the reference data in force (``references`` by id).
+
+    ``decided``: the condition of a column already decided per distinct value
+    (``ColumnValues.unknown``), by column name."""
     rules: list[Check] = []
     for col in feed.columns:
         if col.references is None:
             continue
-        known = references.get(col.references, pl.Series(col.references, [], pl.String))
-        value = pl.col(col.name)
-        broken = value.is_not_null() & ~value.is_in(known.cast(pl.String).implode())
+        broken = (decided or {}).get(col.name)
+        if broken is None:
+            value = pl.col(col.name)
+            known = _known(col, references).cast(pl.String).implode()
+            broken = value.is_not_null() & ~value.is_in(known)
         rules.append((f"references:{col.references}", broken))
     return rules
 
@@ -349,23 +405,26 @@ def split_records(
     headers = [h for h in read.frame.columns if h != LINE]
     alias = {h: f"__h{i}" for i, h in enumerate(headers)}
     excel = read.file_format == "xlsx"
-    values = [
-        column_values(col, read.frame, h, alias.get(h or ""), excel)
+    values = {
+        col.name: column_values(
+            col, read.frame, h, alias.get(h or ""), excel, _known(col, references)
+        )
         for col, h in ((c, read.columns.get(c.name)) for c in feed.columns)
-    ]
-    raw_cols, typed = [raw for raw, _ in values], [value for _, value in values]
+    }
+    decided = {name: v.unknown for name, v in values.items() if v.unknown is not None}
     checks = [r for col in feed.columns for r in column_rules(col)]
     checks += delivery_date_rule(feed, business_date)
     first_reference = len(checks)
-    checks += reference_rules(feed, references)  # one per referencing column, in column order
+    # one per referencing column, in column order
+    checks += reference_rules(feed, references, decided)
     checks.append(duplicate_key_rule(feed))
     flags = [f"__rule{i}" for i in range(len(checks))]
     named = list(zip(flags, checks, strict=True))
     frame = (
         read.frame.lazy()
         .rename(alias)
-        .with_columns(raw_cols)
-        .with_columns(typed)
+        .with_columns(e for v in values.values() for e in v.first)
+        .with_columns(e for v in values.values() for e in v.second)
         .with_columns(_key(feed).hash().alias(KEY_HASH))
         .with_columns(broken.fill_null(False).alias(f) for f, (_, broken) in named[:-1])
         .with_columns(pl.any_horizontal(flags[:-1]).alias(RULES))

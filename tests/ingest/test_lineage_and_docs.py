@@ -150,8 +150,10 @@ def test_columns_of_few_values_split_as_record_by_record(tmp_path, monkeypatch):
     lines = ["balance_date|account_id|client_id|inst_code|product_code|currency|balance"]
     for i in range(3000):
         balance = "-5" if i % 997 == 0 else f"{i},{i % 1000:03d}.5" if i % 7 == 0 else str(i)
+        # an institution first seen after the sample (rules.SAMPLE), and unknown
+        inst = "B009" if i > 2000 and i % 11 == 0 else f"B{i % 3:03d}"
         lines.append(
-            f"{dates[i % len(dates)]}|A{i:06d}|C{i % 50:03d}|B{i % 3:03d}|"
+            f"{dates[i % len(dates)]}|A{i:06d}|C{i % 50:03d}|{inst}|"
             f"{['DD01', 'TD01', 'XX99'][i % 3]}|{currencies[i % 4]}|{balance}"
         )
     path = tmp_path / "deposit_balances.csv"
@@ -188,6 +190,7 @@ def test_columns_of_few_values_split_as_record_by_record(tmp_path, monkeypatch):
         "date_matches_delivery:balance_date",
         "not_null:currency",
         "references:products.product_code",
+        "references:institutions.inst_code",
         "references:clients.client_id",
         "range:balance",
     } <= rules_seen
