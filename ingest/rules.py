@@ -124,14 +124,17 @@ def _few_distinct(column: pl.Series, col: Column) -> tuple[pl.Series, pl.Series]
     into them, when it has few enough distinct values; else None.
 
     The first SAMPLE records' values are tried first: when they are all the column holds (a
-    daily feed's date, a currency), indexing costs one pass; else the column's distinct values
-    are counted and the records indexed into them."""
+    daily feed's date, a currency), indexing costs one pass (one comparison when it is a
+    single value); else the column's distinct values are counted and the records indexed
+    into them."""
     limit = FEW_DISTINCT if col.type == "string" else max(FEW_DISTINCT, column.len() // 4)
     if not column.len() or column.dtype != pl.String:
         return None
     sample = column.head(SAMPLE).unique().drop_nulls()
     if sample.len() > min(limit, SAMPLE // 4):
         return None
+    if sample.len() == 1 and not column.null_count() and (column == sample[0]).all():
+        return sample, pl.repeat(0, column.len(), dtype=pl.UInt32, eager=True)  # one value
     try:
         return sample, column.cast(pl.Enum(sample)).to_physical()
     except pl.exceptions.InvalidOperationError:  # a value beyond the sample's

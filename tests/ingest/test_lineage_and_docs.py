@@ -133,12 +133,37 @@ def test_compound_key_duplicates_are_exact_and_nulls_are_not_duplicates(tmp_path
     assert not to_batch(split.kept, feed, {})[DUPLICATE_KEY_FLAG].any()
 
 
+def _split_by_value_and_by_record(monkeypatch, read, feed, references):
+    """``split_records`` with columns of few values mapped from their distinct values, checked
+    equal to record by record; returns its split and the columns that were mapped."""
+    from polars.testing import assert_frame_equal
+
+    from ingest import rules
+
+    mapped = []
+    original = rules._few_distinct
+    monkeypatch.setattr(
+        rules, "_few_distinct", lambda c, col: mapped.append(col.name) or original(c, col)
+    )
+    by_value = rules.split_records(read, feed, DAY, references)
+    by_distinct = {
+        name
+        for name in mapped
+        if original(read.frame[read.columns[name]], feed.column(name)) is not None
+    }
+    monkeypatch.setattr(rules, "_few_distinct", lambda c, col: None)
+    by_record = rules.split_records(read, feed, DAY, references)
+    monkeypatch.setattr(rules, "_few_distinct", original)
+    assert_frame_equal(by_value.kept, by_record.kept)
+    assert_frame_equal(by_value.quarantined, by_record.quarantined)
+    return by_value, by_distinct
+
+
 def test_columns_of_few_values_split_as_record_by_record(tmp_path, monkeypatch):
     """A column that repeats few values (business date, currency, product code) is cleaned
     and parsed once per distinct value (ingest.rules.FEW_DISTINCT): the kept records, their
     types and the quarantined rules are those of cleaning and parsing every record."""
     import polars as pl
-    from polars.testing import assert_frame_equal
 
     from ingest import rules
     from ingest.read import read_delivery
@@ -164,24 +189,9 @@ def test_columns_of_few_values_split_as_record_by_record(tmp_path, monkeypatch):
         "institutions.inst_code": pl.Series(["B000", "B001", "B002"]),
         "products.product_code": pl.Series(["DD01", "TD01"]),
     }
-    mapped = []
-    original = rules._few_distinct
-    monkeypatch.setattr(
-        rules, "_few_distinct", lambda c, col: mapped.append(col.name) or original(c, col)
-    )
-    by_value = rules.split_records(read, feed, DAY, references)
-    by_distinct = {
-        name
-        for name in mapped
-        if original(read.frame[read.columns[name]], feed.column(name)) is not None
-    }
+    by_value, by_distinct = _split_by_value_and_by_record(monkeypatch, read, feed, references)
     assert {"balance_date", "currency", "product_code", "inst_code"} <= by_distinct
     assert "account_id" not in by_distinct  # 3000 distinct values: record by record
-    monkeypatch.setattr(rules, "_few_distinct", lambda c, col: None)
-    by_record = rules.split_records(read, feed, DAY, references)
-
-    assert_frame_equal(by_value.kept, by_record.kept)
-    assert_frame_equal(by_value.quarantined, by_record.quarantined)
     assert by_value.kept.schema["balance_date"] == pl.Date
     rules_seen = {r for rs in by_value.quarantined["rules"] for r in rs.split(";")}
     assert {
@@ -197,3 +207,46 @@ def test_columns_of_few_values_split_as_record_by_record(tmp_path, monkeypatch):
     assert 0 < by_value.kept.height < read.frame.height
     # no key repeats in the piece: the suite's duplicate flag goes over with the kept records
     assert by_value.kept[rules.DUPLICATE_KEY_FLAG].to_list() == [False] * by_value.kept.height
+
+
+def _recording_cast(names: list[str], cast):
+    def recording(series, *args, **kwargs):
+        names.append(series.name)
+        return cast(series, *args, **kwargs)
+
+    return recording
+
+
+def test_a_column_of_one_value_is_indexed_by_one_comparison(tmp_path, monkeypatch):
+    """A daily file's business date and currency usually hold one value: it is compared once
+    per record, not hashed, and the split equals record by record; one other value anywhere
+    in the column (here after the sample) takes the general path."""
+    import polars as pl
+
+    from ingest.read import read_delivery
+    from ingest.spec import load_feeds
+
+    feed = load_feeds()["deposit_balances"]
+    references = {
+        "clients.client_id": pl.Series(["C001"]),
+        "institutions.inst_code": pl.Series(["B001"]),
+        "products.product_code": pl.Series(["DD01"]),
+    }
+    for currency, other in (("CNY", False), ("USD ", True)):
+        lines = ["balance_date|account_id|client_id|inst_code|product_code|currency|balance"]
+        lines += [
+            f"20261001|A{i:05d}|C001|B001|DD01|{currency if i == 2500 else 'CNY'}|{i}"
+            for i in range(3000)
+        ]
+        path = tmp_path / f"deposit_balances_{other}.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        read = read_delivery(path, feed, "deposit_balances")
+        cast: list[str] = []
+        monkeypatch.setattr(pl.Series, "cast", _recording_cast(cast, pl.Series.cast))
+        split, mapped = _split_by_value_and_by_record(monkeypatch, read, feed, references)
+        monkeypatch.undo()
+        assert {"balance_date", "currency"} <= mapped
+        # a one-value column costs no Enum cast; a second currency costs the currency one
+        assert (read.columns["currency"] in cast) == other
+        assert read.columns["balance_date"] not in cast
+        assert split.kept["currency"].unique().sort().to_list() == sorted({"CNY", currency.strip()})
