@@ -388,6 +388,13 @@ class Split:
     keys: pl.DataFrame | None
 
 
+# polars 2.1's common-subexpression elimination takes two one-element literal Series for one
+# when their values print alike, whatever their types: the raw "2026-12-02" and the typed
+# 2026-12-02 of a one-value date column came out as one String column (a one-record clients
+# file failed its type expectation). The gathers it would share cost a few ms.
+_NO_CSE = pl.QueryOptFlags(comm_subexpr_elim=False)
+
+
 def split_records(
     read: ReadResult,
     feed: Feed,
@@ -431,7 +438,7 @@ def split_records(
         .with_columns(_key(feed).hash().alias(KEY_HASH))
         .with_columns(broken.fill_null(False).alias(f) for f, (_, broken) in named[:-1])
         .with_columns(pl.any_horizontal(flags[:-1]).alias(RULES))
-        .collect(engine="in-memory")
+        .collect(engine="in-memory", optimizations=_NO_CSE)
     )
     duplicate = _duplicate_flags(frame, feed)
     # no key repeats within the piece, so none within its kept records: the suite's flag

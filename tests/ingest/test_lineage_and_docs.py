@@ -250,3 +250,42 @@ def test_a_column_of_one_value_is_indexed_by_one_comparison(tmp_path, monkeypatc
         assert (read.columns["currency"] in cast) == other
         assert read.columns["balance_date"] not in cast
         assert split.kept["currency"].unique().sort().to_list() == sorted({"CNY", currency.strip()})
+
+
+def test_a_one_record_file_keeps_its_types(tmp_path):
+    """Every column of a one-record file holds one value; a date written as polars prints it
+    (2026-12-02) still comes out a date, and the suite passes (polars' common-subexpression
+    elimination once merged the raw text and the typed date into one String column)."""
+    import polars as pl
+
+    from expectations.validate import validate_batch
+    from ingest import rules
+    from ingest.read import read_delivery
+    from ingest.spec import load_feeds
+
+    feed = load_feeds()["clients"]
+    header = "|".join(c.name for c in feed.columns)
+    values = {
+        "client_id": "C010",
+        "client_type": "I",
+        "name": "Client C010",
+        "id_number": "110101198001010100",
+        "birth_date": "1980-01-01",
+        "gender": "M",
+        "open_date": "2026-12-02",
+        "inst_code": "OUT1",
+        "rm_id": "RM01",
+    }
+    path = tmp_path / "clients.csv"
+    row = "|".join(values.get(c.name, "") for c in feed.columns)
+    path.write_text(f"{header}\n{row}\n", encoding="utf-8")
+    references = {
+        "institutions.inst_code": pl.Series(["OUT1"]),
+        "relationship_managers.rm_id": pl.Series(["RM01"]),
+    }
+    split = rules.split_records(read_delivery(path, feed, "clients"), feed, DAY, references)
+    assert split.kept.height == 1 and split.quarantined.height == 0
+    assert split.kept.schema["open_date"] == pl.Date
+    assert split.kept.schema["birth_date"] == pl.Date
+    assert split.kept["open_date"].to_list() == [dt.date(2026, 12, 2)]
+    assert validate_batch(feed, split.kept, DAY, 1, references).success
