@@ -1,7 +1,28 @@
 {#- Flow metrics per RM and day. Orders: the latest delivery of an order_id wins, so an order
     re-delivered as cancelled drops out; cancelled orders never count. The selling RM is the
-    order's rm_id, else the client's RM. -#}
-with order_deliveries as (
+    order's rm_id, else the client's RM on the trade date (int_client_history), else (the
+    client was delivered after the trade) its acquiring RM. A new client counts, on its open
+    date, for its acquiring RM: the RM of its first record that names one (a client is often
+    opened first and given an RM some days later). Neither follows a later reassignment, so
+    a day reads the same whether its night or a later backfill wrote it. -#}
+with acquiring_rms as (
+
+    select client_id, rm_id
+    from (
+        select
+            client_id,
+            rm_id,
+            row_number() over (
+                partition by client_id
+                order by case when rm_id = 'UNKNOWN' then 1 else 0 end, record_number
+            ) as preference
+        from {{ ref('int_client_history') }}
+    ) as records
+    where preference = 1
+
+),
+
+order_deliveries as (
 
     select
         order_id,
@@ -25,13 +46,17 @@ filled_orders as (
     select
         order_deliveries.order_id,
         order_deliveries.trade_date,
-        coalesce(order_deliveries.rm_id, clients.rm_id) as rm_id,
+        coalesce(order_deliveries.rm_id, on_trade_date.rm_id, acquiring.rm_id) as rm_id,
         order_deliveries.side,
         order_deliveries.amount_cny,
         categories.metric as product_metric
     from order_deliveries
-    left join {{ ref('dim_client') }} as clients
-        on order_deliveries.client_id = clients.client_id
+    left join {{ ref('int_client_history') }} as on_trade_date
+        on order_deliveries.client_id = on_trade_date.client_id
+        and on_trade_date.valid_from <= order_deliveries.trade_date
+        and (on_trade_date.valid_to is null or order_deliveries.trade_date < on_trade_date.valid_to)
+    left join acquiring_rms as acquiring
+        on order_deliveries.client_id = acquiring.client_id
     left join {{ ref('dim_product') }} as products
         on order_deliveries.product_code = products.product_code
     left join {{ ref('rm_metric_product_categories') }} as categories
@@ -55,15 +80,23 @@ order_metrics as (
 
 ),
 
+opened_clients as (
+
+    select acquiring.rm_id, clients.open_date
+    from {{ ref('dim_client') }} as clients
+    inner join acquiring_rms as acquiring on clients.client_id = acquiring.client_id
+
+),
+
 new_clients as (
 
     select rm_id, open_date as activity_date, 'new_clients' as metric, 1 as metric_value
-    from {{ ref('dim_client') }}
+    from opened_clients
 
     union all
 
     select rm_id, open_date as activity_date, 'activity_count' as metric, 1 as metric_value
-    from {{ ref('dim_client') }}
+    from opened_clients
 
 ),
 

@@ -5,22 +5,13 @@
 ) }}
 {#- Deposit growth per RM and loaded day: the day's balance of the RM's clients minus the
     same clients' previous month-end balance. A client belongs, on both figures, to the RM
-    of its latest clients record on or before the day (clients deliveries hold new and
-    changed clients; no RM reads UNKNOWN), so a day written by its nightly run and the same
+    of its int_client_history record in force on the day (its latest clients record on or
+    before the day; no RM reads UNKNOWN), so a day written by its nightly run and the same
     day written by a backfill range attribute alike, whatever reassignment came later.
     Processes only the run window's balance dates. -#}
 with client_rms as (
 
-    -- each client record's RM and the days it is the latest (a later record of the same
-    -- date, by file and line, ends it the day it starts)
-    select
-        client_id,
-        coalesce(rm_id, 'UNKNOWN') as rm_id,
-        business_date as valid_from,
-        lead(business_date) over (
-            partition by client_id order by business_date, _source_file, _source_line
-        ) as valid_to
-    from {{ ref('stg_core__clients') }}
+    select client_id, rm_id, valid_from, valid_to from {{ ref('int_client_history') }}
 
 ),
 
