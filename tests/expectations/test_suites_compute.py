@@ -127,3 +127,26 @@ def test_building_a_suite_never_writes_to_the_running_context():
     build_suite(feed)
     after = runtime_context().suites.get(suite_name(feed.name))
     assert len(after.expectations) == count == len(build_suite(feed).expectations)
+
+
+def test_a_header_only_batch_passes_in_one_suite_run(monkeypatch):
+    """An empty delivery (header only) passes: its date-window rules hold vacuously, so the
+    suite is not run a second time for failure details (about 0.2-0.3 s per empty feed)."""
+    from expectations import validate
+
+    runs: list[str] = []
+    original = validate._run_suite
+    monkeypatch.setattr(
+        validate,
+        "_run_suite",
+        lambda feed, batch, params, fmt: runs.append(fmt) or original(feed, batch, params, fmt),
+    )
+    feed = load_feeds()["wealth_orders"]
+    empty = pl.DataFrame(schema={c.name: POLARS_TYPES[c.type] for c in feed.columns})
+    summary = validate_batch(feed, empty, DAY, 0, {})
+    assert summary.success and summary.rows == 0
+    assert runs == ["BOOLEAN_ONLY"]
+    # a failing empty batch (one record expected) still gets the detailed run
+    runs.clear()
+    assert not validate_batch(feed, empty, DAY, 1, {}).success
+    assert runs == ["BOOLEAN_ONLY", "BASIC"]

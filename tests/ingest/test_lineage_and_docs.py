@@ -289,3 +289,28 @@ def test_a_one_record_file_keeps_its_types(tmp_path):
     assert split.kept.schema["birth_date"] == pl.Date
     assert split.kept["open_date"].to_list() == [dt.date(2026, 12, 2)]
     assert validate_batch(feed, split.kept, DAY, 1, references).success
+
+
+def test_reference_lookup_registers_a_large_reference_once_and_stays_exact(monkeypatch):
+    """A file much smaller than its reference is checked by casting into the reference's own
+    categorical namespace (registered once, shared by later files); both ways agree with a
+    plain membership test, unknown codes and nulls included, and a code first seen in one
+    file stays unknown in the next."""
+    import polars as pl
+
+    from ingest import rules
+
+    monkeypatch.setattr(rules, "REGISTER_MIN", 10)
+    known = pl.Series([f"C{n:03d}" for n in range(100)] + ["C007", None])  # a repeat, a null
+    registered: list[int] = []
+    original = pl.Categories.random
+    monkeypatch.setattr(
+        pl.Categories, "random", staticmethod(lambda: registered.append(1) or original())
+    )
+    for values in (["C001", "C099", "X1", None, "C100"], ["X1", "C050", "C007", "", "X2"]):
+        frame = pl.DataFrame({"client_id": values})
+        expected = [None if v is None else v in set(known.drop_nulls()) for v in values]
+        for rows in (frame.height, known.len()):  # registered lookup, then is_in
+            flag = frame.select(rules.is_known(pl.col("client_id"), known, rows)).to_series()
+            assert flag.to_list() == expected
+    assert registered == [1]  # once for both files
