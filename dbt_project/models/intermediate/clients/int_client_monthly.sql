@@ -20,5 +20,4 @@ select
     history.rm_id
 from months
 inner join {{ ref('int_client_history') }} as history
-    on history.valid_from <= months.last_business_date
-    and (history.valid_to is null or months.last_business_date < history.valid_to)
+    on {{ in_force('history', 'months.last_business_date') }}

@@ -24,5 +24,4 @@ select
     h.outlet_name
 from {{ ref('int_balance_month_coverage') }} as c
 inner join {{ ref('dim_institution_history') }} as h
-    on h.valid_from <= c.last_business_date
-    and (h.valid_to is null or c.last_business_date < h.valid_to)
+    on {{ in_force('h', 'c.last_business_date') }}

@@ -53,8 +53,7 @@ filled_orders as (
     from order_deliveries
     left join {{ ref('int_client_history') }} as on_trade_date
         on order_deliveries.client_id = on_trade_date.client_id
-        and on_trade_date.valid_from <= order_deliveries.trade_date
-        and (on_trade_date.valid_to is null or order_deliveries.trade_date < on_trade_date.valid_to)
+        and {{ in_force('on_trade_date', 'order_deliveries.trade_date') }}
     left join acquiring_rms as acquiring
         on order_deliveries.client_id = acquiring.client_id
     left join {{ ref('dim_product') }} as products

@@ -9,13 +9,7 @@
     before the day; no RM reads UNKNOWN), so a day written by its nightly run and the same
     day written by a backfill range attribute alike, whatever reassignment came later.
     Processes only the run window's balance dates. -#}
-with client_rms as (
-
-    select client_id, rm_id, valid_from, valid_to from {{ ref('int_client_history') }}
-
-),
-
-balances as (
+with balances as (
 
     select balance_date, client_id, balance_cny
     from {{ ref('fct_deposit_balance_daily') }}
@@ -41,10 +35,9 @@ daily_balances as (
         clients.rm_id,
         sum(balances.balance_cny) as deposit_balance_cny
     from balances
-    inner join client_rms as clients
+    inner join {{ ref('int_client_history') }} as clients
         on balances.client_id = clients.client_id
-        and clients.valid_from <= balances.balance_date
-        and (clients.valid_to is null or balances.balance_date < clients.valid_to)
+        and {{ in_force('clients', 'balances.balance_date') }}
     group by balances.balance_date, clients.rm_id
 
 ),
@@ -67,10 +60,9 @@ previous_month_ends as (
         sum(month_ends.month_end_balance_cny) as month_end_balance_cny
     from days
     inner join client_month_ends as month_ends on month_ends.month_start = days.previous_month_start
-    inner join client_rms as clients
+    inner join {{ ref('int_client_history') }} as clients
         on month_ends.client_id = clients.client_id
-        and clients.valid_from <= days.balance_date
-        and (clients.valid_to is null or days.balance_date < clients.valid_to)
+        and {{ in_force('clients', 'days.balance_date') }}
     group by days.balance_date, clients.rm_id
 
 )
