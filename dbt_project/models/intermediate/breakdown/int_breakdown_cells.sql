@@ -8,226 +8,352 @@
 }}
 
 {%- set levels = institution_levels() -%}
+{%- set kinds = period_types().keys() | list -%}
 {%- set position_keys = ['position_type', 'position_id', 'client_id', 'inst_code', 'product_family', 'product_group'] -%}
-{%- set cell_keys = ['period_type', 'period_start', 'inst_level', 'inst_code', 'band_type', 'band', 'product_family', 'product_group'] -%}
 {%- set sums = ['period_end_balance_cny', 'balance_sum_cny', 'daily_avg_balance_cny'] -%}
+{%- set period_sums = ['balance_sum_cny', 'daily_avg_balance_cny'] -%}
+{%- set figures = ['account_count', 'key_client_count'] + sums -%}
 {%- set last_month_bounds -%}
     month_start between {{ run_window_month_start() }}
         and cast({{ dbt.dateadd('month', 11, dbt.date_trunc('year', "cast('" ~ run_end_date() ~ "' as date)")) }} as date)
 {%- endset -%}
 
-{#- How a client is counted once per cell without a count(distinct) over every position x
-    level x band fan-out: positions are folded into one row per client and product cell
-    first. Almost every client books everything at one institution: those rows are added up
-    per booking institution and band (few groups), and the small table of those sums is
-    rolled up the hierarchy. Only clients with positions at two or more institutions are
-    expanded to every level and folded per client again, so they count once at a common
-    ancestor. -#}
+{#- How it stays cheap at millions of positions.
+    1. One pass for the three period types. A month, its quarter and its year that end on the
+       same loaded month (a night: the window's month) share that month's positions, so the
+       positions are read once per such slot, one row each with the figures of every period
+       type side by side (`<kind>_...` columns), and folded once per client and product cell.
+    2. A client is counted once per cell without a count(distinct) over every position x
+       level x band fan-out: a client's product cell (a family, or one product group of it)
+       booked at one institution is added up per booking institution and band (few groups),
+       and that small table is rolled up the hierarchy. Only a product cell booked at two or
+       more institutions is expanded to every level and folded per client again, so that it
+       counts once at a common ancestor. Cells of a family depend only on the client's
+       positions in that family, so each product cell takes its own path. -#}
 
 with periods as (
     select * from {{ ref('int_breakdown_periods') }}
     {% if is_incremental() %}where {{ periods_in_run_window('period_type', 'period_start') }}{% endif %}
 ),
 
--- the positions of each rebuilt period's last loaded month (a night: the window's month)
-last_month_positions as (
+-- one row per last loaded month (slot) with the rebuilt month, quarter and year ending on it
+slots as (
     select
-        pr.period_type,
-        pr.period_start,
+        last_month_start as slot_month,
+        {%- for kind in kinds %}
+        max(case when period_type = '{{ kind }}' then period_start end) as {{ kind }}_start,
+        max(case when period_type = '{{ kind }}' then days_covered end) as {{ kind }}_days{{ "," if not loop.last }}
+        {%- endfor %}
+    from periods
+    group by last_month_start
+),
+
+-- the positions of each slot's month
+slot_positions as (
+    select
+        s.slot_month,
         {%- for key in position_keys %}
         m.{{ key }},
         {%- endfor %}
         m.month_end_balance_cny,
         m.balance_sum_cny
     from {{ ref('int_position_balance_monthly') }} as m
-    inner join periods as pr on m.month_start = pr.last_month_start
+    inner join slots as s on m.month_start = s.slot_month
     {% if is_incremental() %}where m.{{ last_month_bounds }}{% endif %}
 ),
 
--- the 积数 of a quarter's or year's months before its last loaded month
+-- the 积数 of a quarter's or year's months before its last loaded month, by slot
 prior_positions as (
-    select p.*
+    select pr.last_month_start as slot_month, p.*
     from {{ ref('int_breakdown_position_prior') }} as p
     inner join periods as pr on p.period_type = pr.period_type and p.period_start = pr.period_start
     {% if is_incremental() %}where {{ periods_in_run_window('p.period_type', 'p.period_start') }}{% endif %}
 ),
 
+quarter_prior_positions as (
+    select * from prior_positions where period_type = 'quarter'
+),
+
+year_prior_positions as (
+    select * from prior_positions where period_type = 'year'
+),
+
 positions as (
     select
-        coalesce(m.period_type, p.period_type) as period_type,
-        coalesce(m.period_start, p.period_start) as period_start,
+        coalesce(m.slot_month, q.slot_month, y.slot_month) as slot_month,
         {%- for key in position_keys %}
-        coalesce(m.{{ key }}, p.{{ key }}) as {{ key }},
+        coalesce(m.{{ key }}, q.{{ key }}, y.{{ key }}) as {{ key }},
         {%- endfor %}
-        coalesce(m.month_end_balance_cny, 0) as period_end_balance_cny,
-        coalesce(m.balance_sum_cny, 0) + coalesce(p.balance_sum_cny, 0) as balance_sum_cny
-    from last_month_positions as m
-    full outer join prior_positions as p
-        on m.period_type = p.period_type
-        and m.period_start = p.period_start
+        case when m.slot_month is not null then 1 else 0 end as in_month_rows,
+        case when q.slot_month is not null then 1 else 0 end as in_quarter_prior,
+        case when y.slot_month is not null then 1 else 0 end as in_year_prior,
+        m.month_end_balance_cny,
+        m.balance_sum_cny as month_sum_cny,
+        q.balance_sum_cny as quarter_prior_sum_cny,
+        y.balance_sum_cny as year_prior_sum_cny
+    from slot_positions as m
+    full outer join quarter_prior_positions as q
+        on m.slot_month = q.slot_month
         {%- for key in position_keys %}
-        and m.{{ key }} = p.{{ key }}
+        and m.{{ key }} = q.{{ key }}
+        {%- endfor %}
+    full outer join year_prior_positions as y
+        on coalesce(m.slot_month, q.slot_month) = y.slot_month
+        {%- for key in position_keys %}
+        and coalesce(m.{{ key }}, q.{{ key }}) = y.{{ key }}
         {%- endfor %}
 ),
 
+-- whether a position belongs to each period type's period of its slot: a month holds its
+-- own rows, a quarter or year also those of its prior months
+position_periods as (
+    select
+        p.*,
+        case when s.month_start is not null and p.in_month_rows = 1 then 1 end as in_month,
+        case when s.quarter_start is not null and (p.in_month_rows = 1 or p.in_quarter_prior = 1) then 1 end as in_quarter,
+        case when s.year_start is not null and (p.in_month_rows = 1 or p.in_year_prior = 1) then 1 end as in_year,
+        {%- for kind in kinds %}
+        s.{{ kind }}_days{{ "," if not loop.last }}
+        {%- endfor %}
+    from positions as p
+    inner join slots as s on p.slot_month = s.slot_month
+),
+
+-- per position: its balance at the slot's month-end (0 when it has no row in that month:
+-- the period-end balance of every period type it is in) and, per period type, its 积数 and
+-- daily average (per position, rounded half-up), null when the position is not in that
+-- period. DECIMAL(18, 2) up to the client's product cell (a position's 积数 for a year fits
+-- up to 10^16 CNY; DuckDB raises an error beyond, it never wraps): sums of 64-bit decimals
+-- cost a fraction of 128-bit ones.
 position_figures as (
     select
-        p.period_type,
-        p.period_start,
-        p.client_id,
-        p.inst_code,
-        p.product_family,
-        p.product_group,
-        cast(p.period_end_balance_cny as decimal(24, 2)) as period_end_balance_cny,
-        cast(p.balance_sum_cny as decimal(24, 2)) as balance_sum_cny,
-        {{ money_divide('p.balance_sum_cny', 'pr.days_covered') }} as daily_avg_balance_cny
-    from positions as p
-    inner join periods as pr on p.period_type = pr.period_type and p.period_start = pr.period_start
+        slot_month,
+        {%- for key in position_keys %}
+        {{ key }},
+        {%- endfor %}
+        cast(coalesce(month_end_balance_cny, 0) as decimal(18, 2)) as period_end_balance_cny,
+        {%- for kind in kinds %}
+        {%- set period_sum = 'month_sum_cny' if kind == 'month' else 'coalesce(month_sum_cny, 0) + coalesce(' ~ kind ~ '_prior_sum_cny, 0)' %}
+        in_{{ kind }},
+        case when in_{{ kind }} = 1 then cast({{ period_sum }} as decimal(18, 2)) end as {{ kind }}_balance_sum_cny,
+        case when in_{{ kind }} = 1 then cast({{ money_divide(period_sum, kind ~ '_days') }} as decimal(18, 2)) end as {{ kind }}_daily_avg_balance_cny{{ "," if not loop.last }}
+        {%- endfor %}
+    from position_periods
 ),
 
--- one row per client and product cell (each product group, and 'all' of the family)
+-- one row per slot, client and product cell (each product group, and 'all' of the family):
+-- the booking institutions of its positions (first and last, over every period type), the
+-- month-end balance and, per period type, the positions and their sums
 client_products as (
     select
-        period_type,
-        period_start,
+        slot_month,
         client_id,
         product_family,
         coalesce(product_group, 'all') as product_group,
         min(inst_code) as inst_code,
         max(inst_code) as last_inst_code,
-        count(*) as account_count,
-        {%- for col in sums %}
-        sum({{ col }}) as {{ col }}{{ "," if not loop.last }}
+        cast(sum(period_end_balance_cny) as decimal(18, 2)) as period_end_balance_cny,
+        {%- for kind in kinds %}
+        count(in_{{ kind }}) as {{ kind }}_account_count,
+        {%- for col in period_sums %}
+        cast(sum({{ kind }}_{{ col }}) as decimal(18, 2)) as {{ kind }}_{{ col }}{{ "," if not (loop.last and kind == kinds[-1]) }}
+        {%- endfor %}
         {%- endfor %}
     from position_figures
     group by grouping sets (
-        (period_type, period_start, client_id, product_family, product_group),
-        (period_type, period_start, client_id, product_family)
+        (slot_month, client_id, product_family, product_group),
+        (slot_month, client_id, product_family)
     )
 ),
 
--- a client's band of each type in the period: the one of its latest month with that type
-last_month_bands as (
-    select
-        pr.period_type,
-        pr.period_start,
-        b.client_id,
-        b.band_type,
-        b.band,
-        b.is_key_band,
-        b.month_start as band_month_start
+-- a client's bands by slot: the last loaded month's, else (quarter, year) the latest prior
+-- month's of that band type
+slot_bands as (
+    select s.slot_month, b.client_id, b.band_type, b.band, b.is_key_band
     from {{ ref('int_client_band_monthly') }} as b
-    inner join periods as pr on b.month_start = pr.last_month_start
+    inner join slots as s on b.month_start = s.slot_month
     {% if is_incremental() %}where b.{{ last_month_bounds }}{% endif %}
 ),
 
 prior_bands as (
-    select p.*
+    select pr.last_month_start as slot_month, p.*
     from {{ ref('int_breakdown_client_band_prior') }} as p
     inner join periods as pr on p.period_type = pr.period_type and p.period_start = pr.period_start
     {% if is_incremental() %}where {{ periods_in_run_window('p.period_type', 'p.period_start') }}{% endif %}
 ),
 
-client_bands as (
-    select
-        coalesce(m.period_type, p.period_type) as period_type,
-        coalesce(m.period_start, p.period_start) as period_start,
-        coalesce(m.client_id, p.client_id) as client_id,
-        coalesce(m.band_type, p.band_type) as band_type,
-        case when m.client_id is not null then m.band else p.band end as band,
-        case when m.client_id is not null then m.is_key_band else p.is_key_band end as is_key_band,
-        coalesce(m.band_month_start, p.latest_month_start) as band_month_start
-    from last_month_bands as m
-    full outer join prior_bands as p
-        on m.period_type = p.period_type
-        and m.period_start = p.period_start
-        and m.client_id = p.client_id
-        and m.band_type = p.band_type
+quarter_prior_bands as (
+    select * from prior_bands where period_type = 'quarter'
 ),
 
--- per client and period: key client (a key band in its latest banded month: the latest
--- month of a key band is its latest banded month) and whether it books at several
--- institutions (one group-by each, no window over the band rows)
+year_prior_bands as (
+    select * from prior_bands where period_type = 'year'
+),
+
+client_bands as (
+    select
+        coalesce(m.slot_month, q.slot_month, y.slot_month) as slot_month,
+        coalesce(m.client_id, q.client_id, y.client_id) as client_id,
+        coalesce(m.band_type, q.band_type, y.band_type) as band_type,
+        {%- for kind in kinds %}
+        {%- set prior = 'q' if kind == 'quarter' else ('y' if kind == 'year' else none) %}
+        case
+            when s.{{ kind }}_start is null then null
+            when m.client_id is not null then m.band
+            {%- if prior %}
+            else {{ prior }}.band
+            {%- endif %}
+        end as {{ kind }}_band,
+        case
+            when s.{{ kind }}_start is null then null
+            when m.client_id is not null then m.is_key_band
+            {%- if prior %}
+            else {{ prior }}.is_key_band
+            {%- endif %}
+        end as {{ kind }}_is_key_band,
+        case
+            when s.{{ kind }}_start is null then null
+            when m.client_id is not null then m.slot_month
+            {%- if prior %}
+            else {{ prior }}.latest_month_start
+            {%- endif %}
+        end as {{ kind }}_band_month_start{{ "," if not loop.last }}
+        {%- endfor %}
+    from slot_bands as m
+    full outer join quarter_prior_bands as q
+        on m.slot_month = q.slot_month and m.client_id = q.client_id and m.band_type = q.band_type
+    full outer join year_prior_bands as y
+        on coalesce(m.slot_month, q.slot_month) = y.slot_month
+        and coalesce(m.client_id, q.client_id) = y.client_id
+        and coalesce(m.band_type, q.band_type) = y.band_type
+    inner join slots as s on coalesce(m.slot_month, q.slot_month, y.slot_month) = s.slot_month
+),
+
+-- per slot, client and period type: key client (a key band in its latest banded month: the
+-- latest month of a key band is its latest banded month)
 client_keys as (
+    select
+        slot_month,
+        client_id,
+        {%- for kind in kinds %}
+        case
+            when max(case when {{ kind }}_is_key_band then {{ kind }}_band_month_start end) = max({{ kind }}_band_month_start) then 1
+            else 0
+        end as {{ kind }}_is_key_client{{ "," if not loop.last }}
+        {%- endfor %}
+    from client_bands
+    group by slot_month, client_id
+),
+
+-- product cells booked at one institution: per period type, the client (0 or 1), its
+-- positions, whether it is a key client, and the sums
+single_products as (
+    select
+        c.slot_month,
+        c.client_id,
+        c.inst_code,
+        c.product_family,
+        c.product_group,
+        {%- for kind in kinds %}
+        case when c.{{ kind }}_account_count > 0 then 1 else 0 end as {{ kind }}_client_count,
+        c.{{ kind }}_account_count,
+        case when c.{{ kind }}_account_count > 0 then coalesce(k.{{ kind }}_is_key_client, 0) else 0 end as {{ kind }}_key_client_count,
+        case when c.{{ kind }}_account_count > 0 then c.period_end_balance_cny end as {{ kind }}_period_end_balance_cny,
+        {%- for col in period_sums %}
+        c.{{ kind }}_{{ col }}{{ "," if not (loop.last and kind == kinds[-1]) }}
+        {%- endfor %}
+        {%- endfor %}
+    from client_products as c
+    left join client_keys as k on c.slot_month = k.slot_month and c.client_id = k.client_id
+    where c.inst_code = c.last_inst_code
+),
+
+-- summed per booking institution (and band), every period type side by side
+{%- set counted = ['client_count'] + figures %}
+single_wide_cells as (
+    select
+        s.slot_month,
+        s.inst_code,
+        s.product_family,
+        s.product_group,
+        'all' as band_type,
+        {%- for kind in kinds %}
+        'all' as {{ kind }}_band,
+        {%- for col in counted %}
+        sum(s.{{ kind }}_{{ col }}) as {{ kind }}_{{ col }}{{ "," if not (loop.last and kind == kinds[-1]) }}
+        {%- endfor %}
+        {%- endfor %}
+    from single_products as s
+    group by s.slot_month, s.inst_code, s.product_family, s.product_group
+    union all
+    select
+        s.slot_month,
+        s.inst_code,
+        s.product_family,
+        s.product_group,
+        b.band_type,
+        {%- for kind in kinds %}
+        b.{{ kind }}_band,
+        {%- for col in counted %}
+        sum(case when b.{{ kind }}_band is not null then s.{{ kind }}_{{ col }} end){{ "," if not (loop.last and kind == kinds[-1]) }}
+        {%- endfor %}
+        {%- endfor %}
+    from single_products as s
+    inner join client_bands as b on s.slot_month = b.slot_month and s.client_id = b.client_id
+    group by
+        s.slot_month, s.inst_code, s.product_family, s.product_group, b.band_type
+        {%- for kind in kinds %}, b.{{ kind }}_band{% endfor %}
+),
+
+single_leaf_cells as (
     select
         period_type,
         period_start,
-        client_id,
-        case
-            when max(case when is_key_band then band_month_start end) = max(band_month_start) then 1
-            else 0
-        end as is_key_client
-    from client_bands
-    group by period_type, period_start, client_id
-),
-
-multi_inst_clients as (
-    select distinct period_type, period_start, client_id
-    from client_products
-    where inst_code <> last_inst_code
-),
-
-single_inst_products as (
-    select c.*, coalesce(k.is_key_client, 0) as is_key_client
-    from client_products as c
-    left join multi_inst_clients as mc
-        on c.period_type = mc.period_type and c.period_start = mc.period_start and c.client_id = mc.client_id
-    left join client_keys as k
-        on c.period_type = k.period_type and c.period_start = k.period_start and c.client_id = k.client_id
-    where mc.client_id is null
+        slot_month,
+        inst_code,
+        product_family,
+        product_group,
+        band_type,
+        band,
+        sum(client_count) as client_count,
+        {%- for col in figures %}
+        sum({{ col }}) as {{ col }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from (
+        {%- for kind in kinds %}
+        select
+            '{{ kind }}' as period_type,
+            s.{{ kind }}_start as period_start,
+            c.slot_month,
+            c.inst_code,
+            c.product_family,
+            c.product_group,
+            c.band_type,
+            c.{{ kind }}_band as band,
+            c.{{ kind }}_client_count as client_count,
+            {%- for col in figures %}
+            c.{{ kind }}_{{ col }} as {{ col }}{{ "," if not loop.last }}
+            {%- endfor %}
+        from single_wide_cells as c
+        inner join slots as s on c.slot_month = s.slot_month
+        where c.{{ kind }}_client_count > 0
+        {{ "union all" if not loop.last }}
+        {%- endfor %}
+    ) as by_period
+    group by period_type, period_start, slot_month, inst_code, product_family, product_group, band_type, band
 ),
 
 -- a period rolls up on the tree of its last loaded month
 institutions as (
-    select pr.period_type, pr.period_start, i.*
-    from periods as pr
-    inner join {{ ref('int_institution_monthly') }} as i on i.month_start = pr.last_month_start
+    select s.slot_month, i.*
+    from slots as s
+    inner join {{ ref('int_institution_monthly') }} as i on i.month_start = s.slot_month
 ),
 
 levels as (
     {%- for n in levels %}
     select {{ n }} as inst_level{{ " union all" if not loop.last }}
     {%- endfor %}
-),
-
-
--- single-institution clients: summed per booking institution and band, then rolled up
-single_leaf_cells as (
-    select
-        s.period_type,
-        s.period_start,
-        s.inst_code,
-        s.product_family,
-        s.product_group,
-        'all' as band_type,
-        'all' as band,
-        count(*) as client_count,
-        sum(s.account_count) as account_count,
-        sum(s.is_key_client) as key_client_count,
-        {%- for col in sums %}
-        sum(s.{{ col }}) as {{ col }}{{ "," if not loop.last }}
-        {%- endfor %}
-    from single_inst_products as s
-    group by s.period_type, s.period_start, s.inst_code, s.product_family, s.product_group
-    union all
-    select
-        s.period_type,
-        s.period_start,
-        s.inst_code,
-        s.product_family,
-        s.product_group,
-        b.band_type,
-        b.band,
-        count(*),
-        sum(s.account_count),
-        sum(s.is_key_client),
-        {%- for col in sums %}
-        sum(s.{{ col }}){{ "," if not loop.last }}
-        {%- endfor %}
-    from single_inst_products as s
-    inner join client_bands as b
-        on s.period_type = b.period_type and s.period_start = b.period_start and s.client_id = b.client_id
-    group by s.period_type, s.period_start, s.inst_code, s.product_family, s.product_group, b.band_type, b.band
 ),
 
 single_cells as (
@@ -241,43 +367,75 @@ single_cells as (
         c.product_family,
         c.product_group,
         c.client_count,
-        c.account_count,
-        c.key_client_count,
-        {%- for col in sums %}
+        {%- for col in figures %}
         c.{{ col }}{{ "," if not loop.last }}
         {%- endfor %}
     from single_leaf_cells as c
-    left join institutions as i
-        on c.period_type = i.period_type and c.period_start = i.period_start and c.inst_code = i.inst_code
+    left join institutions as i on c.slot_month = i.slot_month and c.inst_code = i.inst_code
     cross join levels as l
 ),
 
--- clients with positions at two or more institutions: one row per client and cell first
-multi_inst_products as (
+-- product cells booked at two or more institutions (few): their positions per booking
+-- institution, then one row per period
+multi_products as (
     select
-        f.period_type,
-        f.period_start,
+        slot_month,
+        client_id,
+        product_family,
+        product_group
+    from client_products
+    where inst_code <> last_inst_code
+),
+
+
+multi_wide_products as (
+    select
+        f.slot_month,
         f.client_id,
         f.inst_code,
         f.product_family,
-        coalesce(f.product_group, 'all') as product_group,
-        count(*) as account_count,
-        {%- for col in sums %}
-        sum(f.{{ col }}) as {{ col }}{{ "," if not loop.last }}
+        mp.product_group,
+        sum(f.period_end_balance_cny) as period_end_balance_cny,
+        {%- for kind in kinds %}
+        count(f.in_{{ kind }}) as {{ kind }}_account_count,
+        {%- for col in period_sums %}
+        sum(f.{{ kind }}_{{ col }}) as {{ kind }}_{{ col }}{{ "," if not (loop.last and kind == kinds[-1]) }}
+        {%- endfor %}
         {%- endfor %}
     from position_figures as f
-    inner join multi_inst_clients as mc
-        on f.period_type = mc.period_type and f.period_start = mc.period_start and f.client_id = mc.client_id
-    group by grouping sets (
-        (f.period_type, f.period_start, f.client_id, f.inst_code, f.product_family, f.product_group),
-        (f.period_type, f.period_start, f.client_id, f.inst_code, f.product_family)
-    )
+    inner join multi_products as mp
+        on f.slot_month = mp.slot_month and f.client_id = mp.client_id and f.product_family = mp.product_family
+    where mp.product_group = 'all' or mp.product_group = f.product_group
+    group by f.slot_month, f.client_id, f.inst_code, f.product_family, mp.product_group
+),
+
+multi_inst_products as (
+    {%- for kind in kinds %}
+    select
+        '{{ kind }}' as period_type,
+        s.{{ kind }}_start as period_start,
+        m.slot_month,
+        m.client_id,
+        m.inst_code,
+        m.product_family,
+        m.product_group,
+        m.{{ kind }}_account_count as account_count,
+        m.period_end_balance_cny,
+        {%- for col in period_sums %}
+        m.{{ kind }}_{{ col }} as {{ col }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from multi_wide_products as m
+    inner join slots as s on m.slot_month = s.slot_month
+    where m.{{ kind }}_account_count > 0
+    {{ "union all" if not loop.last }}
+    {%- endfor %}
 ),
 
 multi_inst_levels as (
     select
         c.period_type,
         c.period_start,
+        c.slot_month,
         c.client_id,
         l.inst_level,
         {{ institution_level_columns('c.inst_code', 'i', 'l.inst_level') }}
@@ -288,8 +446,7 @@ multi_inst_levels as (
         c.{{ col }}{{ "," if not loop.last }}
         {%- endfor %}
     from multi_inst_products as c
-    left join institutions as i
-        on c.period_type = i.period_type and c.period_start = i.period_start and c.inst_code = i.inst_code
+    left join institutions as i on c.slot_month = i.slot_month and c.inst_code = i.inst_code
     cross join levels as l
 ),
 
@@ -297,6 +454,7 @@ multi_inst_client_cells as (
     select
         period_type,
         period_start,
+        slot_month,
         inst_level,
         level_inst_code,
         product_family,
@@ -311,7 +469,36 @@ multi_inst_client_cells as (
         sum({{ col }}) as {{ col }}{{ "," if not loop.last }}
         {%- endfor %}
     from multi_inst_levels
-    group by period_type, period_start, inst_level, level_inst_code, product_family, product_group, client_id
+    group by period_type, period_start, slot_month, inst_level, level_inst_code, product_family, product_group, client_id
+),
+
+-- the key flag and bands of a row's period type, from its slot's rows
+multi_client_keys as (
+    select
+        c.*,
+        coalesce(case c.period_type
+            {%- for kind in kinds %}
+            when '{{ kind }}' then k.{{ kind }}_is_key_client
+            {%- endfor %}
+        end, 0) as key_client_count
+    from multi_inst_client_cells as c
+    left join client_keys as k on c.slot_month = k.slot_month and c.client_id = k.client_id
+),
+
+multi_client_bands as (
+    select
+        c.period_type,
+        c.period_start,
+        c.slot_month,
+        c.client_id,
+        b.band_type,
+        case c.period_type
+            {%- for kind in kinds %}
+            when '{{ kind }}' then b.{{ kind }}_band
+            {%- endfor %}
+        end as band
+    from (select distinct period_type, period_start, slot_month, client_id from multi_inst_products) as c
+    inner join client_bands as b on c.slot_month = b.slot_month and c.client_id = b.client_id
 ),
 
 multi_cells as (
@@ -330,13 +517,11 @@ multi_cells as (
         c.product_group,
         1 as client_count,
         c.account_count,
-        coalesce(k.is_key_client, 0) as key_client_count,
+        c.key_client_count,
         {%- for col in sums %}
         c.{{ col }}{{ "," if not loop.last }}
         {%- endfor %}
-    from multi_inst_client_cells as c
-    left join client_keys as k
-        on c.period_type = k.period_type and c.period_start = k.period_start and c.client_id = k.client_id
+    from multi_client_keys as c
     union all
     select
         c.period_type,
@@ -353,15 +538,16 @@ multi_cells as (
         c.product_group,
         1,
         c.account_count,
-        coalesce(k.is_key_client, 0),
+        c.key_client_count,
         {%- for col in sums %}
         c.{{ col }}{{ "," if not loop.last }}
         {%- endfor %}
-    from multi_inst_client_cells as c
-    inner join client_bands as b
-        on c.period_type = b.period_type and c.period_start = b.period_start and c.client_id = b.client_id
-    left join client_keys as k
-        on c.period_type = k.period_type and c.period_start = k.period_start and c.client_id = k.client_id
+    from multi_client_keys as c
+    inner join multi_client_bands as b
+        on c.period_type = b.period_type
+        and c.period_start = b.period_start
+        and c.client_id = b.client_id
+    where b.band is not null
 ),
 
 {%- set cell_columns -%}
