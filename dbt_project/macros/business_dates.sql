@@ -51,6 +51,26 @@
     cast(round({{ expr }}, 2) as decimal(24, 2))
 {%- endmacro %}
 
+{#- A raw-layer amount (DECIMAL(24, 6)) as money: DECIMAL(24, 2), rounded half-up. -#}
+{% macro raw_money(column) -%}
+    {{ return(adapter.dispatch('raw_money', 'clientmart')(column)) }}
+{%- endmacro %}
+
+{% macro default__raw_money(column) -%}
+    cast({{ column }} as decimal(24, 2))
+{%- endmacro %}
+
+{% macro duckdb__raw_money(column) -%}
+    {#- DuckDB rescales a 128-bit decimal about 25 times slower than a 64-bit one (2 s per
+        2.5M balances): amounts under 10^12 (all but absurd ones) go through DECIMAL(18, 6),
+        the others take the direct cast; the value is the same either way. -#}
+    case
+        when {{ column }} > -1000000000000 and {{ column }} < 1000000000000
+            then cast(cast({{ column }} as decimal(18, 6)) as decimal(24, 2))
+        else cast({{ column }} as decimal(24, 2))
+    end
+{%- endmacro %}
+
 {#- A series of calendar dates (inclusive), one row per day, column `calendar_date`. -#}
 {% macro date_series(start_date, end_date) -%}
     {{ return(adapter.dispatch('date_series', 'clientmart')(start_date, end_date)) }}

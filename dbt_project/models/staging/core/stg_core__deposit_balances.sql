@@ -14,7 +14,7 @@ renamed as (
         cast(inst_code as {{ dbt.type_string() }}) as inst_code,
         cast(product_code as {{ dbt.type_string() }}) as product_code,
         upper(cast(currency as {{ dbt.type_string() }})) as currency,
-        cast(balance as decimal(24, 2)) as balance,
+        {{ raw_money('balance') }} as balance,
         cast(business_date as date) as business_date,
         _source_file,
         _source_line

@@ -8,7 +8,7 @@ renamed as (
         cast(txn_date as date) as txn_date,
         cast(account_id as {{ dbt.type_string() }}) as account_id,
         cast(client_id as {{ dbt.type_string() }}) as client_id,
-        cast(amount as decimal(24, 2)) as amount_cny,
+        {{ raw_money('amount') }} as amount_cny,
         cast(direction as {{ dbt.type_string() }}) as direction,
         cast(txn_type as {{ dbt.type_string() }}) as txn_type,
         cast(channel as {{ dbt.type_string() }}) as channel,

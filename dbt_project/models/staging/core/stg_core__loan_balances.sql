@@ -9,7 +9,7 @@ renamed as (
         cast(client_id as {{ dbt.type_string() }}) as client_id,
         cast(inst_code as {{ dbt.type_string() }}) as inst_code,
         cast(product_code as {{ dbt.type_string() }}) as product_code,
-        cast(balance as decimal(24, 2)) as balance_cny,
+        {{ raw_money('balance') }} as balance_cny,
         cast(business_date as date) as business_date,
         _source_file,
         _source_line

@@ -8,7 +8,7 @@ renamed as (
         cast(rm_id as {{ dbt.type_string() }}) as rm_id,
         cast(client_id as {{ dbt.type_string() }}) as client_id,
         cast(product_category as {{ dbt.type_string() }}) as product_category,
-        cast(expected_amount as decimal(24, 2)) as expected_amount_cny,
+        {{ raw_money('expected_amount') }} as expected_amount_cny,
         cast(stage as {{ dbt.type_string() }}) as stage,
         cast(expected_close_date as date) as expected_close_date,
         cast(status as {{ dbt.type_string() }}) as status,

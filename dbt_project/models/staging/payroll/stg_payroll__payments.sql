@@ -9,7 +9,7 @@ renamed as (
         cast(account_id as {{ dbt.type_string() }}) as account_id,
         {{ pseudonymise(dbt.cast('id_number', dbt.type_string())) }} as employee_key,
         {{ mask_name(dbt.cast('employee_name', dbt.type_string())) }} as employee_name_masked,
-        cast(amount as decimal(24, 2)) as amount_cny,
+        {{ raw_money('amount') }} as amount_cny,
         cast(pay_date as date) as pay_date,
         cast(business_date as date) as business_date,
         _source_file,

@@ -9,8 +9,8 @@ renamed as (
         cast(client_id as {{ dbt.type_string() }}) as client_id,
         cast(product_code as {{ dbt.type_string() }}) as product_code,
         cast(units as decimal(24, 6)) as units,
-        cast(market_value as decimal(24, 2)) as market_value_cny,
-        cast(cost as decimal(24, 2)) as cost_cny,
+        {{ raw_money('market_value') }} as market_value_cny,
+        {{ raw_money('cost') }} as cost_cny,
         cast(business_date as date) as business_date,
         _source_file,
         _source_line

@@ -10,7 +10,7 @@ renamed as (
         cast(product_code as {{ dbt.type_string() }}) as product_code,
         cast(rm_id as {{ dbt.type_string() }}) as rm_id,
         cast(side as {{ dbt.type_string() }}) as side,
-        cast(amount as decimal(24, 2)) as amount_cny,
+        {{ raw_money('amount') }} as amount_cny,
         cast(status as {{ dbt.type_string() }}) as status,
         cast(business_date as date) as business_date,
         _source_file,
