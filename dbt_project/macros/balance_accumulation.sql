@@ -7,7 +7,9 @@
     run window touches is brought up to date in one of two ways:
 
       append     every window date of the month is later than the month's stored last
-                 covered day (a night: the next date): stored state + the window's rows;
+                 covered day (a night: the next date): the stored state joined to the
+                 window's rows, one per entity (folded first when the window holds several
+                 dates), the window's latest balance and attributes winning;
       recompute  anything else (a re-run or corrected date, a late earlier date, a first
                  build, window dates that now have no rows): the month's state is rebuilt
                  from every day row of that month in `day_rows`, which holds each date's
@@ -98,14 +100,14 @@ plan as (
 ),
 
 new_rows as (
-    select r.*
+    select r.*, p.action
     from window_rows as r
     inner join plan as p on r.month_start = p.month_start
     {%- if is_incremental() %}
     where p.action = 'append'
     union all
     -- a recomputed month: every day of it, whether inside the window or not
-    select r.*
+    select r.*, p.action
     from (
         select
             {{ day_columns }}
@@ -129,57 +131,82 @@ new_days as (
         entity_key,
         month_start,
         balance_date,
+        action,
         sum(amount_cny) as amount_cny,
         {%- for col in attribute_columns %}
         max({{ col }}) as {{ col }}{{ "," if not loop.last }}
         {%- endfor %}
     from new_rows
-    group by entity_key, month_start, balance_date
+    group by entity_key, month_start, balance_date, action
     {%- endif %}
 ),
 
-states as (
+-- a day row as the state of its entity and month after that day
+day_states as (
     select
         entity_key,
         month_start,
+        action,
         balance_date as last_balance_date,
         amount_cny as last_balance_cny,
         amount_cny as balance_sum_cny,
         1 as days_with_balance,
         {{ attributes }}
     from new_days
-    {%- if is_incremental() %}
-    union all
-    select
-        s.{{ key_column }},
-        s.month_start,
-        s.last_balance_date,
-        s.last_balance_cny,
-        s.balance_sum_cny,
-        s.days_with_balance,
-        {%- for col in attribute_columns %}
-        s.{{ col }}{{ "," if not loop.last }}
-        {%- endfor %}
-    from {{ this }} as s
-    inner join plan as p on s.month_start = p.month_start
-    where p.action = 'append'
-        and s.month_start between {{ run_window_month_start() }} and cast('{{ run_end_date() }}' as date)
+),
+
+-- a recomputed month: its days folded per entity
+recomputed as (
+    {{ fold_day_states("action = 'recompute'", attribute_columns) }}
+),
+
+{% if is_incremental() %}
+-- an appended month: the window's days folded per entity (a one-date window has one row per
+-- entity and month already), then added to the stored state with one join (the window's
+-- days are later than the stored ones, so their latest balance and attributes win)
+appended_days as (
+    {%- if run_start_date() == run_end_date() %}
+    select * from day_states where action = 'append'
+    {%- else %}
+    {{ fold_day_states("action = 'append'", attribute_columns) }}
     {%- endif %}
 ),
 
+appended as (
+    select
+        coalesce(n.entity_key, s.{{ key_column }}) as entity_key,
+        coalesce(n.month_start, s.month_start) as month_start,
+        coalesce(n.last_balance_date, s.last_balance_date) as last_balance_date,
+        coalesce(n.last_balance_cny, s.last_balance_cny) as last_balance_cny,
+        coalesce(n.balance_sum_cny, 0) + coalesce(s.balance_sum_cny, 0) as balance_sum_cny,
+        coalesce(n.days_with_balance, 0) + coalesce(s.days_with_balance, 0) as days_with_balance,
+        {%- for col in attribute_columns %}
+        coalesce(n.{{ col }}, s.{{ col }}) as {{ col }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from (
+        select s.*
+        from {{ this }} as s
+        inner join plan as p on s.month_start = p.month_start
+        where p.action = 'append'
+            and s.month_start between {{ run_window_month_start() }} and cast('{{ run_end_date() }}' as date)
+    ) as s
+    full outer join appended_days as n
+        on s.{{ key_column }} = n.entity_key and s.month_start = n.month_start
+),
+{% endif %}
+
 folded as (
     select
-        entity_key,
-        month_start,
-        max(last_balance_date) as last_balance_date,
-        {{ value_at_max('last_balance_cny', 'last_balance_date') }} as last_balance_cny,
-        sum(balance_sum_cny) as balance_sum_cny,
-        sum(days_with_balance) as days_with_balance,
-        {%- for col in attribute_columns %}
-        {{ value_at_max(col, 'last_balance_date') }} as {{ col }}{{ "," if not loop.last }}
-        {%- endfor %}
-    from states
-    group by entity_key, month_start
+        entity_key, month_start, last_balance_date, last_balance_cny, balance_sum_cny,
+        days_with_balance, {{ attributes }}
+    from recomputed
+    {%- if is_incremental() %}
+    union all
+    select
+        entity_key, month_start, last_balance_date, last_balance_cny, balance_sum_cny,
+        days_with_balance, {{ attributes }}
+    from appended
+    {%- endif %}
 ),
 
 month_progress as (
@@ -229,6 +256,24 @@ select
     cast(last_balance_cny as decimal(24, 2)) as last_balance_cny
 from measured
 {% endmacro %}
+
+{#- Day states (of `day_states`) matching `condition`, folded per entity and month: the
+    latest day's balance and attributes (non-null), the 积数 and the days with a balance. -#}
+{% macro fold_day_states(condition, attribute_columns) -%}
+    select
+        entity_key,
+        month_start,
+        max(last_balance_date) as last_balance_date,
+        {{ value_at_max('last_balance_cny', 'last_balance_date') }} as last_balance_cny,
+        sum(balance_sum_cny) as balance_sum_cny,
+        sum(days_with_balance) as days_with_balance,
+        {%- for col in attribute_columns %}
+        {{ value_at_max(col, 'last_balance_date') }} as {{ col }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from day_states
+    where {{ condition }}
+    group by entity_key, month_start
+{%- endmacro %}
 
 {#- The value of `value` on the row where `order` is greatest, in an aggregate
     (DuckDB arg_max, Spark max_by). -#}
