@@ -8,12 +8,12 @@
 }}
 
 {#- The 20/80 rule: the share of assets held by the top 20% of clients. -#}
-{%- set top_share = 0.2 %}
+{%- set top_percent = 20 %}
 
 with
 
 tiers as (
-    select client_id, month_start, inst_code, total_month_end_cny
+    select client_id, month_start, inst_code, cast(total_month_end_cny as decimal(18, 2)) as total_month_end_cny
     from {{ ref('int_client_tier_monthly') }}
     {% if is_incremental() %}
         where {{ months_in_run_window('month_start') }}
@@ -67,10 +67,12 @@ aggregated as (
         max(client_count) as client_count,
         sum(total_month_end_cny) as total_assets_cny,
         sum(asc_rank * total_month_end_cny) as rank_weighted_assets,
-        -- top share: the ceil(share * n) clients with the most assets
-        sum(case when asc_rank > client_count - ceiling(client_count * {{ top_share }}) then total_month_end_cny else 0 end) as top_assets_cny
+        -- in integers (no decimal per row): the top share is the ceil(n * percent / 100)
+        -- clients with the most assets, those with n - rank < n * percent / 100; decile d
+        -- holds the floor(n * d / 10) clients with the least, rank * 10 <= n * d
+        sum(case when (client_count - asc_rank) * 100 < client_count * {{ top_percent }} then total_month_end_cny else 0 end) as top_assets_cny
         {%- for decile in range(1, 10) %},
-        sum(case when asc_rank <= floor(client_count * {{ decile }} / 10.0) then total_month_end_cny else 0 end) as bottom_p{{ decile * 10 }}_assets_cny
+        sum(case when asc_rank * 10 <= client_count * {{ decile }} then total_month_end_cny else 0 end) as bottom_p{{ decile * 10 }}_assets_cny
         {%- endfor %}
     from ranked
     group by group_inst_code, month_start
