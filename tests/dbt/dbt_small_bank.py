@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import yaml
 
 from ingest.spec import load_feeds
 
@@ -327,14 +328,21 @@ def run_dbt(args: list[str], env: dict[str, str]) -> DbtRun:
     return DbtRun(success=res.success, results=list(res.result or []) if args[0] != "parse" else [])
 
 
+def warehouse_config() -> dict[str, str]:
+    """The DuckDB configuration dbt opens the warehouse with (profiles.yml)."""
+    profiles = yaml.safe_load((DBT_PROJECT / "profiles.yml").read_text(encoding="utf-8"))
+    return dict(profiles["clientmart"]["outputs"]["duckdb"].get("config_options") or {})
+
+
 def query(warehouse: Path, sql: str) -> list[tuple]:
     """Read the warehouse after dbt has finished.
 
     dbt-duckdb keeps its in-process database instance open after dbtRunner returns, and
     DuckDB refuses a second in-process connection with a different configuration, so this
-    connects with the default configuration (shares dbt's instance) and only reads.
+    connects with dbt's (profiles.yml's config_options: it shares dbt's instance) and only
+    reads.
     """
-    con = duckdb.connect(str(warehouse))
+    con = duckdb.connect(str(warehouse), config=warehouse_config())
     try:
         return con.execute(sql).fetchall()
     finally:

@@ -370,3 +370,22 @@ def test_the_build_runs_under_the_configured_memory_limit(built: dict) -> None:
     assert shown.success
     table = shown.results[0].agate_table
     assert table.rows[0][0] in ("953.6 MiB", "1.0 GB", "1GB")
+
+
+def test_a_new_warehouse_is_written_in_the_current_storage_format(built: dict) -> None:
+    """profiles.yml's config_options reach DuckDB when dbt creates the warehouse: its
+    current storage format (DICT_FSST string compression) writes the nightly's large
+    tables with less CPU than the 0.10-compatible default."""
+    tags = query(
+        built["warehouse"],
+        "select tags['storage_version'] from duckdb_databases() where not internal",
+    )
+    assert tags[0][0].startswith("v1.5"), tags
+    methods = {
+        row[0]
+        for row in query(
+            built["warehouse"],
+            "select distinct compression from pragma_storage_info('fct_deposit_balance_daily')",
+        )
+    }
+    assert "DICT_FSST" in methods, methods
