@@ -34,6 +34,7 @@ EXTRA = "_extra"
 RAW_RECORD = "raw_record"
 
 _DECIMAL_RE = r"^-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$"
+_DECIMAL_PADDED_RE = r"^\s*-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s*$"
 _INTEGER_RE = r"^-?\d+(\.0+)?$"
 _DATE_RE = r"^\d{4}(-\d{2}-\d{2}|/\d{2}/\d{2}|\d{4})$"
 _MONTH_RE = r"^\d{4}-?\d{2}$"
@@ -45,13 +46,20 @@ def clean(expr: pl.Expr) -> pl.Expr:
     return expr.str.strip_chars().replace("", None)
 
 
-def parse_decimal(expr: pl.Expr) -> pl.Expr:
-    """``1,234.56`` / ``-12.5`` / ``100`` -> Decimal(24,6); anything else -> null."""
-    return (
-        pl.when(expr.str.contains(_DECIMAL_RE))
-        .then(expr.str.replace_all(",", "", literal=True))
-        .cast(DECIMAL, strict=False)
-    )
+def parse_decimal(expr: pl.Expr, shape: pl.Expr | None = None) -> pl.Expr:
+    """``1,234.56`` / ``-12.5`` / ``100`` (cleaned text) -> Decimal(24,6); anything else ->
+    null. ``shape``: ``decimal_shape`` of the raw text, when computed beforehand."""
+    if shape is None:
+        shape = expr.str.contains(_DECIMAL_RE)
+    return pl.when(shape).then(expr.str.replace_all(",", "", literal=True)).cast(DECIMAL, strict=False)
+
+
+def decimal_shape(raw: pl.Expr) -> pl.Expr:
+    """True where the raw (uncleaned) text, once cleaned, has a decimal's shape: the guard
+    of ``parse_decimal`` with the white space ``clean`` strips allowed around it (the regex's
+    Unicode ``\\s`` is the White_Space that ``strip_chars`` strips). It reads the raw text, so
+    it runs next to the cleaning instead of after it, on the other core."""
+    return raw.str.contains(_DECIMAL_PADDED_RE)
 
 
 def parse_integer(expr: pl.Expr) -> pl.Expr:
@@ -196,6 +204,13 @@ def column_values(
                 unknown,
             )
         raw = clean(pl.col(source))
+        if col.type == "decimal":  # the shape guard reads the raw text, next to its cleaning
+            shape = f"__shape_{col.name}"
+            typed = parse_decimal(pl.col(_raw(col.name)), shape=pl.col(shape))
+            return ColumnValues(
+                [raw.alias(_raw(col.name)), decimal_shape(pl.col(source)).alias(shape)],
+                [typed.alias(col.name)],
+            )
     typed = parse(col, pl.col(_raw(col.name)), excel).cast(dtype)
     return ColumnValues([raw.alias(_raw(col.name))], [typed.alias(col.name)])
 
