@@ -125,7 +125,7 @@ def messy_decimals() -> list[str | None]:
     for _ in range(20_000):
         values.append("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))))
     for _ in range(5_000):  # well-formed amounts with padding, the common case
-        whole = f"{rng.randint(0, 10**rng.randint(1, 12)):,}"
+        whole = f"{rng.randint(0, 10 ** rng.randint(1, 12)):,}"
         values.append(
             f"{rng.choice(SPACES) * rng.randint(0, 2)}{rng.choice(['', '-'])}"
             f"{whole.replace(',', '') if rng.random() < 0.5 else whole}"
