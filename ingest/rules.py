@@ -362,10 +362,10 @@ def _unless_keys_unique(
     repeats: the distinct 64-bit ``hashes`` of the present keys are counted (a fifth of the
     cost of marking occurrences); only when the count falls short (a duplicate, or a hash
     collision) is ``broken`` computed on the keys themselves, so a collision flags nothing."""
-    present = _key_present(feed)
-    distinct, count = frame.select(
-        hashes.filter(present).n_unique().alias("distinct"), present.sum().alias("count")
-    ).row(0)
+    if KEY_COUNTS[0] in frame.columns:  # counted by split_records' main collect
+        distinct, count = frame.select(KEY_COUNTS).row(0) if frame.height else (0, 0)
+    else:
+        distinct, count = frame.select(_key_counts(feed, hashes)).row(0)
     if distinct == count:
         return pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True)
     return frame.select(broken.fill_null(False)).to_series()
@@ -388,6 +388,16 @@ def duplicate_key_flag(frame: pl.DataFrame, feed: Feed) -> pl.Series:
 def duplicate_key_rule(feed: Feed) -> Check:
     """Every occurrence of a key after its first (in file order) within the delivery."""
     return ("duplicate_key", _key_present(feed) & ~_key(feed).is_first_distinct())
+
+
+KEY_COUNTS = ("__distinct_key_hashes", "__present_keys")
+
+
+def _key_counts(feed: Feed, hashes: pl.Expr) -> list[pl.Expr]:
+    """The distinct key hashes and the records with a key (``_unless_keys_unique``)."""
+    present = _key_present(feed)
+    distinct, count = KEY_COUNTS
+    return [hashes.filter(present).n_unique().alias(distinct), present.sum().alias(count)]
 
 
 def _duplicate_flags(frame: pl.DataFrame, feed: Feed) -> pl.Series:
@@ -502,6 +512,8 @@ def split_records(
     key_early = set(feed.key) <= early
     key_hash = _key(feed, early if key_early else ()).hash().alias(KEY_HASH)
     rules = [(f, broken.fill_null(False).alias(f)) for f, (_, broken) in named[:-1]]
+    # the duplicate-key rule's counts (_duplicate_flags) are aggregates computed alongside
+    counts = _key_counts(feed, pl.col(KEY_HASH))
     frame = (
         read.frame.lazy()
         .rename(alias)
@@ -511,8 +523,12 @@ def split_records(
             *([key_hash] if key_early else []),
             *(e for f, e in rules if f in soon),
         )
-        .with_columns(*([] if key_early else [key_hash]), *(e for f, e in rules if f not in soon))
-        .with_columns(pl.any_horizontal(flags[:-1]).alias(RULES))
+        .with_columns(
+            *([] if key_early else [key_hash]),
+            *(e for f, e in rules if f not in soon),
+            *(counts if key_early else []),
+        )
+        .with_columns(pl.any_horizontal(flags[:-1]).alias(RULES), *([] if key_early else counts))
         .collect(engine="in-memory", optimizations=_NO_CSE)
     )
     duplicate = _duplicate_flags(frame, feed)
