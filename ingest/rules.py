@@ -129,30 +129,60 @@ FEW_DISTINCT = 64
 SAMPLE = 1024
 
 
-def _few_distinct(column: pl.Series, col: Column) -> tuple[pl.Series, pl.Series] | None:
+def _few_distinct(column: pl.Series, col: Column) -> tuple[pl.Series, pl.Series | None] | None:
     """The distinct values of ``column`` (as read, nulls left out) and each record's index
-    into them, when it has few enough distinct values; else None.
+    into them, when it has few enough distinct values; else None. The index is None when
+    the values are those of the first SAMPLE records: ``index_few_distinct`` computes it.
 
     The first SAMPLE records' values are tried first: when they are all the column holds (a
     daily feed's date, a currency), indexing costs one pass (one comparison when it is a
     single value); else the column's distinct values are counted and the records indexed
-    into them."""
+    into them (``_all_distinct``)."""
     limit = FEW_DISTINCT if col.type == "string" else max(FEW_DISTINCT, column.len() // 4)
     if not column.len() or column.dtype != pl.String:
         return None
     sample = column.head(SAMPLE).unique().drop_nulls()
     if sample.len() > min(limit, SAMPLE // 4):
         return None
-    if sample.len() == 1 and not column.null_count() and (column == sample[0]).all():
-        return sample, pl.repeat(0, column.len(), dtype=pl.UInt32, eager=True)  # one value
-    try:
-        return sample, column.cast(pl.Enum(sample)).to_physical()
-    except pl.exceptions.InvalidOperationError:  # a value beyond the sample's
-        pass
+    return sample, None
+
+
+def _all_distinct(column: pl.Series, col: Column) -> tuple[pl.Series, pl.Series] | None:
+    """``_few_distinct`` for a column holding values beyond its first SAMPLE records'."""
+    limit = FEW_DISTINCT if col.type == "string" else max(FEW_DISTINCT, column.len() // 4)
     distinct = column.unique().drop_nulls()
     if distinct.len() > limit:
         return None
     return distinct, column.cast(pl.Enum(distinct)).to_physical()
+
+
+def _sample_index(source: pl.Expr, sample: pl.Series) -> pl.Expr:
+    """Each record's index into ``sample`` (null where its value is not one of them)."""
+    if sample.len() == 1:  # one comparison, no hashing
+        return pl.when(source == sample[0]).then(pl.lit(0, pl.UInt32))
+    return source.cast(pl.Enum(sample), strict=False).to_physical()
+
+
+def index_few_distinct(
+    frame: pl.DataFrame, columns: Mapping[str, Column]
+) -> dict[str, tuple[pl.Series, pl.Series] | None]:
+    """``_few_distinct`` of each column of ``frame`` (by header) that it maps, indexed.
+
+    The columns whose first records hold all their values are indexed together, in one
+    select (in parallel, instead of one after another); a column with a value beyond its
+    sample's (more index nulls than value nulls) is then counted and indexed in full."""
+    plans = {h: _few_distinct(frame.get_column(h), col) for h, col in columns.items()}
+    sampled = {h: plan[0] for h, plan in plans.items() if plan is not None and plan[1] is None}
+    indexed = frame.select(_sample_index(pl.col(h), v).alias(h) for h, v in sampled.items())
+    found: dict[str, tuple[pl.Series, pl.Series] | None] = {}
+    for h, plan in plans.items():
+        if plan is None or plan[1] is not None:
+            found[h] = plan  # type: ignore[assignment]
+        elif indexed[h].null_count() == frame[h].null_count():  # every value in the sample
+            found[h] = (plan[0], indexed[h])
+        else:
+            found[h] = _all_distinct(frame.get_column(h), columns[h])
+    return found
 
 
 @dataclass(frozen=True)
@@ -171,20 +201,19 @@ class ColumnValues:
 
 def column_values(
     col: Column,
-    frame: pl.DataFrame,
-    header: str | None,
     source: str | None,
     excel: bool,
     known: pl.Series | None = None,
+    distinct: tuple[pl.Series, pl.Series] | None = None,
 ) -> ColumnValues:
-    """The raw and typed values of ``col``, computed from ``source`` (the column ``header`` of
-    ``frame``, renamed) record by record, or gathered from its distinct values when it has few
-    of them. ``known``: the codes of the column's reference in force, if it has one."""
+    """The raw and typed values of ``col``, computed from the column ``source`` record by
+    record, or gathered from its ``distinct`` values and each record's index into them
+    (``index_few_distinct``), when it has few of them. ``known``: the codes of the column's
+    reference in force, if it has one."""
     dtype = POLARS_TYPES[col.type]
-    if header is None or source is None:
+    if source is None:
         raw = pl.lit(None, pl.String)
     else:
-        distinct = _few_distinct(frame.get_column(header), col)
         if distinct is not None:
             values, codes = distinct
             table = pl.select(clean(pl.lit(values)).alias("raw")).with_columns(
@@ -482,9 +511,11 @@ def split_records(
     headers = [h for h in read.frame.columns if h != LINE]
     alias = {h: f"__h{i}" for i, h in enumerate(headers)}
     excel = read.file_format == "xlsx"
+    present = {h: c for c in feed.columns if (h := read.columns.get(c.name)) is not None}
+    few = index_few_distinct(read.frame, present)
     values = {
         col.name: column_values(
-            col, read.frame, h, alias.get(h or ""), excel, _known(col, references)
+            col, alias.get(h or ""), excel, _known(col, references), few.get(h or "")
         )
         for col, h in ((c, read.columns.get(c.name)) for c in feed.columns)
     }
