@@ -219,19 +219,21 @@ def column_values(
             table = pl.select(clean(pl.lit(values)).alias("raw")).with_columns(
                 parse(col, pl.col("raw"), excel).cast(dtype).alias("typed")
             )
-            code = f"__code_{col.name}"
-            index = pl.col(code)
+            index = pl.lit(codes)
             unknown = None
             if known is not None and col.references is not None:
                 found = table.select(is_known(pl.col("typed"), known, table.height)).to_series()
                 missing = table["typed"].is_not_null() & ~found
                 unknown = pl.lit(missing).gather(index)
+            # a text column's typed value is its raw value: one gather, not two
+            typed = (
+                pl.col(_raw(col.name))
+                if col.type == "string"
+                else pl.lit(table["typed"]).gather(index)
+            )
             return ColumnValues(
-                [pl.lit(codes).alias(code)],
-                [
-                    pl.lit(table["raw"]).gather(index).alias(_raw(col.name)),
-                    pl.lit(table["typed"]).gather(index).alias(col.name),
-                ],
+                [pl.lit(table["raw"]).gather(index).alias(_raw(col.name))],
+                [typed.alias(col.name)],
                 unknown,
             )
         raw = clean(pl.col(source))
