@@ -173,7 +173,12 @@ def index_few_distinct(
     sample's (more index nulls than value nulls) is then counted and indexed in full."""
     plans = {h: _few_distinct(frame.get_column(h), col) for h, col in columns.items()}
     sampled = {h: plan[0] for h, plan in plans.items() if plan is not None and plan[1] is None}
-    indexed = frame.select(_sample_index(pl.col(h), v).alias(h) for h, v in sampled.items())
+    # lazily: an eager select first copies every column of a frame read in many chunks
+    indexed = (
+        frame.lazy()
+        .select(_sample_index(pl.col(h), v).alias(h) for h, v in sampled.items())
+        .collect()
+    )
     found: dict[str, tuple[pl.Series, pl.Series] | None] = {}
     for h, plan in plans.items():
         if plan is None or plan[1] is not None:
