@@ -157,10 +157,19 @@ def _all_distinct(column: pl.Series, col: Column) -> tuple[pl.Series, pl.Series]
     return distinct, column.cast(pl.Enum(distinct)).to_physical()
 
 
+COMPARED = 4  # up to this many values, comparisons index a column more cheaply than a cast
+
+
 def _sample_index(source: pl.Expr, sample: pl.Series) -> pl.Expr:
-    """Each record's index into ``sample`` (null where its value is not one of them)."""
-    if sample.len() == 1:  # one comparison, no hashing
-        return pl.when(source == sample[0]).then(pl.lit(0, pl.UInt32))
+    """Each record's index into ``sample`` (null where its value is not one of them): one
+    comparison per value for a few values (a daily file's date, a currency: one; on 1M
+    records two values cost 4.6 ms, four 6.9 ms), else a cast into an Enum of them (11 ms,
+    about the same for 2 or 20 values)."""
+    if sample.len() <= COMPARED:
+        index = pl.lit(None, pl.UInt32)  # no value: every index null
+        for i, value in reversed(list(enumerate(sample.to_list()))):
+            index = pl.when(source == value).then(pl.lit(i, pl.UInt32)).otherwise(index)
+        return index
     return source.cast(pl.Enum(sample), strict=False).to_physical()
 
 
