@@ -157,6 +157,50 @@ def _without_batch_fingerprint() -> Iterator[None]:
             engine.HASH_THRESHOLD = threshold
 
 
+# GX rebuilds an expectation's configuration (a pydantic dump into a new
+# ExpectationConfiguration) on every access of ``Expectation.configuration``, and reads it once
+# per kwarg while building and checking each expectation's metric graph: a third of a suite
+# run's fixed cost (59 -> 37 ms on a 3-row batch of deposit_balances). While this module runs
+# a suite, the configuration of each expectation object is built once; other threads and
+# callers get GX's own property. The results are those of GX as it is (a test compares them).
+CACHE_CONFIGURATIONS = True
+_CONFIGURATIONS = threading.local()
+_CONFIGURATION_PATCH = threading.Lock()
+
+
+def _configuration_once(original: Any) -> property:  # noqa: ANN401 - GX property
+    def configuration(self: Any) -> Any:  # noqa: ANN401 - GX types
+        cache = getattr(_CONFIGURATIONS, "cache", None)
+        if cache is None:
+            return original.fget(self)
+        entry = cache.get(id(self))
+        if entry is None:  # the object is kept with its entry, so its id is not reused
+            entry = cache[id(self)] = (self, original.fget(self))
+        return entry[1]
+
+    configuration.__wrapped__ = original  # type: ignore[attr-defined]
+    return property(configuration, doc=original.__doc__)
+
+
+@contextlib.contextmanager
+def _configurations_cached() -> Iterator[None]:
+    """Build each expectation's configuration once during a suite run (this thread only)."""
+    if not CACHE_CONFIGURATIONS:
+        yield
+        return
+    from great_expectations.expectations.expectation import Expectation
+
+    with _CONFIGURATION_PATCH:
+        current = Expectation.__dict__.get("configuration")
+        if isinstance(current, property) and not hasattr(current.fget, "__wrapped__"):
+            Expectation.configuration = _configuration_once(current)  # type: ignore[method-assign]
+    _CONFIGURATIONS.cache = {}
+    try:
+        yield
+    finally:
+        _CONFIGURATIONS.cache = None
+
+
 def _run_suite(feed: Feed, batch: Any, params: dict[str, object], result_format: str) -> Any:  # noqa: ANN401 - GX result
     from great_expectations.validator.v1_validator import Validator
 
@@ -172,7 +216,7 @@ def _run_suite(feed: Feed, batch: Any, params: dict[str, object], result_format:
         batch_parameters={"dataframe": batch},
         result_format=result_format,
     )
-    with _without_batch_fingerprint():
+    with _without_batch_fingerprint(), _configurations_cached():
         return validator.validate_expectation_suite(suite, params)
 
 

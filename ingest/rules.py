@@ -10,8 +10,9 @@ docs/raw-layer.md): ``not_null:<col>``, ``parse_<type>:<col>``, ``allowed_values
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -34,6 +35,7 @@ EXTRA = "_extra"
 RAW_RECORD = "raw_record"
 
 _DECIMAL_RE = r"^-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$"
+_DECIMAL_PADDED_RE = r"^\s*-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s*$"
 _INTEGER_RE = r"^-?\d+(\.0+)?$"
 _DATE_RE = r"^\d{4}(-\d{2}-\d{2}|/\d{2}/\d{2}|\d{4})$"
 _MONTH_RE = r"^\d{4}-?\d{2}$"
@@ -45,13 +47,22 @@ def clean(expr: pl.Expr) -> pl.Expr:
     return expr.str.strip_chars().replace("", None)
 
 
-def parse_decimal(expr: pl.Expr) -> pl.Expr:
-    """``1,234.56`` / ``-12.5`` / ``100`` -> Decimal(24,6); anything else -> null."""
+def parse_decimal(expr: pl.Expr, shape: pl.Expr | None = None) -> pl.Expr:
+    """``1,234.56`` / ``-12.5`` / ``100`` (cleaned text) -> Decimal(24,6); anything else ->
+    null. ``shape``: ``decimal_shape`` of the raw text, when computed beforehand."""
+    if shape is None:
+        shape = expr.str.contains(_DECIMAL_RE)
     return (
-        pl.when(expr.str.contains(_DECIMAL_RE))
-        .then(expr.str.replace_all(",", "", literal=True))
-        .cast(DECIMAL, strict=False)
+        pl.when(shape).then(expr.str.replace_all(",", "", literal=True)).cast(DECIMAL, strict=False)
     )
+
+
+def decimal_shape(raw: pl.Expr) -> pl.Expr:
+    """True where the raw (uncleaned) text, once cleaned, has a decimal's shape: the guard
+    of ``parse_decimal`` with the white space ``clean`` strips allowed around it (the regex's
+    Unicode ``\\s`` is the White_Space that ``strip_chars`` strips). It reads the raw text, so
+    it runs next to the cleaning instead of after it, on the other core."""
+    return raw.str.contains(_DECIMAL_PADDED_RE)
 
 
 def parse_integer(expr: pl.Expr) -> pl.Expr:
@@ -119,30 +130,74 @@ FEW_DISTINCT = 64
 SAMPLE = 1024
 
 
-def _few_distinct(column: pl.Series, col: Column) -> tuple[pl.Series, pl.Series] | None:
+def _few_distinct(column: pl.Series, col: Column) -> tuple[pl.Series, pl.Series | None] | None:
     """The distinct values of ``column`` (as read, nulls left out) and each record's index
-    into them, when it has few enough distinct values; else None.
+    into them, when it has few enough distinct values; else None. The index is None when
+    the values are those of the first SAMPLE records: ``index_few_distinct`` computes it.
 
     The first SAMPLE records' values are tried first: when they are all the column holds (a
     daily feed's date, a currency), indexing costs one pass (one comparison when it is a
     single value); else the column's distinct values are counted and the records indexed
-    into them."""
+    into them (``_all_distinct``)."""
     limit = FEW_DISTINCT if col.type == "string" else max(FEW_DISTINCT, column.len() // 4)
     if not column.len() or column.dtype != pl.String:
         return None
     sample = column.head(SAMPLE).unique().drop_nulls()
     if sample.len() > min(limit, SAMPLE // 4):
         return None
-    if sample.len() == 1 and not column.null_count() and (column == sample[0]).all():
-        return sample, pl.repeat(0, column.len(), dtype=pl.UInt32, eager=True)  # one value
-    try:
-        return sample, column.cast(pl.Enum(sample)).to_physical()
-    except pl.exceptions.InvalidOperationError:  # a value beyond the sample's
-        pass
+    return sample, None
+
+
+def _all_distinct(column: pl.Series, col: Column) -> tuple[pl.Series, pl.Series] | None:
+    """``_few_distinct`` for a column holding values beyond its first SAMPLE records'."""
+    limit = FEW_DISTINCT if col.type == "string" else max(FEW_DISTINCT, column.len() // 4)
     distinct = column.unique().drop_nulls()
     if distinct.len() > limit:
         return None
     return distinct, column.cast(pl.Enum(distinct)).to_physical()
+
+
+COMPARED = 4  # up to this many values, comparisons index a column more cheaply than a cast
+
+
+def _sample_index(source: pl.Expr, sample: pl.Series) -> pl.Expr:
+    """Each record's index into ``sample`` (null where its value is not one of them): one
+    comparison per value for a few values (a daily file's date, a currency: one; on 1M
+    records one value costs 1.6 ms, two 5.6 ms, four 8 ms), else a cast into an Enum of them
+    (11 ms, about the same for 2 or 20 values)."""
+    if sample.len() <= COMPARED:
+        index = pl.lit(None, pl.UInt32)  # no value: every index null
+        for i, value in reversed(list(enumerate(sample.to_list()))):
+            index = pl.when(source == value).then(pl.lit(i, pl.UInt32)).otherwise(index)
+        return index
+    return source.cast(pl.Enum(sample), strict=False).to_physical()
+
+
+def index_few_distinct(
+    frame: pl.DataFrame, columns: Mapping[str, Column]
+) -> dict[str, tuple[pl.Series, pl.Series] | None]:
+    """``_few_distinct`` of each column of ``frame`` (by header) that it maps, indexed.
+
+    The columns whose first records hold all their values are indexed together, in one
+    select (in parallel, instead of one after another); a column with a value beyond its
+    sample's (more index nulls than value nulls) is then counted and indexed in full."""
+    plans = {h: _few_distinct(frame.get_column(h), col) for h, col in columns.items()}
+    sampled = {h: plan[0] for h, plan in plans.items() if plan is not None and plan[1] is None}
+    # lazily: an eager select first copies every column of a frame read in many chunks
+    indexed = (
+        frame.lazy()
+        .select(_sample_index(pl.col(h), v).alias(h) for h, v in sampled.items())
+        .collect()
+    )
+    found: dict[str, tuple[pl.Series, pl.Series] | None] = {}
+    for h, plan in plans.items():
+        if plan is None or plan[1] is not None:
+            found[h] = plan  # type: ignore[assignment]
+        elif indexed[h].null_count() == frame[h].null_count():  # every value in the sample
+            found[h] = (plan[0], indexed[h])
+        else:
+            found[h] = _all_distinct(frame.get_column(h), columns[h])
+    return found
 
 
 @dataclass(frozen=True)
@@ -161,41 +216,49 @@ class ColumnValues:
 
 def column_values(
     col: Column,
-    frame: pl.DataFrame,
-    header: str | None,
     source: str | None,
     excel: bool,
     known: pl.Series | None = None,
+    distinct: tuple[pl.Series, pl.Series] | None = None,
 ) -> ColumnValues:
-    """The raw and typed values of ``col``, computed from ``source`` (the column ``header`` of
-    ``frame``, renamed) record by record, or gathered from its distinct values when it has few
-    of them. ``known``: the codes of the column's reference in force, if it has one."""
+    """The raw and typed values of ``col``, computed from the column ``source`` record by
+    record, or gathered from its ``distinct`` values and each record's index into them
+    (``index_few_distinct``), when it has few of them. ``known``: the codes of the column's
+    reference in force, if it has one."""
     dtype = POLARS_TYPES[col.type]
-    if header is None or source is None:
+    if source is None:
         raw = pl.lit(None, pl.String)
     else:
-        distinct = _few_distinct(frame.get_column(header), col)
         if distinct is not None:
             values, codes = distinct
             table = pl.select(clean(pl.lit(values)).alias("raw")).with_columns(
                 parse(col, pl.col("raw"), excel).cast(dtype).alias("typed")
             )
-            code = f"__code_{col.name}"
-            index = pl.col(code)
+            index = pl.lit(codes)
             unknown = None
             if known is not None and col.references is not None:
                 found = table.select(is_known(pl.col("typed"), known, table.height)).to_series()
                 missing = table["typed"].is_not_null() & ~found
                 unknown = pl.lit(missing).gather(index)
+            # a text column's typed value is its raw value: one gather, not two
+            typed = (
+                pl.col(_raw(col.name))
+                if col.type == "string"
+                else pl.lit(table["typed"]).gather(index)
+            )
             return ColumnValues(
-                [pl.lit(codes).alias(code)],
-                [
-                    pl.lit(table["raw"]).gather(index).alias(_raw(col.name)),
-                    pl.lit(table["typed"]).gather(index).alias(col.name),
-                ],
+                [pl.lit(table["raw"]).gather(index).alias(_raw(col.name))],
+                [typed.alias(col.name)],
                 unknown,
             )
         raw = clean(pl.col(source))
+        if col.type == "decimal":  # the shape guard reads the raw text, next to its cleaning
+            shape = f"__shape_{col.name}"
+            typed = parse_decimal(pl.col(_raw(col.name)), shape=pl.col(shape))
+            return ColumnValues(
+                [raw.alias(_raw(col.name)), decimal_shape(pl.col(source)).alias(shape)],
+                [typed.alias(col.name)],
+            )
     typed = parse(col, pl.col(_raw(col.name)), excel).cast(dtype)
     return ColumnValues([raw.alias(_raw(col.name))], [typed.alias(col.name)])
 
@@ -248,32 +311,38 @@ def delivery_date_rule(feed: Feed, business_date: dt.date) -> list[Check]:
 
 
 # An ``is_in`` hashes its whole value list every time: against the 1M client numbers in force
-# that is about 0.4 s, paid by every referencing column of every feed and piece of a night,
+# that is 0.2-0.3 s, paid by every referencing column of every feed and piece of a night,
 # even a 9k-record file's. A reference's codes are instead registered once in their own
 # categorical namespace (ids 0 .. n-1, in a fresh polars ``Categories``) and a column is
 # cast into it: a code is known when its id is below n (a code not in the reference gets a
-# new, higher id). The cast probes one persistent hash map per record, much cheaper for
-# files smaller than the reference and dearer for larger ones, which keep ``is_in``.
+# new, higher id). Registering costs about one ``is_in``'s hashing of the codes; the cast then
+# probes the persistent hash map once per record, which costs about what an ``is_in`` costs
+# per record (more for a small reference, whose set stays in cache), so it pays off for a
+# file of up to twice the reference's size (1M rows against 200k codes: is_in 31 ms, cast
+# 51 ms; 1.83M against 1M: 300 ms, 135 ms; 358k against 1M: 216 ms, 59 ms), and larger files
+# keep ``is_in``. The first such file of a date registers the reference; every later file of
+# the date (same ``known`` object, ``store.reference_values``) reuses it.
 _REGISTERED: dict[int, tuple[pl.Series, pl.Series, int]] = {}
 _REGISTERED_KEEP = 8  # references of the last few dates; a date reads each reference once
 REGISTER_MIN = 50_000  # below this many codes building the is_in set costs nothing much
+REGISTER_MAX_ROWS = 2  # files of up to this many times the reference's codes use the cast
 
 
 def is_known(value: pl.Expr, known: pl.Series, rows: int) -> pl.Expr:
     """True where ``value`` (text) is one of the ``known`` codes, null where it is null;
     exact either way. ``rows``: how many records the expression runs over."""
-    if known.len() < REGISTER_MIN or rows * 2 >= known.len():
+    if known.len() < REGISTER_MIN or rows > REGISTER_MAX_ROWS * known.len():
         return value.is_in(known.cast(pl.String).implode())
     entry = _REGISTERED.get(id(known))
     if entry is None or entry[0] is not known:
-        codes = known.cast(pl.String).drop_nulls().unique()
-        dtype = pl.Categorical(pl.Categories.random())
-        # registers every code (ids 0 .. len - 1); the namespace lives as long as a column of
-        # it does, so the registered codes are kept with it
-        registered = codes.cast(dtype)
+        # registers every code (ids 0 .. distinct codes - 1, a repeated code keeps its id, so
+        # no unique() pass is needed: reference_values' codes are distinct already); the
+        # namespace lives as long as a column of it does, so the registered codes are kept
+        registered = known.cast(pl.String).drop_nulls().cast(pl.Categorical(pl.Categories.random()))
+        count = 0 if registered.is_empty() else int(registered.to_physical().max()) + 1  # type: ignore[arg-type]
         while len(_REGISTERED) >= _REGISTERED_KEEP:
             _REGISTERED.pop(next(iter(_REGISTERED)))
-        entry = _REGISTERED[id(known)] = (known, registered, codes.len())
+        entry = _REGISTERED[id(known)] = (known, registered, count)
     _, registered, count = entry
     return value.cast(registered.dtype).to_physical() < count
 
@@ -296,18 +365,20 @@ def reference_rules(
     references: Mapping[str, pl.Series],
     decided: Mapping[str, pl.Expr] | None = None,
     rows: int = 0,
+    early: Collection[str] = (),
 ) -> list[Check]:
     """A referenced code must exist in the reference data in force (``references`` by id).
 
     ``decided``: the condition of a column already decided per distinct value
-    (``ColumnValues.unknown``), by column name. ``rows``: the records checked (``is_known``)."""
+    (``ColumnValues.unknown``), by column name. ``rows``: the records checked (``is_known``).
+    ``early``: text columns whose cleaned raw value (which is their typed value) is read."""
     rules: list[Check] = []
     for col in feed.columns:
         if col.references is None:
             continue
         broken = (decided or {}).get(col.name)
         if broken is None:
-            value = pl.col(col.name)
+            value = pl.col(_raw(col.name) if col.name in (early or ()) else col.name)
             broken = value.is_not_null() & ~is_known(value, _known(col, references), rows)
         rules.append((f"references:{col.references}", broken))
     return rules
@@ -316,9 +387,11 @@ def reference_rules(
 KEY_HASH = "__key_hash"
 
 
-def _key(feed: Feed) -> pl.Expr:
-    keys = list(feed.key)
-    return pl.col(keys[0]) if len(keys) == 1 else pl.struct(keys)
+def _key(feed: Feed, early: Collection[str] = ()) -> pl.Expr:
+    """The key (a struct of compound keys); the columns in ``early`` (text columns) are read
+    from their cleaned raw values, which are their typed values."""
+    keys = [pl.col(_raw(k) if k in early else k).alias(k) for k in feed.key]
+    return keys[0] if len(keys) == 1 else pl.struct(keys)
 
 
 def _key_present(feed: Feed) -> pl.Expr:
@@ -335,10 +408,10 @@ def _unless_keys_unique(
     repeats: the distinct 64-bit ``hashes`` of the present keys are counted (a fifth of the
     cost of marking occurrences); only when the count falls short (a duplicate, or a hash
     collision) is ``broken`` computed on the keys themselves, so a collision flags nothing."""
-    present = _key_present(feed)
-    distinct, count = frame.select(
-        hashes.filter(present).n_unique().alias("distinct"), present.sum().alias("count")
-    ).row(0)
+    if KEY_COUNTS[0] in frame.columns:  # counted by split_records' main collect
+        distinct, count = frame.select(KEY_COUNTS).row(0) if frame.height else (0, 0)
+    else:
+        distinct, count = frame.select(_key_counts(feed, hashes)).row(0)
     if distinct == count:
         return pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True)
     return frame.select(broken.fill_null(False)).to_series()
@@ -361,6 +434,16 @@ def duplicate_key_flag(frame: pl.DataFrame, feed: Feed) -> pl.Series:
 def duplicate_key_rule(feed: Feed) -> Check:
     """Every occurrence of a key after its first (in file order) within the delivery."""
     return ("duplicate_key", _key_present(feed) & ~_key(feed).is_first_distinct())
+
+
+KEY_COUNTS = ("__distinct_key_hashes", "__present_keys")
+
+
+def _key_counts(feed: Feed, hashes: pl.Expr) -> list[pl.Expr]:
+    """The distinct key hashes and the records with a key (``_unless_keys_unique``)."""
+    present = _key_present(feed)
+    distinct, count = KEY_COUNTS
+    return [hashes.filter(present).n_unique().alias(distinct), present.sum().alias(count)]
 
 
 def _duplicate_flags(frame: pl.DataFrame, feed: Feed) -> pl.Series:
@@ -442,32 +525,63 @@ def split_records(
     One collect computes the typed columns and one boolean per rule; the rule-id text is
     built only for the (rare) records that broke a rule, never for every record.
     """
+    # A piece comes from read_csv in about one chunk per thread's share of the text (29 for
+    # the bench's 1M records); every string kernel, gather and filter below then works chunk
+    # by chunk, and the main collect copies the columns into one chunk anyway. Put in one
+    # chunk first, in parallel: split_records 0.37 -> 0.31 CPU-s on the bench file.
+    read = dataclasses.replace(read, frame=read.frame.rechunk())
     headers = [h for h in read.frame.columns if h != LINE]
     alias = {h: f"__h{i}" for i, h in enumerate(headers)}
     excel = read.file_format == "xlsx"
+    present = {h: c for c in feed.columns if (h := read.columns.get(c.name)) is not None}
+    few = index_few_distinct(read.frame, present)
     values = {
         col.name: column_values(
-            col, read.frame, h, alias.get(h or ""), excel, _known(col, references)
+            col, alias.get(h or ""), excel, _known(col, references), few.get(h or "")
         )
         for col, h in ((c, read.columns.get(c.name)) for c in feed.columns)
     }
     decided = {name: v.unknown for name, v in values.items() if v.unknown is not None}
+    # Each with_columns stage runs its expressions in parallel and waits for the slowest. The
+    # reference lookups and the key hash of text columns cleaned record by record need only
+    # the cleaned raw values (their typed values), so they run in the stage that parses the
+    # typed values (next to the decimal parse) instead of in a stage of their own.
+    first = {e.meta.output_name() for v in values.values() for e in v.first}
+    early = {c.name for c in feed.columns if c.type == "string" and _raw(c.name) in first}
     checks = [r for col in feed.columns for r in column_rules(col)]
     checks += delivery_date_rule(feed, business_date)
     first_reference = len(checks)
     # one per referencing column, in column order
-    checks += reference_rules(feed, references, decided, read.frame.height)
+    checks += reference_rules(feed, references, decided, read.frame.height, early)
     checks.append(duplicate_key_rule(feed))
     flags = [f"__rule{i}" for i in range(len(checks))]
     named = list(zip(flags, checks, strict=True))
+    referencing = [c for c in feed.columns if c.references is not None]
+    soon = {
+        flags[first_reference + i]
+        for i, c in enumerate(referencing)
+        if c.name in early or c.name in decided
+    }
+    key_early = set(feed.key) <= early
+    key_hash = _key(feed, early if key_early else ()).hash().alias(KEY_HASH)
+    rules = [(f, broken.fill_null(False).alias(f)) for f, (_, broken) in named[:-1]]
+    # the duplicate-key rule's counts (_duplicate_flags) are aggregates computed alongside
+    counts = _key_counts(feed, pl.col(KEY_HASH))
     frame = (
         read.frame.lazy()
         .rename(alias)
         .with_columns(e for v in values.values() for e in v.first)
-        .with_columns(e for v in values.values() for e in v.second)
-        .with_columns(_key(feed).hash().alias(KEY_HASH))
-        .with_columns(broken.fill_null(False).alias(f) for f, (_, broken) in named[:-1])
-        .with_columns(pl.any_horizontal(flags[:-1]).alias(RULES))
+        .with_columns(
+            *(e for v in values.values() for e in v.second),
+            *([key_hash] if key_early else []),
+            *(e for f, e in rules if f in soon),
+        )
+        .with_columns(
+            *([] if key_early else [key_hash]),
+            *(e for f, e in rules if f not in soon),
+            *(counts if key_early else []),
+        )
+        .with_columns(pl.any_horizontal(flags[:-1]).alias(RULES), *([] if key_early else counts))
         .collect(engine="in-memory", optimizations=_NO_CSE)
     )
     duplicate = _duplicate_flags(frame, feed)

@@ -150,3 +150,34 @@ def test_a_header_only_batch_passes_in_one_suite_run(monkeypatch):
     runs.clear()
     assert not validate_batch(feed, empty, DAY, 1, {}).success
     assert runs == ["BOOLEAN_ONLY", "BASIC"]
+
+
+def _outcomes(result) -> str:
+    """A suite result as text (NaN in unexpected lists compares equal to itself)."""
+    rows = [
+        (r.success, r.expectation_config.to_json_dict(), r.result, r.exception_info)
+        for r in result.results
+    ]
+    return json.dumps(rows, default=str, sort_keys=True)
+
+
+@pytest.mark.parametrize("feed_name", list(load_feeds()))
+def test_caching_expectation_configurations_changes_no_result(feed_name, monkeypatch):
+    """GX rebuilds an expectation's configuration from its fields on every access (dozens of
+    times per expectation and run); validate caches it for the duration of a suite run. The
+    results, failing and passing, summary and detailed, equal those of GX as it is."""
+    from expectations import validate
+
+    feed = load_feeds()[feed_name]
+    references = {c.references: pl.Series(["KNOWN"]) for c in feed.columns if c.references}
+    low, high = validate._date_window(feed, DAY)
+    for frame in (violating_frame(feed), violating_frame(feed).slice(2, 1)):
+        batch = validate.to_batch(frame, feed, references)
+        params = {"expected_rows": 1, "date_min": low, "date_max": high}
+        for result_format in ("BOOLEAN_ONLY", "BASIC"):
+            monkeypatch.setattr(validate, "CACHE_CONFIGURATIONS", True)
+            cached = validate._run_suite(feed, batch, params, result_format)
+            monkeypatch.setattr(validate, "CACHE_CONFIGURATIONS", False)
+            plain = validate._run_suite(feed, batch, params, result_format)
+            assert _outcomes(cached) == _outcomes(plain)
+            assert cached.success == plain.success

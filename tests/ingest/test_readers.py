@@ -19,7 +19,14 @@ from ingest.decode import (
     record_pieces,
 )
 from ingest.read import DeliveryRefused, read_delivery, read_delivery_parts
-from ingest.rules import parse_date, parse_decimal, parse_integer, parse_month
+from ingest.rules import (
+    clean,
+    decimal_shape,
+    parse_date,
+    parse_decimal,
+    parse_integer,
+    parse_month,
+)
 from ingest.spec import load_feeds
 
 FX = "日期|币种|中间价\n2026-10-01|USD|7.1234\n"
@@ -95,6 +102,52 @@ def test_parsers():
     )
     assert got["int"].to_list()[5:] == [-7, None, None, 202610, 3]
     assert got["month"].to_list()[7:9] == [day, day]
+
+
+# Unicode white space (what strip_chars removes) and look-alikes that are not white space
+SPACES = [" ", "\t", "\n", "\r", "\x0b", "\x0c", "\x85", "\xa0", "\u1680", "\u2002", "\u2009",
+          "\u2028", "\u202f", "\u205f", "\u3000", "\u200b", "\ufeff", "\x1f"]  # fmt: skip
+
+
+def messy_decimals() -> list[str | None]:
+    """Thousands separators right and wrong, spaces of every kind, signs, exponents, garbage,
+    empty and blank cells, huge values, Excel's cells, other scripts' digits."""
+    import random
+
+    rng = random.Random(20261203)
+    alphabet = [*"0123456789" * 4, *",.-+eE x_", "\u0661", "\uff11", *SPACES]
+    values: list[str | None] = [
+        *("", None, "   ", " 9,061.93 ", "1,234", "12,34", "1,2345", ",123", "1,234,", "-0"),
+        *("+5", ".5", "5.", "-.5", "1..2", "--1", "1e5", "NaN", "inf", "42.0", "-1,000.5"),
+        *("9" * 18, "9" * 19, "9" * 30, "1" + ",000" * 6 + ".1234567", "0.0000001", "１２３"),
+        *(f"{s}-1,234.5{t}" for s in SPACES for t in SPACES),
+    ]
+    for _ in range(20_000):
+        values.append("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))))
+    for _ in range(5_000):  # well-formed amounts with padding, the common case
+        whole = f"{rng.randint(0, 10 ** rng.randint(1, 12)):,}"
+        values.append(
+            f"{rng.choice(SPACES) * rng.randint(0, 2)}{rng.choice(['', '-'])}"
+            f"{whole.replace(',', '') if rng.random() < 0.5 else whole}"
+            f"{rng.choice(['', '.5', '.25', '.123456', '.1234567'])}"
+            f"{rng.choice(SPACES) * rng.randint(0, 2)}"
+        )
+    return values
+
+
+def test_decimal_shape_on_the_raw_text_parses_as_the_cleaned_text():
+    """The decimal shape guard runs on the raw text, in the stage that cleans it
+    (``decimal_shape``): the typed values are those of guarding the cleaned text."""
+    frame = pl.DataFrame({"v": messy_decimals()}, schema={"v": pl.String})
+    strict = frame.select(parse_decimal(clean(pl.col("v"))).alias("d"))["d"]
+    staged = (
+        frame.lazy()
+        .with_columns(clean(pl.col("v")).alias("raw"), decimal_shape(pl.col("v")).alias("shape"))
+        .select(parse_decimal(pl.col("raw"), shape=pl.col("shape")).alias("d"))
+        .collect()["d"]
+    )
+    assert_series_equal(staged, strict)
+    assert 1_000 < strict.is_not_null().sum() < len(frame) - 1_000  # both kinds well covered
 
 
 def test_a_piece_never_ends_inside_quotes():
