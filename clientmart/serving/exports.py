@@ -17,6 +17,9 @@ and the ``exports`` link is replaced in one ``os.replace``: a reader resolving `
 gets a whole publication, old or new. The previous publication stays on disk (a reader may
 still be walking it); older ones are removed.
 
+The publication writes them from the build warehouse while it updates the serving file
+(``Source``: the table to read), so the two overlap on the machine's cores.
+
 Incremental: given what changed in each mart since the previous publication, a month
 partition the change did not touch (and a mart that did not change) is a hard link to the
 previous publication's file, so only the touched months are written again. Files are never
@@ -28,6 +31,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +40,6 @@ import duckdb
 EXPORTS_LINK = "exports"
 EXPORTS_STORE = "exports.d"
 MONTH_COLUMNS = ("month_start", "month")
-SKIP_TABLES = ("publication_log",)
 
 
 @dataclass(frozen=True)
@@ -56,48 +59,65 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+@dataclass(frozen=True)
+class Source:
+    """Where an export reads a mart: a table of a DuckDB catalog (the build warehouse,
+    attached, or the serving copy)."""
+
+    catalog: str
+    schema: str
+    name: str
+
+    @property
+    def relation(self) -> str:
+        return ".".join(_quote(part) for part in (self.catalog, self.schema, self.name))
+
+
 def export_marts(
-    serving_file: Path,
+    con: duckdb.DuckDBPyConnection,
+    sources: Mapping[str, Source],
     serving_dir: Path,
     publication_id: str,
-    changes: dict[str, TableChange] | None = None,
+    changes: Mapping[str, TableChange] | None = None,
     *,
     reuse: bool = False,
 ) -> Path:
-    """Write every mart of ``serving_file`` as Parquet into a staging folder; return it.
-    ``changes`` says what changed in each mart (default: all of it) and names its key; with
-    ``reuse``, what did not change is linked from the current publication's exports."""
+    """Write every mart of ``sources`` (mart name -> table) as Parquet into a staging folder;
+    return it. ``changes`` says what changed in each mart (default: all of it) and names its
+    key; with ``reuse``, what did not change is linked from the current publication's
+    exports. ``con`` may be a cursor of a connection busy with something else."""
     staged = Path(serving_dir) / f"exports.tmp-{publication_id}"
     if staged.exists():
         shutil.rmtree(staged)
     staged.mkdir(parents=True)
     link = Path(serving_dir) / EXPORTS_LINK
     previous = link.resolve() if reuse and link.is_symlink() else None
-    con = duckdb.connect(str(serving_file), read_only=True)
-    try:
-        tables = [
-            name
-            for (name,) in con.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
-                "ORDER BY table_name"
-            ).fetchall()
-            if name not in SKIP_TABLES
-        ]
-        for table in tables:
-            change = (changes or {}).get(table, WHOLE)
-            before = previous / table if previous is not None else None
-            _export_table(con, table, staged / table, change, before)
-    finally:
-        con.close()
+    for table in sorted(sources):
+        change = (changes or {}).get(table, WHOLE)
+        before = previous / table if previous is not None else None
+        _export_table(con, sources[table], staged / table, change, before)
     return staged
 
 
-def _month_column(con: duckdb.DuckDBPyConnection, table: str, key: str | None) -> str | None:
+def export_again(
+    con: duckdb.DuckDBPyConnection,
+    sources: Mapping[str, Source],
+    changes: Mapping[str, TableChange],
+    staged: Path,
+) -> None:
+    """Write the marts of ``sources`` into ``staged`` again as ``changes`` say (their first
+    export took planned changes that turned out to be incomplete)."""
+    for table in sorted(sources):
+        shutil.rmtree(staged / table, ignore_errors=True)
+        _export_table(con, sources[table], staged / table, changes[table])
+
+
+def _month_column(con: duckdb.DuckDBPyConnection, source: Source, key: str | None) -> str | None:
     columns = dict(
         con.execute(
             "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = 'main' AND table_name = ?",
-            [table],
+            "WHERE table_catalog = ? AND table_schema = ? AND table_name = ?",
+            [source.catalog, source.schema, source.name],
         ).fetchall()
     )
     for name in (key, *MONTH_COLUMNS):
@@ -120,20 +140,20 @@ def _link_tree(source: Path, target: Path, skip: set[str] = frozenset()) -> None
 
 def _export_table(
     con: duckdb.DuckDBPyConnection,
-    table: str,
+    source: Source,
     folder: Path,
     change: TableChange = WHOLE,
     before: Path | None = None,
 ) -> None:
     folder.mkdir(parents=True)
-    month = _month_column(con, table, change.key_column)
-    rows = con.execute(f"SELECT count(*) FROM main.{_quote(table)}").fetchall()[0][0]
-    if month is None or rows == 0 or _has_null(con, table, month):
+    month = _month_column(con, source, change.key_column)
+    rows = con.execute(f"SELECT count(*) FROM {source.relation}").fetchall()[0][0]
+    if month is None or rows == 0 or _has_null(con, source, month):
         if not change.whole and not change.keys and before is not None and before.is_dir():
             _link_tree(before, folder)  # unchanged
             return
         con.execute(
-            f"COPY main.{_quote(table)} TO '{folder / (table + '.parquet')}' (FORMAT parquet)"
+            f"COPY {source.relation} TO '{folder / (source.name + '.parquet')}' (FORMAT parquet)"
         )
         return
     if not change.whole and (not change.keys or month == change.key_column):
@@ -145,9 +165,9 @@ def _export_table(
                     (folder / path.parent.name).mkdir(exist_ok=True)
                     os.link(path, folder / path.parent.name / path.name)
             if touched:
-                _copy_dated(con, table, folder, month, sorted(touched))
+                _copy_dated(con, source, folder, month, sorted(touched))
             return
-    _copy_dated(con, table, folder, month, None)
+    _copy_dated(con, source, folder, month, None)
 
 
 def _dated_files(before: Path | None) -> list[tuple[str, Path]] | None:
@@ -174,12 +194,12 @@ _DATED_FILE = re.compile(r"data_(\d{4}-\d{2}-\d{2})(?:_\d+)?\.parquet")
 
 def _copy_dated(
     con: duckdb.DuckDBPyConnection,
-    table: str,
+    source: Source,
     folder: Path,
     column: str,
     values: list[str] | None,
 ) -> None:
-    """Write the rows of ``table`` (those whose ``column`` is in ``values``; None: all) as
+    """Write the rows of ``source`` (those whose ``column`` is in ``values``; None: all) as
     ``folder/month=YYYY-MM/data_<value>.parquet`` (plus ``data_<value>_<n>.parquet`` where
     DuckDB split a value over several files), in one COPY."""
     quoted = _quote(column)
@@ -191,7 +211,7 @@ def _copy_dated(
     staging = folder / ".copy"
     con.execute(
         f"COPY (SELECT *, strftime({quoted}, '%Y-%m') AS month__, "
-        f"strftime({quoted}, '%Y-%m-%d') AS value__ FROM main.{_quote(table)}{selected}) "
+        f"strftime({quoted}, '%Y-%m-%d') AS value__ FROM {source.relation}{selected}) "
         f"TO '{staging}' (FORMAT parquet, PARTITION_BY (month__, value__), "
         "WRITE_PARTITION_COLUMNS false, FILENAME_PATTERN 'data_{i}')"
     )
@@ -208,8 +228,8 @@ def _copy_dated(
     shutil.rmtree(staging)
 
 
-def _has_null(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
-    query = f"SELECT count(*) FROM main.{_quote(table)} WHERE {_quote(column)} IS NULL"
+def _has_null(con: duckdb.DuckDBPyConnection, source: Source, column: str) -> bool:
+    query = f"SELECT count(*) FROM {source.relation} WHERE {_quote(column)} IS NULL"
     return con.execute(query).fetchall()[0][0] > 0
 
 

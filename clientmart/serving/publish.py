@@ -26,13 +26,20 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from clientmart.serving.exports import TableChange, export_marts, swap_exports
+from clientmart.serving.exports import (
+    Source,
+    TableChange,
+    export_again,
+    export_marts,
+    swap_exports,
+)
 
 SERVING_FILE = "clientmart.duckdb"
 PUBLICATION_LOG = "publication_log"
@@ -147,30 +154,40 @@ def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
 
 
-def _update_relation(
+def _planned_change(
     con: duckdb.DuckDBPyConnection,
     relation: MartRelation,
     written: dict[str, frozenset[str]] | None,
     catalog: str,
 ) -> TableChange:
-    """Bring one mart of the serving copy up to the build's; return what changed."""
-    source = f"build.{_quote(relation.schema)}.{_quote(relation.name)}"
-    target = f"main.{_quote(relation.name)}"
+    """What the write log vouches for: a mart's changed key values, or all of it."""
     key = relation.unique_key
     built = _columns(con, "build", relation.schema, relation.name)
     if written is None or key is None or _columns(con, catalog, "main", relation.name) != built:
-        _replace_whole(con, relation)
         return TableChange(whole=True, key_column=key)
     keys = written.get(f"{relation.schema}.{relation.name}", frozenset())
     if "*" in keys:
-        _replace_whole(con, relation)
         return TableChange(whole=True, key_column=key)
-    if keys:
+    return TableChange(whole=False, keys=keys, key_column=key)
+
+
+def _update_relation(
+    con: duckdb.DuckDBPyConnection, relation: MartRelation, planned: TableChange
+) -> TableChange:
+    """Bring one mart of the serving copy up to the build's as ``planned``; return what
+    changed (all of it when the planned keys did not account for the build's rows)."""
+    source = f"build.{_quote(relation.schema)}.{_quote(relation.name)}"
+    target = f"main.{_quote(relation.name)}"
+    key = relation.unique_key
+    if planned.whole:
+        _replace_whole(con, relation)
+        return planned
+    if planned.keys:
         # typed values and their bounds: DuckDB then skips row groups outside them (zone
         # maps), so a night's date costs its rows, not a scan of the history
-        key_type = dict(built)[key]
+        key_type = dict(_columns(con, "build", relation.schema, relation.name))[key]
         con.execute(f"CREATE OR REPLACE TEMP TABLE publish_keys (key_value {key_type})")
-        con.executemany("INSERT INTO publish_keys VALUES (?)", [[k] for k in sorted(keys)])
+        con.executemany("INSERT INTO publish_keys VALUES (?)", [[k] for k in sorted(planned.keys)])
         low, high = con.execute(
             "SELECT CAST(min(key_value) AS VARCHAR), CAST(max(key_value) AS VARCHAR) "
             "FROM publish_keys"
@@ -191,7 +208,7 @@ def _update_relation(
         )
         _replace_whole(con, relation)
         return TableChange(whole=True, key_column=key)
-    return TableChange(whole=False, keys=keys, key_column=key)
+    return planned
 
 
 def _written_keys(
@@ -337,7 +354,35 @@ def publish(
                     + ": the dbt build did not produce them"
                 )
             written, watermark = _written_keys(con, since if copied else None)
-            changes = {r.name: _update_relation(con, r, written, catalog) for r in relations}
+            mode = "incremental" if copied and written is not None else "full"
+            planned = {r.name: _planned_change(con, r, written, catalog) for r in relations}
+            # the Parquet exports read the build while this connection writes the serving
+            # copy (the same rows: each mart of the copy is made equal to the build's)
+            sources = {r.name: Source("build", r.schema, r.name) for r in relations}
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                exporting = (
+                    pool.submit(
+                        export_marts,
+                        con.cursor(),
+                        sources,
+                        serving_dir,
+                        publication_id,
+                        planned,
+                        reuse=mode == "incremental",
+                    )
+                    if with_exports
+                    else None
+                )
+                changes = {r.name: _update_relation(con, r, planned[r.name]) for r in relations}
+                staged = exporting.result() if exporting is not None else None
+            if staged is not None:
+                # a mart copied whole after all: its planned partitions were not enough
+                export_again(
+                    con.cursor(),
+                    {name: sources[name] for name in changes if changes[name] != planned[name]},
+                    changes,
+                    staged,
+                )
             counts = {r.name: _count(con, f"main.{_quote(r.name)}") for r in relations}
             con.execute("DETACH build")
             keep = {r.name for r in relations} | {PUBLICATION_LOG}
@@ -354,7 +399,6 @@ def publish(
             date_min = min(d for d in (held[0], run_dates[0]) if d is not None)
             date_max = max(d for d in (held[1], run_dates[1]) if d is not None)
             published_at = dt.datetime.now(dt.UTC)
-            mode = "incremental" if copied and written is not None else "full"
             con.execute(
                 f"INSERT INTO {PUBLICATION_LOG} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -378,13 +422,9 @@ def publish(
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         exports_dir = None
-        if with_exports:
-            staged = export_marts(
-                tmp, serving_dir, publication_id, changes, reuse=mode == "incremental"
-            )
         os.replace(tmp, final)
         _fsync_dir(serving_dir)
-        if with_exports:
+        if staged is not None:
             exports_dir = swap_exports(serving_dir, staged)
     return Publication(
         publication_id,

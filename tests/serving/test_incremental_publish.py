@@ -184,6 +184,11 @@ def test_what_the_log_cannot_vouch_for_is_copied_whole(tmp_path: Path) -> None:
     )
     unlogged = publish(build, serving, MARTS, DAY)
     assert unlogged.changes["fct_balance_daily"].whole
+    # the exports, written while the copy was updated, are redone whole for it too (02-27's
+    # file was planned to stay a link to the previous publication's)
+    full = full_publication(build, tmp_path)
+    assert fingerprint(serving_path(serving)) == fingerprint(serving_path(full))
+    assert exports_fingerprint(serving) == exports_fingerprint(full)
 
     # the build warehouse rebuilt from scratch: the log no longer holds the mark
     build.unlink()
@@ -247,7 +252,7 @@ def test_a_value_split_over_several_files_is_still_one_value(tmp_path: Path) -> 
     (partitioned_write_max_open_files): it closes and reopens them, so one day can land in
     several files. Every file is named for its day, so the next publication still links or
     replaces the day's files together."""
-    from clientmart.serving.exports import _copy_dated, _dated_files
+    from clientmart.serving.exports import Source, _copy_dated, _dated_files
 
     con = duckdb.connect(str(tmp_path / "serving.duckdb"))
     con.execute(
@@ -257,7 +262,7 @@ def test_a_value_split_over_several_files_is_still_one_value(tmp_path: Path) -> 
     con.execute("SET partitioned_write_max_open_files = 4")
     out = tmp_path / "out"
     out.mkdir()
-    _copy_dated(con, "fact", out, "balance_date", None)
+    _copy_dated(con, Source("serving", "main", "fact"), out, "balance_date", None)
     files = _dated_files(out)
     assert files is not None and len(files) > 40  # some days are split
     days = {day for day, _ in files}
