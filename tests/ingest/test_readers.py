@@ -188,3 +188,15 @@ def test_undecodable_byte_in_a_later_piece_is_located(tmp_path: Path):
     feed = dataclasses.replace(load_feeds()["fx_rates"], encoding="gbk")
     with pytest.raises(DeliveryRefused, match=f"undecodable as gbk at byte {len(good) + 11}"):
         list(read_delivery_parts(src, feed, "fx", chunk_bytes=100))
+
+
+def test_a_bad_byte_in_a_later_piece_of_a_gbk_file_refuses_it_at_its_offset(tmp_path: Path):
+    """A GBK/GB18030 file is checked strictly as each piece is decoded (not in a pass of its
+    own first): a bad byte far into the file still refuses the whole delivery, at its offset."""
+    good = FX.encode("gbk") + "2026-10-02|USD|7.2000\n".encode("gbk") * 50
+    src = tmp_path / "fx.txt"
+    src.write_bytes(good + b"2026-10-03|\xff\xfe|7.3\n")
+    feed = load_feeds()["fx_rates"]
+    assert detect_encoding(src, "auto").name == "gb18030"
+    with pytest.raises(DeliveryRefused, match=f"undecodable as gb18030 at byte {len(good) + 11}"):
+        list(read_delivery_parts(src, feed, "fx_rates/20261003/fx.txt", chunk_bytes=64))
