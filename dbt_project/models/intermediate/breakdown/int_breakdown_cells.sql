@@ -195,29 +195,20 @@ client_bands as (
         coalesce(m.slot_month, q.slot_month, y.slot_month) as slot_month,
         coalesce(m.client_id, q.client_id, y.client_id) as client_id,
         coalesce(m.band_type, q.band_type, y.band_type) as band_type,
+        {#- per period type: the last loaded month's band, else (quarter, year) the prior one #}
+        {%- set band_columns = [('band', 'band', 'band'), ('is_key_band', 'is_key_band', 'is_key_band'), ('band_month_start', 'slot_month', 'latest_month_start')] %}
         {%- for kind in kinds %}
-        {%- set prior = 'q' if kind == 'quarter' else ('y' if kind == 'year' else none) %}
+        {%- set prior = {'quarter': 'q', 'year': 'y'}.get(kind) %}
+        {%- set kind_loop = loop %}
+        {%- for name, month_column, prior_column in band_columns %}
         case
             when s.{{ kind }}_start is null then null
-            when m.client_id is not null then m.band
+            when m.client_id is not null then m.{{ month_column }}
             {%- if prior %}
-            else {{ prior }}.band
+            else {{ prior }}.{{ prior_column }}
             {%- endif %}
-        end as {{ kind }}_band,
-        case
-            when s.{{ kind }}_start is null then null
-            when m.client_id is not null then m.is_key_band
-            {%- if prior %}
-            else {{ prior }}.is_key_band
-            {%- endif %}
-        end as {{ kind }}_is_key_band,
-        case
-            when s.{{ kind }}_start is null then null
-            when m.client_id is not null then m.slot_month
-            {%- if prior %}
-            else {{ prior }}.latest_month_start
-            {%- endif %}
-        end as {{ kind }}_band_month_start{{ "," if not loop.last }}
+        end as {{ kind }}_{{ name }}{{ "," if not (loop.last and kind_loop.last) }}
+        {%- endfor %}
         {%- endfor %}
     from slot_bands as m
     full outer join quarter_prior_bands as q
