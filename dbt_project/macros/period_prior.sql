@@ -172,3 +172,26 @@ where f.recency = 1
     {{ run_window_month_start() }} <= {{ last_month }}
     and cast({{ dbt.date_trunc('month', "cast('" ~ run_end_date() ~ "' as date)") }} as date) >= {{ first_month }}
 {%- endmacro %}
+
+{#- One row per period type of each slot row of `wide` (a relation keyed by slot_month, with
+    `<kind>_<column>` for every period type): the period type and start from `slots`, the
+    `columns` as they are, the `kind_columns` of that period type under their plain names,
+    for the period types where `<kind>_<present>` is above 0. -#}
+{% macro period_type_rows(wide, slots, columns, kind_columns, present) -%}
+    {%- for kind in period_types() %}
+    select
+        '{{ kind }}' as period_type,
+        s.{{ kind }}_start as period_start,
+        w.slot_month,
+        {%- for col in columns %}
+        w.{{ col }},
+        {%- endfor %}
+        {%- for col in kind_columns %}
+        w.{{ kind }}_{{ col }} as {{ col }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ wide }} as w
+    inner join {{ slots }} as s on w.slot_month = s.slot_month
+    where w.{{ kind }}_{{ present }} > 0
+    {{ "union all" if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}

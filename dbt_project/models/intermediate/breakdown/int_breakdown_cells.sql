@@ -311,25 +311,7 @@ single_leaf_cells as (
         sum({{ col }}) as {{ col }}{{ "," if not loop.last }}
         {%- endfor %}
     from (
-        {%- for kind in kinds %}
-        select
-            '{{ kind }}' as period_type,
-            s.{{ kind }}_start as period_start,
-            c.slot_month,
-            c.inst_code,
-            c.product_family,
-            c.product_group,
-            c.band_type,
-            c.{{ kind }}_band as band,
-            c.{{ kind }}_client_count as client_count,
-            {%- for col in figures %}
-            c.{{ kind }}_{{ col }} as {{ col }}{{ "," if not loop.last }}
-            {%- endfor %}
-        from single_wide_cells as c
-        inner join slots as s on c.slot_month = s.slot_month
-        where c.{{ kind }}_client_count > 0
-        {{ "union all" if not loop.last }}
-        {%- endfor %}
+        {{ period_type_rows('single_wide_cells', 'slots', ['inst_code', 'product_family', 'product_group', 'band_type'], ['band', 'client_count'] + figures, 'client_count') }}
     ) as by_period
     group by period_type, period_start, slot_month, inst_code, product_family, product_group, band_type, band
 ),
@@ -401,25 +383,7 @@ multi_wide_products as (
 ),
 
 multi_inst_products as (
-    {%- for kind in kinds %}
-    select
-        '{{ kind }}' as period_type,
-        s.{{ kind }}_start as period_start,
-        m.slot_month,
-        m.client_id,
-        m.inst_code,
-        m.product_family,
-        m.product_group,
-        m.{{ kind }}_account_count as account_count,
-        m.period_end_balance_cny,
-        {%- for col in period_sums %}
-        m.{{ kind }}_{{ col }} as {{ col }}{{ "," if not loop.last }}
-        {%- endfor %}
-    from multi_wide_products as m
-    inner join slots as s on m.slot_month = s.slot_month
-    where m.{{ kind }}_account_count > 0
-    {{ "union all" if not loop.last }}
-    {%- endfor %}
+    {{ period_type_rows('multi_wide_products', 'slots', ['client_id', 'inst_code', 'product_family', 'product_group', 'period_end_balance_cny'], ['account_count'] + period_sums, 'account_count') }}
 ),
 
 multi_inst_levels as (
