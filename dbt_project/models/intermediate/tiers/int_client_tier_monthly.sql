@@ -149,8 +149,7 @@ executives as (
     from computed as c
     inner join client_records as cr
         on cr.client_id = c.client_id
-        and cr.valid_from <= {{ tiers_month_end('c.month_start') }}
-        and (cr.valid_to is null or cr.valid_to > {{ tiers_month_end('c.month_start') }})
+        and {{ in_force('cr', tiers_month_end('c.month_start')) }}
     inner join {{ ref('executive_override_rules') }} as eor
         on eor.job_title = cr.job_title
     where exists (
