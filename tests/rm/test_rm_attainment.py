@@ -271,3 +271,18 @@ def test_year_beyond_the_library_falls_back_to_weekdays_with_a_warning(
     assert all(fallback for _, _, fallback in rows)
     assert all(workday == (day.weekday() < 5) for day, workday, _ in rows)
     assert "outside the chinese-calendar seed coverage" in rm_built_bank.dbt_output
+
+
+def test_point_in_time_joins_run_as_hash_joins(rm_built_bank: BuiltBank) -> None:
+    """The models that join a client's record in force on a day (macro in_force) must not
+    make DuckDB fall back to a nested-loop join: an OR in an outer join's condition did, and
+    the 1M-client RM activity then took a minute a night, growing with the month's orders."""
+    compiled = rm_built_bank.warehouse.parents[1] / "dbt_target" / "compiled" / "clientmart"
+    models = {
+        "int_rm_activity_daily": "models/intermediate/rm/int_rm_activity_daily.sql",
+        "int_rm_deposit_growth_daily": "models/intermediate/rm/int_rm_deposit_growth_daily.sql",
+    }
+    for name, path in models.items():
+        sql = (compiled / path).read_text(encoding="utf-8")
+        plan = "\n".join(row[1] for row in rm_built_bank.rows("EXPLAIN " + sql))
+        assert "NL_JOIN" not in plan and "NESTED_LOOP" not in plan, f"{name}:\n{plan}"
