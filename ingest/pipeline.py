@@ -161,8 +161,7 @@ def _audit_row(feed: str, result: FileResult, started: dt.datetime) -> dict[str,
 
 
 def _previous(settings: Settings, feed: str, business_date: dt.date, name: str) -> list[dict]:
-    audit = store.read_audit(settings.raw, business_date, feed)
-    return audit.filter(pl.col("file_name") == name).to_dicts()
+    return store.read_audit(settings.raw, business_date, feed, name).to_dicts()
 
 
 @dataclass

@@ -8,6 +8,7 @@ memory: which checksum of which file name is loaded for a date.
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import os
 import uuid
 from pathlib import Path
@@ -187,8 +188,9 @@ def write_audit(raw_root: Path, business_date: dt.date, row: dict[str, object]) 
 
 
 def _audit_frame(path: Path) -> pl.DataFrame:
-    """One audit file; rows written with zone-aware times (earlier releases) read as UTC."""
-    frame = pl.read_parquet(path)
+    """One audit file; rows written with zone-aware times (earlier releases) read as UTC.
+    Its path is a path, not a pattern (a delivered file's name may hold ``[`` or ``*``)."""
+    frame = pl.read_parquet(path, glob=False)
     aware = [
         pl.col(c).dt.convert_time_zone("UTC").dt.replace_time_zone(None)
         for c in ("started_at", "finished_at")
@@ -197,14 +199,22 @@ def _audit_frame(path: Path) -> pl.DataFrame:
     return frame.with_columns(aware) if aware else frame
 
 
-def read_audit(raw_root: Path, business_date: dt.date, feed: str) -> pl.DataFrame:
-    """Every audit event of ``feed`` for the date, oldest first."""
+def read_audit(
+    raw_root: Path, business_date: dt.date, feed: str, file_name: str | None = None
+) -> pl.DataFrame:
+    """Every audit event of ``feed`` for the date (of its file ``file_name`` only, when
+    given), oldest first. With a file name only that file's events are read: a date of 185
+    payroll files read the whole feed's audit once per file, 18 s of its 34 s."""
     folder = partition(raw_root, AUDIT, business_date)
-    files = sorted(folder.glob(f"{feed}__*.parquet")) if folder.exists() else []
+    prefix = f"{feed}__" if file_name is None else f"{feed}__{glob.escape(file_name)}__"
+    files = sorted(folder.glob(f"{prefix}*.parquet")) if folder.exists() else []
     if not files:
         return pl.DataFrame(schema=AUDIT_SCHEMA)
     frame = pl.concat([_audit_frame(f) for f in files], how="vertical")
-    return frame.filter(pl.col("feed") == feed).sort("finished_at", "started_at")
+    frame = frame.filter(pl.col("feed") == feed)
+    if file_name is not None:
+        frame = frame.filter(pl.col("file_name") == file_name)
+    return frame.sort("finished_at", "started_at")
 
 
 def data_files(root: Path, feed: str, business_date: dt.date) -> list[Path]:
