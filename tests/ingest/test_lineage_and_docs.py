@@ -314,3 +314,32 @@ def test_reference_lookup_registers_a_large_reference_once_and_stays_exact(monke
             flag = frame.select(rules.is_known(pl.col("client_id"), known, rows)).to_series()
             assert flag.to_list() == expected
     assert registered == [1]  # once for both files
+
+
+def test_data_docs_render_again_only_the_feeds_validated_since_the_last_build(
+    reference_bank, land, tmp_path
+):
+    settings = Settings(
+        home=reference_bank.home,
+        landing_root=reference_bank.landing,
+        gx_docs_dir=tmp_path / "docs",
+    )
+    land("deposit_balances", "db.csv", HEADER + "20261001,A001,C001,B001,DD01,CNY,1,\n")
+    ingest_date(settings, DAY, data_docs=True)
+    pages = settings.gx_docs / "validations"
+    clients = next(p for p in pages.rglob("*.html") if "clients_delivery" in str(p))
+    balances = next(p for p in pages.rglob("*.html") if "deposit_balances_delivery" in str(p))
+    rendered = {p: p.stat().st_mtime_ns for p in (clients, balances)}
+    # a corrected deposit-balances file: that feed is validated again, the clients are not
+    land("deposit_balances", "db.csv", HEADER + "20261001,A001,C001,B001,DD01,CNY,2,\n")
+    assert ingest_feed(settings, "deposit_balances", DAY).files[0].status == "replaced"
+    index = build_data_docs(settings)
+    assert clients.stat().st_mtime_ns == rendered[clients]  # its page was not rendered again
+    assert balances.stat().st_mtime_ns > rendered[balances]
+    html = index.read_text(encoding="utf-8")
+    for feed in ("deposit_balances", "clients", "institutions"):  # the index keeps every feed
+        assert f"{feed}_delivery" in html
+    # nothing validated since: nothing rendered, the index stays
+    before = index.stat().st_mtime_ns
+    assert build_data_docs(settings) == index and index.stat().st_mtime_ns == before
+    assert clients.stat().st_mtime_ns == rendered[clients]
