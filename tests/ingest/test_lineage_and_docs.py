@@ -316,6 +316,30 @@ def test_reference_lookup_registers_a_large_reference_once_and_stays_exact(monke
     assert registered == [1]  # once for both files
 
 
+def test_a_reference_registration_lives_only_as_long_as_its_codes(monkeypatch):
+    """A process that ingests date after date keeps one registration per reference in force,
+    not the last eight (about 120 MB each for 1M client numbers): once a date's codes are
+    dropped (the reference cache moved on), their registration goes with them."""
+    import gc
+
+    import polars as pl
+
+    from ingest import rules
+
+    monkeypatch.setattr(rules, "REGISTER_MIN", 10)
+    monkeypatch.setattr(rules, "_REGISTERED", {})
+    frame = pl.DataFrame({"client_id": ["C001", "X1"]})
+    for day in range(3):  # each date's reference is a new Series; the last one is still held
+        known = pl.Series([f"C{n:03d}" for n in range(100 + day)])
+        flag = frame.select(rules.is_known(pl.col("client_id"), known, frame.height)).to_series()
+        assert flag.to_list() == [True, False]
+        gc.collect()
+        assert list(rules._REGISTERED) == [id(known)]
+    del known
+    gc.collect()
+    assert rules._REGISTERED == {}
+
+
 def test_data_docs_render_again_only_the_feeds_validated_since_the_last_build(
     reference_bank, land, tmp_path
 ):
