@@ -346,14 +346,17 @@ def is_known(value: pl.Expr, known: pl.Series, rows: int) -> pl.Expr:
         count = 0 if registered.is_empty() else int(registered.to_physical().max()) + 1  # type: ignore[arg-type]
         while len(_REGISTERED) >= _REGISTERED_KEEP:
             _REGISTERED.pop(next(iter(_REGISTERED)))
-        entry = _REGISTERED[id(known)] = (weakref.ref(known), registered, count)
-        weakref.finalize(known, _forget_registration, id(known), entry)
+        codes = weakref.ref(known)
+        entry = _REGISTERED[id(known)] = (codes, registered, count)
+        # the finalizer holds the weak reference only, so an entry evicted above is freed
+        weakref.finalize(known, _forget_registration, id(known), codes)
     _, registered, count = entry
     return value.cast(registered.dtype).to_physical() < count
 
 
-def _forget_registration(key: int, entry: tuple) -> None:
-    if _REGISTERED.get(key) is entry:  # not a later registration that reuses the id
+def _forget_registration(key: int, codes: weakref.ref[pl.Series]) -> None:
+    entry = _REGISTERED.get(key)
+    if entry is not None and entry[0] is codes:  # not a later registration reusing the id
         del _REGISTERED[key]
 
 

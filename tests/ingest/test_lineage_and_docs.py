@@ -321,6 +321,7 @@ def test_a_reference_registration_lives_only_as_long_as_its_codes(monkeypatch):
     not the last eight (about 120 MB each for 1M client numbers): once a date's codes are
     dropped (the reference cache moved on), their registration goes with them."""
     import gc
+    import weakref
 
     import polars as pl
 
@@ -338,6 +339,14 @@ def test_a_reference_registration_lives_only_as_long_as_its_codes(monkeypatch):
     del known
     gc.collect()
     assert rules._REGISTERED == {}
+    # past the bound, an evicted registration is freed although its codes are still held
+    monkeypatch.setattr(rules, "_REGISTERED_KEEP", 1)
+    held = [pl.Series([f"C{n:03d}" for n in range(100 + day)]) for day in range(2)]
+    rules.is_known(pl.col("client_id"), held[0], frame.height)
+    first = weakref.ref(rules._REGISTERED[id(held[0])][1])
+    rules.is_known(pl.col("client_id"), held[1], frame.height)
+    gc.collect()
+    assert list(rules._REGISTERED) == [id(held[1])] and first() is None
 
 
 def test_data_docs_render_again_only_the_feeds_validated_since_the_last_build(
