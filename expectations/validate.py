@@ -360,8 +360,8 @@ def _store_results(store: Any, path: Path) -> tuple[str, list[Any]]:
     Every result goes in, changed or not: the site's index lists a page only while its
     result is in the store. The store keeps results serialised (marshmallow, about 7 ms per
     result); the serialised forms are cached beside the recording (``.<suite>.serialized``,
-    valid while the recording is unchanged), so a feed's 185 payroll results are serialised
-    once, not every night after.
+    valid while the recording is unchanged), so a feed's 185 payroll results are neither
+    unpickled nor serialised again every night after.
     """
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import (
@@ -369,19 +369,26 @@ def _store_results(store: Any, path: Path) -> tuple[str, list[Any]]:
         ValidationResultIdentifier,
     )
 
-    payload = pickle.loads(path.read_bytes())  # noqa: S301 - written by record_results
-    suite, date = payload["suite"], payload["business_date"]
+    suite = path.stem  # record_results writes <suite>.pickle
     source = path.stat().st_mtime_ns
     cache = path.with_name(f".{suite}.serialized")
-    cached: list[Any] | None = None
+    held: dict[str, Any] | None = None
     if cache.exists():
         with contextlib.suppress(Exception):  # unreadable: serialise again
             held = pickle.loads(cache.read_bytes())  # noqa: S301 - written below
-            if held["source"] == source and len(held["values"]) == len(payload["results"]):
-                cached = held["values"]
-    values = cached or [store.serialize(result) for result in payload["results"]]
+    if held is None or held.get("source") != source:
+        payload = pickle.loads(path.read_bytes())  # noqa: S301 - written by record_results
+        held = {
+            "source": source,
+            "business_date": payload["business_date"],
+            "values": [store.serialize(result) for result in payload["results"]],
+        }
+        tmp = cache.with_name(f"{cache.name}.tmp")
+        tmp.write_bytes(pickle.dumps(held, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, cache)
+    date = held["business_date"]
     keys = []
-    for i, value in enumerate(values):
+    for i, value in enumerate(held["values"]):
         key = ValidationResultIdentifier(
             ExpectationSuiteIdentifier(suite),
             RunIdentifier(run_name=f"{date}-{i}", run_time=dt.datetime.fromisoformat(date)),
@@ -389,10 +396,4 @@ def _store_results(store: Any, path: Path) -> tuple[str, list[Any]]:
         )
         store.store_backend.set(store.key_to_tuple(key), value)
         keys.append(key)
-    if cached is None:
-        tmp = cache.with_name(f"{cache.name}.tmp")
-        tmp.write_bytes(
-            pickle.dumps({"source": source, "values": values}, protocol=pickle.HIGHEST_PROTOCOL)
-        )
-        os.replace(tmp, cache)
     return suite, keys
