@@ -389,3 +389,37 @@ def test_a_new_warehouse_is_written_in_the_current_storage_format(built: dict) -
         )
     }
     assert "DICT_FSST" in methods, methods
+
+
+def test_column_rules_check_every_rule_of_a_model_in_one_test(built: dict) -> None:
+    """A model's not_null and accepted_values rules are one test (macros/test_column_rules.sql)
+    that passed in the build, and on broken rows it names each broken rule: the column, the
+    rule, the breaking rows and an offending value (a null passes accepted_values)."""
+    for model in ("fct_deposit_balance_daily", "mart_client_breakdown", "dim_client"):
+        ran = [
+            status
+            for node, status in built["statuses"].items()
+            if node.startswith(f"test.clientmart.column_rules_{model}.")
+        ]
+        assert ran == ["pass"], model
+    rows = (
+        "(select * from (values (1, 'a', true), (null, 'b', false), (null, 'zz', null), "
+        "(4, null, true)) as t(id, kind, flag))"
+    )
+    shown = run_dbt(
+        [
+            "show",
+            "--inline",
+            '{{ test_column_rules(model="' + rows + ' as rows", not_null=["id", "kind"], '
+            "accepted_values={'kind': ['a', 'b'], 'flag': [true]}) }}",
+        ],
+        built["env"],
+    )
+    assert shown.success
+    broken = sorted(tuple(row) for row in shown.results[0].agate_table.rows)
+    assert broken == [
+        ("flag", "accepted_values", 1, "false"),
+        ("id", "not_null", 2, None),
+        ("kind", "accepted_values", 1, "zz"),
+        ("kind", "not_null", 1, None),
+    ]
