@@ -7,13 +7,21 @@ that already has the old file open keeps reading the old publication, a reader t
 after the swap sees the new one, and nobody ever sees half of each. A publish that dies
 midway leaves only a stray temporary file; the previous publication stays in place.
 
-Incremental: the new file starts as a copy of the previous publication, and an incremental
-mart (dbt delete+insert on one key column) gets only the key values written since that
+Incremental: the new file is brought up from an earlier publication, and an incremental mart
+(dbt delete+insert on one key column) gets only the key values written since that
 publication, read from the build's write log (dbt macro ``incremental_writes``); marts built
-as tables are copied whole. So a nightly publish costs the night's rows, not the history's.
-Whatever the log cannot vouch for is copied whole: no previous publication, a mart new or
-with other columns, a table rebuilt whole (first build, full refresh), a row count that
-disagrees after the update, or a file that grew past ``COMPACT_RATIO`` of its content.
+as tables are copied whole. Whatever the log cannot vouch for is copied whole: no earlier
+publication, a mart new or with other columns, a table rebuilt whole (first build, full
+refresh), a row count that disagrees after the update, or a file that grew past
+``COMPACT_RATIO`` of its content.
+
+Which earlier publication (double buffering): the swap keeps the file it replaces as
+``clientmart.duckdb.standby``, and the next publish takes that file over and brings it up by
+the writes of the last two nights. Copying the current file instead would cost its whole size
+every night (4 GB and growing by about 130 MB a night at 1M clients): the history's, not the
+night's. The current file is copied as before when the standby cannot be taken: a reader still
+holds it (a connection opened before the last swap: DuckDB's lock refuses the writer), this
+process has it open, or it is missing. So the serving folder holds two publications.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from clientmart.serving.exports import (
 )
 
 SERVING_FILE = "clientmart.duckdb"
+STANDBY_SUFFIX = ".standby"  # the publication before the current one: the next one's base
 PUBLICATION_LOG = "publication_log"
 WRITE_LOG = "incremental_writes"  # in the build warehouse (dbt macros/incremental_writes.sql)
 RESTRICTED_TAGS = {"pii", "restricted"}
@@ -76,6 +85,7 @@ class Publication:
     exports_dir: Path | None = None
     mode: str = "full"  # "incremental": built on the previous publication
     changes: dict[str, TableChange] = field(default_factory=dict)
+    base: str | None = None  # what the file started from: "standby", "copy" or None (empty)
 
 
 class PublishError(RuntimeError):
@@ -85,6 +95,11 @@ class PublishError(RuntimeError):
 def serving_path(serving_dir: Path) -> Path:
     """The file BI tools open (read-only)."""
     return Path(serving_dir) / SERVING_FILE
+
+
+def standby_path(serving_dir: Path) -> Path:
+    """The previous publication's file, which the next publish takes over (never read by BI)."""
+    return Path(serving_dir) / (SERVING_FILE + STANDBY_SUFFIX)
 
 
 def mart_relations_from_manifest(manifest_path: Path) -> list[MartRelation]:
@@ -263,43 +278,118 @@ def _has_table(con: duckdb.DuckDBPyConnection, catalog: str, name: str) -> bool:
     )
 
 
+def _latest_mark(con: duckdb.DuckDBPyConnection, catalog: str) -> tuple[int, str] | None:
+    """The write-log mark (write id, dbt invocation) of the latest publication in the
+    ``catalog``'s log; None without one (no log, a log of an older layout, a full build)."""
+    if not _has_table(con, catalog, PUBLICATION_LOG):
+        return None
+    columns = {name for name, _ in _columns(con, catalog, "main", PUBLICATION_LOG)}
+    if not {"writes_watermark", "writes_invocation"} <= columns:
+        return None
+    marks = con.execute(
+        f"SELECT writes_watermark, writes_invocation FROM {_quote(catalog)}.main."
+        f"{PUBLICATION_LOG} ORDER BY published_at DESC LIMIT 1"
+    ).fetchall()
+    return marks[0] if marks and marks[0][0] is not None else None
+
+
 def _carry_log(
-    con: duckdb.DuckDBPyConnection, previous: Path | None, copied: bool
+    con: duckdb.DuckDBPyConnection, previous: Path | None, base: str | None
 ) -> tuple[int, str] | None:
-    """The publication log in the new copy, carried forward from the previous publication
-    (already in the file when it is a copy of it; older logs gain the newer columns).
-    Returns the previous publication's write-log mark, None if it has none."""
-    con.execute(f"CREATE TABLE main.{PUBLICATION_LOG}_next ({LOG_COLUMNS})")
+    """The publication log in the new file, carried forward from the previous publication
+    (already in the file when ``base`` is a copy of it; older logs gain the newer columns).
+    Returns the write-log mark of the publication the file held before (its own log's
+    latest: the previous publication's for a copy, the one before for the standby)."""
     catalog = con.execute("SELECT current_database()").fetchall()[0][0]
-    if not copied and previous is not None:
+    held = _latest_mark(con, catalog) if base is not None else None
+    con.execute(f"CREATE TABLE main.{PUBLICATION_LOG}_next ({LOG_COLUMNS})")
+    source = catalog if base == "copy" else None
+    if base != "copy" and previous is not None:
         con.execute(f"ATTACH '{previous}' AS previous (READ_ONLY)")
-        catalog = "previous"
-    if (copied or previous is not None) and _has_table(con, catalog, PUBLICATION_LOG):
+        source = "previous"
+    if source is not None and _has_table(con, source, PUBLICATION_LOG):
         con.execute(
             f"INSERT INTO main.{PUBLICATION_LOG}_next BY NAME "
-            f"SELECT * FROM {_quote(catalog)}.main.{PUBLICATION_LOG}"
+            f"SELECT * FROM {_quote(source)}.main.{PUBLICATION_LOG}"
         )
-    if catalog == "previous":
+    if source == "previous":
         con.execute("DETACH previous")
     con.execute(f"DROP TABLE IF EXISTS main.{PUBLICATION_LOG}")
     con.execute(f"ALTER TABLE main.{PUBLICATION_LOG}_next RENAME TO {PUBLICATION_LOG}")
-    marks = con.execute(
-        f"SELECT writes_watermark, writes_invocation FROM main.{PUBLICATION_LOG} "
-        "ORDER BY published_at DESC LIMIT 1"
-    ).fetchall()
-    return marks[0] if marks and marks[0][0] is not None else None
+    return held
+
+
+def _freed_too_much(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when the open file holds more freed space than COMPACT_RATIO allows."""
+    block, total, free = con.execute(
+        "SELECT block_size, total_blocks, free_blocks FROM pragma_database_size()"
+    ).fetchall()[0]
+    return total > COMPACT_RATIO * (total - free) and free * block > COMPACT_MIN_FREE
 
 
 def _needs_compaction(path: Path) -> bool:
     """True when the serving file holds more freed space than COMPACT_RATIO allows."""
     con = duckdb.connect(str(path), read_only=True)
     try:
-        block, total, free = con.execute(
-            "SELECT block_size, total_blocks, free_blocks FROM pragma_database_size()"
-        ).fetchall()[0]
+        return _freed_too_much(con)
     finally:
         con.close()
-    return total > COMPACT_RATIO * (total - free) and free * block > COMPACT_MIN_FREE
+
+
+def _open_in_this_process(path: Path) -> bool:
+    """Whether this process holds ``path`` open: DuckDB's file lock keeps other processes'
+    readers from a writer, not another connection of the same process. Unknown (no
+    /proc/self/fd): assume it does."""
+    fds = Path("/proc/self/fd")
+    if not fds.is_dir():
+        return True
+    wanted = path.stat()
+    for fd in fds.iterdir():
+        try:
+            held = fd.stat()  # the file the descriptor points to
+        except OSError:
+            continue
+        if (held.st_dev, held.st_ino) == (wanted.st_dev, wanted.st_ino):
+            return True
+    return False
+
+
+def _take_standby(serving_dir: Path, tmp: Path) -> duckdb.DuckDBPyConnection | None:
+    """The standby publication moved to ``tmp`` and open for writing, or None when it cannot
+    be taken: missing, open in this process, held by a reader (DuckDB refuses the writer's
+    lock), unreadable, or mostly freed space. A standby not taken is removed (a reader that
+    holds it keeps reading it); the swap leaves a new one."""
+    standby = standby_path(serving_dir)
+    if not standby.exists() or _open_in_this_process(standby):
+        return None
+    os.replace(standby, tmp)
+    try:
+        con = duckdb.connect(str(tmp))
+    except duckdb.Error as exc:
+        log.info("serving standby not taken (%s): the current publication is copied", exc)
+        tmp.unlink(missing_ok=True)
+        return None
+    if _freed_too_much(con):
+        con.close()
+        tmp.unlink()
+        return None
+    return con
+
+
+def _open_base(
+    serving_dir: Path, tmp: Path, previous: Path | None, incremental: bool
+) -> tuple[duckdb.DuckDBPyConnection, str | None]:
+    """The new publication's file at ``tmp``, open for writing, and what it starts from:
+    'standby' (the publication before the previous one), 'copy' (of the previous one), or
+    None (empty: no previous publication, a full publish, or a previous file to compact)."""
+    if incremental and previous is not None:
+        con = _take_standby(serving_dir, tmp)
+        if con is not None:
+            return con, "standby"
+        if not _needs_compaction(previous):
+            shutil.copyfile(previous, tmp)
+            return duckdb.connect(str(tmp)), "copy"
+    return duckdb.connect(str(tmp)), None
 
 
 def _fsync_dir(path: Path) -> None:
@@ -338,12 +428,9 @@ def publish(
             stale.unlink()  # left by a publish that was killed; we hold the lock
         tmp = serving_dir / f"{SERVING_FILE}.tmp-{publication_id}"
         previous = final if final.exists() else None
-        copied = incremental and previous is not None and not _needs_compaction(previous)
-        if copied:
-            shutil.copyfile(previous, tmp)
-        con = duckdb.connect(str(tmp))
+        con, base = _open_base(serving_dir, tmp, previous, incremental)
         try:
-            since = _carry_log(con, previous, copied)
+            since = _carry_log(con, previous, base)
             catalog = con.execute("SELECT current_database()").fetchall()[0][0]
             con.execute(f"ATTACH '{build_path}' AS build (READ_ONLY)")
             missing = _missing_relations(con, relations)
@@ -353,9 +440,21 @@ def publish(
                     + ", ".join(missing)
                     + ": the dbt build did not produce them"
                 )
-            written, watermark = _written_keys(con, since if copied else None)
-            mode = "incremental" if copied and written is not None else "full"
+            written, watermark = _written_keys(con, since)
+            mode = "incremental" if base is not None and written is not None else "full"
             planned = {r.name: _planned_change(con, r, written, catalog) for r in relations}
+            # the exports build on the previous publication's files: they take what changed
+            # since it, also when this file starts from the one before (the standby). A mart
+            # written whole into the file is exported whole: no row count vouches for keys.
+            exported = planned
+            if base == "standby":
+                since_previous, _ = _written_keys(con, _latest_mark(con, catalog))
+                exported = {
+                    r.name: planned[r.name]
+                    if planned[r.name].whole
+                    else _planned_change(con, r, since_previous, catalog)
+                    for r in relations
+                }
             # the Parquet exports read the build while this connection writes the serving
             # copy (the same rows: each mart of the copy is made equal to the build's)
             sources = {r.name: Source("build", r.schema, r.name) for r in relations}
@@ -367,22 +466,19 @@ def publish(
                         sources,
                         serving_dir,
                         publication_id,
-                        planned,
+                        exported,
                         reuse=mode == "incremental",
                     )
                     if with_exports
                     else None
                 )
-                changes = {r.name: _update_relation(con, r, planned[r.name]) for r in relations}
+                applied = {r.name: _update_relation(con, r, planned[r.name]) for r in relations}
                 staged = exporting.result() if exporting is not None else None
+            # a mart copied whole after all: its planned keys did not account for the build
+            redo = {name for name, change in applied.items() if change != planned[name]}
+            changes = {name: applied[name] if name in redo else exported[name] for name in applied}
             if staged is not None:
-                # a mart copied whole after all: its planned partitions were not enough
-                export_again(
-                    con.cursor(),
-                    {name: sources[name] for name in changes if changes[name] != planned[name]},
-                    changes,
-                    staged,
-                )
+                export_again(con.cursor(), {name: sources[name] for name in redo}, changes, staged)
             counts = {r.name: _count(con, f"main.{_quote(r.name)}") for r in relations}
             con.execute("DETACH build")
             keep = {r.name for r in relations} | {PUBLICATION_LOG}
@@ -422,6 +518,12 @@ def publish(
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         exports_dir = None
+        # the file replaced stays as the standby, the next publication's base (the one before
+        # it, when not taken as this one's base, is two publications old)
+        standby = standby_path(serving_dir)
+        standby.unlink(missing_ok=True)
+        if previous is not None:
+            os.link(final, standby)
         os.replace(tmp, final)
         _fsync_dir(serving_dir)
         if staged is not None:
@@ -436,6 +538,7 @@ def publish(
         exports_dir,
         mode,
         changes,
+        base,
     )
 
 

@@ -4,12 +4,14 @@ names since the last publication, and is equal to a full publication whatever ha
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from clientmart.serving.publish import MartRelation, publish, serving_path
+from clientmart.serving.publish import MartRelation, publish, serving_path, standby_path
 
 FACT = MartRelation("marts", "fct_balance_daily", unique_key="balance_date")
 MONTHLY = MartRelation("marts", "mart_monthly", unique_key="month_start")
@@ -217,7 +219,11 @@ def test_a_publication_log_of_an_older_layout_is_carried_forward(tmp_path: Path)
     rows = con.execute("SELECT mode FROM publication_log ORDER BY published_at").fetchall()
     con.close()
     assert rows == [(None,), ("full",)]
+    # the next publication starts from the standby, the first file, whose log has no mark
+    # either: full again; after it, both files hold a mark
     night(build, "2026-03-02")
+    assert publish(build, serving, MARTS, DAY).mode == "full"
+    night(build, "2026-03-03")
     assert publish(build, serving, MARTS, DAY).mode == "incremental"
 
 
@@ -277,3 +283,93 @@ def test_a_value_split_over_several_files_is_still_one_value(tmp_path: Path) -> 
         )
     assert set(per_day.values()) == {10_000}
     con.close()
+
+
+def test_a_publication_takes_over_the_standby_instead_of_copying_the_current_file(
+    tmp_path: Path,
+) -> None:
+    build, serving = tmp_path / "build.duckdb", tmp_path / "serving"
+    new_build(build)
+    first = publish(build, serving, MARTS, DAY)
+    assert first.base is None and not standby_path(serving).exists()
+    first_inode = serving_path(serving).stat().st_ino
+
+    night(build, "2026-03-01")
+    second = publish(build, serving, MARTS, DAY)
+    assert second.base == "copy"  # no standby yet
+    # the file it replaced is kept, untouched, as the standby
+    assert standby_path(serving).stat().st_ino == first_inode
+
+    night(build, "2026-03-02")
+    night(build, "2026-01-20", factor=5)  # a late correction too
+    third = publish(build, serving, MARTS, DAY)
+    assert third.base == "standby" and third.mode == "incremental"
+    # the first publication's file, brought up by the writes of two nights, is now current
+    assert serving_path(serving).stat().st_ino == first_inode
+    assert third.changes["fct_balance_daily"].keys == {"2026-03-02", "2026-01-20"}  # since the 2nd
+    full = full_publication(build, tmp_path)
+    assert fingerprint(serving_path(serving)) == fingerprint(serving_path(full))
+    assert exports_fingerprint(serving) == exports_fingerprint(full)
+    con = duckdb.connect(str(serving_path(serving)), read_only=True)
+    log = con.execute(
+        "SELECT publication_id FROM publication_log ORDER BY published_at"
+    ).fetchall()
+    con.close()
+    assert [p for (p,) in log] == [p.publication_id for p in (first, second, third)]
+
+    # and the next one takes the second publication's file, and so on
+    night(build, "2026-03-03")
+    fourth = publish(build, serving, MARTS, DAY)
+    assert fourth.base == "standby"
+    assert fingerprint(serving_path(serving)) == fingerprint(
+        serving_path(full_publication(build, tmp_path))
+    )
+
+
+READER_HOLDING = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print(con.execute("SELECT count(*) FROM fct_balance_daily").fetchall()[0][0], flush=True)
+sys.stdin.readline()  # hold the file until told
+print(con.execute("SELECT count(*) FROM fct_balance_daily").fetchall()[0][0], flush=True)
+"""
+
+
+@pytest.mark.parametrize("holder", ["other process", "this process"])
+def test_a_standby_still_open_is_left_to_its_reader(tmp_path: Path, holder: str) -> None:
+    build, serving = tmp_path / "build.duckdb", tmp_path / "serving"
+    new_build(build)
+    publish(build, serving, MARTS, DAY)
+    night(build, "2026-03-01")
+    publish(build, serving, MARTS, DAY)
+    night(build, "2026-03-02")
+    standby = standby_path(serving)
+    held = standby.stat().st_ino
+    if holder == "other process":
+        reader = subprocess.Popen(
+            [sys.executable, "-c", READER_HOLDING, str(standby)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        before = reader.stdout.readline().strip()
+    else:
+        con = duckdb.connect(str(standby), read_only=True)
+        before = str(con.execute("SELECT count(*) FROM fct_balance_daily").fetchall()[0][0])
+    try:
+        result = publish(build, serving, MARTS, DAY)
+    finally:
+        if holder == "other process":
+            reader.stdin.write("\n")
+            reader.stdin.flush()
+            after = reader.stdout.readline().strip()
+            reader.wait(timeout=30)
+        else:
+            after = str(con.execute("SELECT count(*) FROM fct_balance_daily").fetchall()[0][0])
+            con.close()
+    assert result.base == "copy" and result.mode == "incremental"
+    assert serving_path(serving).stat().st_ino != held
+    assert before == after  # the reader's file was not written under it
+    assert fingerprint(serving_path(serving)) == fingerprint(
+        serving_path(full_publication(build, tmp_path))
+    )
