@@ -15,6 +15,8 @@ with positions as (
             coalesce(outlet_code, sub_branch_code, branch_code, head_office_code, inst_code) as code_4
         from {{ ref('int_institution_monthly') }}
     ) as i on p.inst_code = i.booking_inst_code and p.month_start = i.tree_month_start
+    -- the months the run rebuilt (all of them in a full build), not the whole history
+    where {{ months_in_run_window('p.month_start') }}
 ),
 
 expected as (
@@ -31,6 +33,7 @@ actual as (
     select period_start as month_start, product_family, inst_level, inst_code, client_count
     from {{ ref('mart_client_breakdown') }}
     where period_type = 'month' and band_type = 'all' and product_group = 'all' and account_count > 0
+        and {{ months_in_run_window('period_start') }}
 )
 
 select *

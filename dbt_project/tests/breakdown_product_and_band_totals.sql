@@ -1,7 +1,9 @@
 -- Product groups add up to their family total (product_group 'all') in every slice, and a
 -- family total holds at least as many distinct clients as its largest group.
 with b as (
+    -- the periods the run rebuilt (all of them in a full build), not the whole history
     select * from {{ ref('mart_client_breakdown') }}
+    where {{ periods_in_run_window('period_type', 'period_start') }}
 ),
 
 groups as (

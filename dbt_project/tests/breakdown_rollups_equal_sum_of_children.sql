@@ -1,7 +1,9 @@
 -- Every institution roll-up equals the sum of its children (next level down, same
 -- period, band and product) for every additive measure. Returns the rows that disagree.
 with b as (
+    -- the periods the run rebuilt (all of them in a full build), not the whole history
     select * from {{ ref('mart_client_breakdown') }}
+    where {{ periods_in_run_window('period_type', 'period_start') }}
 ),
 
 children as (

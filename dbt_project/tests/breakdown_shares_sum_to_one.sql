@@ -1,7 +1,9 @@
 -- Shares within a parent sum to 100%: account shares of an institution's children, and
 -- client / account shares of the bands within a band type. Returns the groups that do not.
 with b as (
+    -- the periods the run rebuilt (all of them in a full build), not the whole history
     select * from {{ ref('mart_client_breakdown') }}
+    where {{ periods_in_run_window('period_type', 'period_start') }}
 ),
 
 institution_groups as (

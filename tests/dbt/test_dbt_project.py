@@ -340,6 +340,11 @@ def test_data_tests_of_a_nightly_run_read_only_the_run_window(built: dict) -> No
             "int_account_balance_monthly,resource_type:test",
             "int_breakdown_cells,resource_type:test",
             "dim_institution,resource_type:test",
+            # the singular consistency tests of the breakdown
+            "breakdown_client_counts_are_distinct",
+            "breakdown_product_and_band_totals",
+            "breakdown_rollups_equal_sum_of_children",
+            "breakdown_shares_sum_to_one",
             *_vars("2026-02-02", "2026-02-02"),
         ],
         built["env"],
@@ -358,6 +363,9 @@ def test_data_tests_of_a_nightly_run_read_only_the_run_window(built: dict) -> No
     assert all("month_start >= cast(" in s and "2026-02-02" in s for s in monthly)
     assert all("period_type = 'year'" in s for s in cells)
     assert not any("2026-02-02" in s for s in reference)  # tested whole
+    singular = [s for n, s in sql.items() if n.startswith("breakdown_")]
+    assert len(singular) == 4
+    assert all("cast('2026-02-02' as date)" in s for s in singular)
 
 
 def test_the_build_runs_under_the_configured_memory_limit(built: dict) -> None:
