@@ -303,3 +303,54 @@ def test_rerunning_a_date_leaves_the_tier_marts_unchanged(bank: Settings) -> Non
     assert before["mart_client_tier"]
     for mart in TIER_MARTS:
         assert after[mart] == before[mart], mart
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "expected"),
+    [
+        ("2026-10-01", "2026-10-01", 1),
+        ("2026-10-03", "2026-10-03", 1),  # a credit of 09-30 reaches 10-03 (3-day window)
+        ("2026-10-04", "2026-10-04", 0),  # no credit of September reaches 10-04
+        ("2026-10-20", "2026-10-20", 0),
+        ("2026-09-28", "2026-10-20", 0),  # September is in the window itself
+    ],
+)
+def test_the_month_before_is_rebuilt_only_while_its_credits_reach_the_run(
+    bank: Settings, first: str, last: str, expected: int
+) -> None:
+    """int_client_hidden_potential_monthly and mart_client_tier rewrite the month before the
+    run's first month only while a credit of that month can have its pass-through window
+    (seed hidden_potential_rules, 3 days) reach the run's dates: most nights of a month
+    write that month only."""
+    env = {
+        **os.environ,
+        **bank.dbt_env(),
+        "CLIENTMART_RUN_START_DATE": first,
+        "CLIENTMART_RUN_END_DATE": last,
+    }
+    shown = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dbt")),
+            "show",
+            "--inline",
+            "-- depends_on: {{ ref('hidden_potential_rules') }}\n"
+            "select {{ hidden_potential_months_before() }} as months_before",
+            "--output",
+            "json",
+            "--quiet",
+            "--project-dir",
+            str(DBT_PROJECT),
+            "--profiles-dir",
+            str(DBT_PROJECT),
+            "--target-path",
+            str(bank.home / "target_show"),
+            "--log-path",
+            str(bank.home / "logs"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stdout[-3000:] + shown.stderr[-2000:]
+    assert json.loads(shown.stdout)["show"] == [{"months_before": expected}]

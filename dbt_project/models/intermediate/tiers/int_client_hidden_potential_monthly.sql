@@ -1,10 +1,14 @@
+{#- Incremental: the run window's months, and the month before while its credits' pass-through
+    windows can reach the run's dates (macros/tiers/tier_windows.sql). -#}
+{%- set months_before = hidden_potential_months_before() if is_incremental() else 0 %}
+
 with
 
 tiers as (
     select client_id, month_start, rule_set_id, assets_basis_cny, tier_group, is_near_next_tier
     from {{ ref('int_client_tier_monthly') }}
     {% if is_incremental() %}
-        where {{ months_in_run_window('month_start', months_before=1) }}
+        where {{ months_in_run_window('month_start', months_before=months_before) }}
     {% endif %}
 ),
 
@@ -19,7 +23,7 @@ txns as (
         txn_type
     from {{ ref('stg_core__deposit_transactions') }}
     {% if is_incremental() %}
-        where txn_date >= cast({{ dbt.dateadd('month', -1, run_window_month_start()) }} as date)
+        where txn_date >= cast({{ dbt.dateadd('month', -months_before, run_window_month_start()) }} as date)
     {% endif %}
 ),
 
@@ -29,7 +33,7 @@ deposit_accounts as (
     from {{ ref('int_account_balance_monthly') }}
     where days_with_balance > 0
     {% if is_incremental() %}
-        and {{ months_in_run_window('month_start', months_before=1) }}
+        and {{ months_in_run_window('month_start', months_before=months_before) }}
     {% endif %}
     group by client_id, month_start
 ),

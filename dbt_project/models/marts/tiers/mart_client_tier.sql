@@ -7,13 +7,18 @@
     )
 }}
 
+{#- Incremental: the run window's months, and the month before while its credits' pass-through
+    windows can reach the run's dates (macros/tiers/tier_windows.sql). -#}
+{%- set months_before = hidden_potential_months_before() if is_incremental() else 0 %}
+-- depends_on: {{ ref('hidden_potential_rules') }}
+
 with
 
 tiers as (
     select *
     from {{ ref('int_client_tier_monthly') }}
     {% if is_incremental() %}
-        where {{ months_in_run_window('month_start', months_before=1) }}
+        where {{ months_in_run_window('month_start', months_before=months_before) }}
     {% endif %}
 ),
 
@@ -21,7 +26,7 @@ hidden as (
     select *
     from {{ ref('int_client_hidden_potential_monthly') }}
     {% if is_incremental() %}
-        where {{ months_in_run_window('month_start', months_before=1) }}
+        where {{ months_in_run_window('month_start', months_before=months_before) }}
     {% endif %}
 ),
 
@@ -29,7 +34,7 @@ grades as (
     select *
     from {{ ref('int_corporate_grade_monthly') }}
     {% if is_incremental() %}
-        where {{ months_in_run_window('month_start', months_before=1) }}
+        where {{ months_in_run_window('month_start', months_before=months_before) }}
     {% endif %}
 ),
 
@@ -38,7 +43,7 @@ corporate_assets as (
     from {{ ref('int_client_assets_monthly') }}
     where client_type = 'C'
     {% if is_incremental() %}
-        and {{ months_in_run_window('month_start', months_before=1) }}
+        and {{ months_in_run_window('month_start', months_before=months_before) }}
     {% endif %}
 ),
 
@@ -47,7 +52,7 @@ clients as (
     select client_id, month_start, inst_code, rm_id
     from {{ ref('int_client_monthly') }}
     {% if is_incremental() %}
-        where {{ months_in_run_window('month_start', months_before=1) }}
+        where {{ months_in_run_window('month_start', months_before=months_before) }}
     {% endif %}
 ),
 
@@ -56,7 +61,7 @@ institutions as (
     select month_start, inst_code, branch_code, sub_branch_code
     from {{ ref('int_institution_monthly') }}
     {% if is_incremental() %}
-        where {{ months_in_run_window('month_start', months_before=1) }}
+        where {{ months_in_run_window('month_start', months_before=months_before) }}
     {% endif %}
 ),
 
