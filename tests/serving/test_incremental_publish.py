@@ -311,9 +311,7 @@ def test_a_publication_takes_over_the_standby_instead_of_copying_the_current_fil
     assert fingerprint(serving_path(serving)) == fingerprint(serving_path(full))
     assert exports_fingerprint(serving) == exports_fingerprint(full)
     con = duckdb.connect(str(serving_path(serving)), read_only=True)
-    log = con.execute(
-        "SELECT publication_id FROM publication_log ORDER BY published_at"
-    ).fetchall()
+    log = con.execute("SELECT publication_id FROM publication_log ORDER BY published_at").fetchall()
     con.close()
     assert [p for (p,) in log] == [p.publication_id for p in (first, second, third)]
 
