@@ -284,8 +284,8 @@ def publish(date: dt.date | None, full: bool, home: Path | None, warehouse: Path
         incremental=not full,
     )
     click.echo(
-        f"published {result.publication_id} ({result.mode}) to {result.path}: "
-        + ", ".join(f"{k}={v}" for k, v in result.row_counts.items())
+        f"published {result.publication_id} ({result.mode}, from {result.base or 'an empty file'}) "
+        f"to {result.path}: " + ", ".join(f"{k}={v}" for k, v in result.row_counts.items())
     )
 
 

@@ -47,7 +47,8 @@ def build_serving_assets(
         except PublishError as exc:
             raise dg.Failure(str(exc), allow_retries=False) from exc
         context.log.info(
-            f"published {result.publication_id}: {len(result.row_counts)} marts, business "
+            f"published {result.publication_id} ({result.mode}, from "
+            f"{result.base or 'an empty file'}): {len(result.row_counts)} marts, business "
             f"dates {result.business_date_min}..{result.business_date_max}"
         )
         return dg.MaterializeResult(
@@ -55,6 +56,8 @@ def build_serving_assets(
                 "publication_id": result.publication_id,
                 "path": dg.MetadataValue.path(str(result.path)),
                 "business_date_max": result.business_date_max.isoformat(),
+                "mode": result.mode,
+                "base": result.base or "empty",
                 "row_counts": dg.MetadataValue.json(result.row_counts),
             }
         )
