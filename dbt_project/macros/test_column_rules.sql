@@ -14,14 +14,14 @@
     Name each instance `column_rules_<model>` in the YAML, so that its Dagster asset check keeps
     its name when a rule is added. The model's `meta.test_window` applies as for any generic
     test (macros/test_where.sql). Fails with one row per broken rule: the column, the rule,
-    how many rows break it and the least offending value (none for not_null); the failure count
-    adds up the rules' breaking rows.
+    how many rows break it and, for accepted_values, the least offending value (a not_null
+    break could only show a null); the failure count adds up the rules' breaking rows.
 -#}
 {% test column_rules(model, not_null=[], accepted_values={}) %}
 {{ config(fail_calc='coalesce(sum(failing_rows), 0)') }}
 {%- set rules = [] -%}
 {%- for column in not_null -%}
-    {%- do rules.append({'column': column, 'rule': 'not_null', 'breaks': column ~ ' is null'}) -%}
+    {%- do rules.append({'column': column, 'rule': 'not_null', 'breaks': column ~ ' is null', 'shown': false}) -%}
 {%- endfor -%}
 {%- for column, values in accepted_values.items() -%}
     {%- set quoted = [] -%}
@@ -33,6 +33,7 @@
         'column': column,
         'rule': 'accepted_values',
         'breaks': column ~ ' is not null and cast(' ~ column ~ ' as ' ~ dbt.type_string() ~ ') not in (' ~ quoted | join(', ') ~ ')',
+        'shown': true,
     }) -%}
 {%- endfor -%}
 {%- if not rules -%}
@@ -41,8 +42,10 @@
 with counted as (
     select
         {%- for rule in rules %}
-        sum(case when {{ rule.breaks }} then 1 else 0 end) as failing_{{ loop.index }},
-        min(case when {{ rule.breaks }} then cast({{ rule.column }} as {{ dbt.type_string() }}) end) as example_{{ loop.index }}{{ "," if not loop.last }}
+        sum(case when {{ rule.breaks }} then 1 else 0 end) as failing_{{ loop.index }}
+        {%- if rule.shown -%},
+        min(case when {{ rule.breaks }} then cast({{ rule.column }} as {{ dbt.type_string() }}) end) as example_{{ loop.index }}
+        {%- endif %}{{ "," if not loop.last }}
         {%- endfor %}
     from {{ model }}
 )
@@ -51,7 +54,7 @@ select
     '{{ rule.column }}' as column_name,
     '{{ rule.rule }}' as rule_name,
     failing_{{ loop.index }} as failing_rows,
-    example_{{ loop.index }} as example_value
+    {{ ("example_" ~ loop.index) if rule.shown else "cast(null as " ~ dbt.type_string() ~ ")" }} as example_value
 from counted
 where failing_{{ loop.index }} > 0
 {{ "union all" if not loop.last }}
