@@ -8,8 +8,9 @@
 2. Nightly: one Dagster run per date (``orchestration.runner.execute``, as ``clientmart run``),
    timed per stage. Stages inside the ingest step are timed by wrapping ``read_delivery``
    (read and decode), ``split_records`` + ``validate_batch`` (validate) and
-   ``store.write_atomic`` (raw write); dbt build and publish are the Dagster steps' durations
-   from the run's step stats; orchestration is the run's wall time minus its steps.
+   ``store.write_atomic`` with ``ParquetSink.write``/``commit`` (raw write); dbt build and
+   publish are the Dagster steps' durations from the run's step stats; orchestration is the
+   run's wall time minus its steps.
 3. The floor (``bench/floor.py``, no framework) on the same files for each date, in a
    subprocess; the pipeline's time for a date is reported as a ratio to it.
 4. A plain ``polars.read_csv`` (``read_excel`` for .xlsx) of the last date's files: the read
@@ -196,6 +197,10 @@ def _sink_measure(_result: Any, _sink: Any, frame: Any, *_a: Any, **_k: Any) -> 
     return frame.height, int(frame.estimated_size())
 
 
+def _commit_measure(_result: Any, _sink: Any, *_a: Any, **_k: Any) -> tuple[int, int]:
+    return 0, 0  # rows and bytes are counted once, by the writes
+
+
 def _publish_measure(result: Any, *_a: Any, **_k: Any) -> tuple[int, int]:
     return sum(result.row_counts.values()), Path(result.path).stat().st_size
 
@@ -212,6 +217,7 @@ def instrumented(recorder: Recorder) -> Iterator[None]:
         (pipeline, "validate_batch", "validate", _validate_measure),
         (store, "write_atomic", "raw_write", _write_measure),
         (store.ParquetSink, "write", "raw_write", _sink_measure),
+        (store.ParquetSink, "commit", "raw_write", _commit_measure),
         (serving, "publish", "publish_call", _publish_measure),
     ]
     originals = [(mod, name, getattr(mod, name)) for mod, name, _s, _m in patches]

