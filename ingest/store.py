@@ -92,7 +92,8 @@ class ParquetSink:
     through pyarrow's ``ParquetWriter``, which also needed the frame converted to Arrow).
     ``commit()`` renames a single part into place, or streams several into one file
     (``sink_parquet``, in the order written, one row group at a time). Every piece is cast to
-    ``schema``, so the file's schema does not depend on what its first piece held.
+    ``schema``, so the file's schema does not depend on what its first piece held. A new sink
+    removes the part folders an earlier, killed attempt at the same file left behind.
     """
 
     def __init__(self, target: Path, schema: dict[str, pl.DataType]) -> None:
@@ -101,6 +102,9 @@ class ParquetSink:
         self.rows = 0
         self._parts_dir = target.with_name(f".{target.name}.{uuid.uuid4().hex}.parts")
         self._parts: list[Path] = []
+        # parts of an attempt that was killed (runs that write take turns: none is running)
+        for stale in target.parent.glob(f".{glob.escape(target.name)}.*.parts"):
+            shutil.rmtree(stale, ignore_errors=True)
 
     def write(self, frame: pl.DataFrame) -> None:
         if frame.height == 0:
@@ -126,7 +130,9 @@ class ParquetSink:
                 os.replace(self._parts[0], self.target)
                 return
             merged = self._parts_dir / "merged.parquet"
-            pl.scan_parquet(self._parts).sink_parquet(merged, maintain_order=True)
+            # paths, not patterns: a delivered file's name may hold ``[`` or ``*``
+            parts = pl.scan_parquet(self._parts, glob=False)
+            parts.sink_parquet(merged, maintain_order=True)
             os.replace(merged, self.target)
         finally:
             self.discard()

@@ -42,7 +42,8 @@ def leftovers(folder: Path, target: Path) -> list[str]:
 
 @pytest.mark.parametrize("sizes", [[5], [3, 0, 4, 2]], ids=["one piece", "several pieces"])
 def test_the_pieces_appear_as_one_file_in_order_on_commit(tmp_path, sizes):
-    target = tmp_path / "business_date=2026-10-02" / "deposit_balances.csv.parquet"
+    # a delivered file's name may hold glob characters: its parts are paths, not patterns
+    target = tmp_path / "business_date=2026-10-02" / "deposit_balances[*].csv.parquet"
     frames, first = [], 0
     with store.ParquetSink(target, SCHEMA) as sink:
         for size in sizes:
@@ -51,7 +52,7 @@ def test_the_pieces_appear_as_one_file_in_order_on_commit(tmp_path, sizes):
             first += size
             assert not target.exists()  # nothing visible before the commit
         sink.commit()
-    written = pl.read_parquet(target)
+    written = pl.read_parquet(target, glob=False)
     expected = pl.concat([f.select(list(SCHEMA)).cast(SCHEMA) for f in frames])
     assert written.schema == pl.Schema(SCHEMA)
     assert written.equals(expected)  # every row, in the order written
@@ -85,3 +86,22 @@ def test_a_sink_without_rows_writes_the_schema_or_removes_the_file(tmp_path):
         sink.commit(keep_empty=False)
     assert not dropped.exists()
     assert leftovers(tmp_path, kept) == []
+
+
+def test_a_new_sink_removes_the_parts_a_killed_attempt_left(tmp_path):
+    target = tmp_path / "deposit_balances[1].csv.parquet"  # a name that is also a glob pattern
+    other = tmp_path / "deposit_balances.csv.parquet"
+    killed = store.ParquetSink(target, SCHEMA)
+    killed.write(piece(0, 2))  # the process dies here: no commit, no discard
+    bystander = store.ParquetSink(other, SCHEMA)
+    bystander.write(piece(0, 1))
+    assert len(leftovers(tmp_path, target)) == 2
+
+    with store.ParquetSink(target, SCHEMA) as sink:
+        sink.write(piece(2, 3))
+        sink.commit()
+    written = pl.read_parquet(target, glob=False)["account_id"].to_list()
+    assert written == ["A0000002", "A0000003", "A0000004"]
+    assert len(leftovers(tmp_path, target)) == 1  # the other file's parts are not its own
+    bystander.commit()
+    assert leftovers(tmp_path, target) == [other.name]
