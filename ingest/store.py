@@ -102,8 +102,10 @@ class ParquetSink:
         self.rows = 0
         self._parts_dir = target.with_name(f".{target.name}.{uuid.uuid4().hex}.parts")
         self._parts: list[Path] = []
-        # parts of an attempt that was killed (runs that write take turns: none is running)
-        for stale in target.parent.glob(f".{glob.escape(target.name)}.*.parts"):
+        # parts of an attempt that was killed (runs that write take turns: none is running);
+        # exactly one sink id after the name, so a longer name's parts are not taken for these
+        sink_id = "?" * len(uuid.uuid4().hex)
+        for stale in target.parent.glob(f".{glob.escape(target.name)}.{sink_id}.parts"):
             shutil.rmtree(stale, ignore_errors=True)
 
     def write(self, frame: pl.DataFrame) -> None:

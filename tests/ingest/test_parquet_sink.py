@@ -90,7 +90,7 @@ def test_a_sink_without_rows_writes_the_schema_or_removes_the_file(tmp_path):
 
 def test_a_new_sink_removes_the_parts_a_killed_attempt_left(tmp_path):
     target = tmp_path / "deposit_balances[1].csv.parquet"  # a name that is also a glob pattern
-    other = tmp_path / "deposit_balances.csv.parquet"
+    other = tmp_path / "deposit_balances[1].csv.parquet.txt.parquet"  # starts with its name
     killed = store.ParquetSink(target, SCHEMA)
     killed.write(piece(0, 2))  # the process dies here: no commit, no discard
     bystander = store.ParquetSink(other, SCHEMA)
