@@ -142,12 +142,16 @@ def generate_bank(
     seed: int,
     dirty_rate: float = 0.0,
     progress: Callable[[str], None] | None = None,
+    on_day: Callable[[dt.date], None] | None = None,
 ) -> GenerationSummary:
     """Write a deterministic sample bank of ``clients`` clients for dates start..end.
 
-    Same arguments give byte-identical files. ``dirty_rate`` adds that share of bad records
-    (and a few bad payroll deliveries) on top of the clean bank, listed in
-    ``<out>/_generator/dirty_manifest.jsonl``; see docs/generator.md.
+    Same arguments give byte-identical files. ``on_day(date)`` is called once every file of
+    ``date`` is written, before the next date is generated: a caller can ingest a long bank
+    as it is written and remove what it has ingested (bench/run_benchmark.py, history).
+    ``dirty_rate`` adds that share of bad records (and a few bad payroll deliveries) on top
+    of the clean bank, listed in ``<out>/_generator/dirty_manifest.jsonl``; see
+    docs/generator.md.
     """
     if clients < 10:
         raise ValueError("clients must be at least 10")
@@ -294,6 +298,8 @@ def generate_bank(
                     out, em.feeds["payroll"], bad_days[d], day, sample, manifest
                 )
             say(f"{day:%Y-%m-%d}: {em.files:,} files, {em.records:,} records so far")
+            if on_day is not None:
+                on_day(day)
     finally:
         manifest.close()
     (out / GENERATOR_DIR / "redeliveries.jsonl").write_text(

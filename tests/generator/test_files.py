@@ -131,3 +131,33 @@ def test_generator_writes_nothing_else(tmp_path: Path) -> None:
         assert parts[0] == "_generator" or (
             len(parts) <= 3 and (len(parts) < 2 or re.fullmatch(r"\d{8}", parts[1]))
         ), p
+
+
+def test_on_day_sees_each_date_complete_before_the_next_is_written(tmp_path: Path) -> None:
+    """A caller may ingest a long bank as it is written, and remove what it has ingested."""
+    import datetime as dt
+
+    out = tmp_path / "land"
+    seen: list[tuple[dt.date, list[str]]] = []
+
+    def on_day(day: dt.date) -> None:
+        landed = sorted(p.parent.name for p in out.glob("deposit_balances/*/*.ok"))
+        seen.append((day, landed))
+        if day == dt.date(2026, 11, 2):  # what the caller removes stays removed
+            for p in sorted((out / "deposit_balances" / "20261102").iterdir()):
+                p.unlink()
+            (out / "deposit_balances" / "20261102").rmdir()
+
+    generate_bank(
+        out, clients=50, start=dt.date(2026, 11, 2), end=dt.date(2026, 11, 4), seed=1, on_day=on_day
+    )
+    assert seen == [
+        (dt.date(2026, 11, 2), ["20261102"]),
+        (dt.date(2026, 11, 3), ["20261103"]),
+        (dt.date(2026, 11, 4), ["20261103", "20261104"]),
+    ]
+    kept = tmp_path / "kept"
+    generate_bank(kept, clients=50, start=dt.date(2026, 11, 2), end=dt.date(2026, 11, 4), seed=1)
+    for day in ("20261103", "20261104"):  # the hook changes nothing the generator writes
+        for p in sorted((kept / "deposit_balances" / day).iterdir()):
+            assert (out / "deposit_balances" / day / p.name).read_bytes() == p.read_bytes()
