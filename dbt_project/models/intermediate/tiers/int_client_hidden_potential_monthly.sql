@@ -23,7 +23,11 @@ txns as (
         txn_type
     from {{ ref('stg_core__deposit_transactions') }}
     {% if is_incremental() %}
-        where txn_date >= cast({{ dbt.dateadd('month', -months_before, run_window_month_start()) }} as date)
+        {#- a record's txn_date is its delivery's business date (ingest rule
+            date_matches_delivery): the bound on business_date skips the raw layer's folders
+            of earlier dates instead of reading every day ever loaded -#}
+        where business_date >= cast({{ dbt.dateadd('month', -months_before, run_window_month_start()) }} as date)
+            and txn_date >= cast({{ dbt.dateadd('month', -months_before, run_window_month_start()) }} as date)
     {% endif %}
 ),
 
