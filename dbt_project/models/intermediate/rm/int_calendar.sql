@@ -36,12 +36,18 @@ coverage as (
 
 ),
 
+{#- the last loaded date bounds a build without a run window only: a run knows its end
+    date, and the maximum business date of every balance file ever loaded is a scan that
+    grows with history (about 6 s a night after three months at 1M clients) #}
+-- depends_on: {{ ref('stg_core__deposit_balances') }}
+{% if run_end_date() == default_end -%}
 loaded_data as (
 
     select max(business_date) as last_loaded_date
     from {{ ref('stg_core__deposit_balances') }}
 
 ),
+{%- endif %}
 
 bounds as (
 
@@ -62,13 +68,12 @@ bounds as (
         end as range_end
     from coverage
     cross join (
-        select
-            {% if run_end_date() != default_end -%}
-            cast('{{ run_end_date() }}' as date)
-            {%- else -%}
-            coalesce(last_loaded_date, cast('{{ default_start }}' as date))
-            {%- endif %} as processed_to
+        {% if run_end_date() != default_end -%}
+        select cast('{{ run_end_date() }}' as date) as processed_to
+        {%- else -%}
+        select coalesce(last_loaded_date, cast('{{ default_start }}' as date)) as processed_to
         from loaded_data
+        {%- endif %}
     ) as processed
 
 ),
