@@ -548,6 +548,8 @@ def history_point(args: argparse.Namespace, sampler: MemorySampler) -> dict[str,
     from clientmart.generator.bank import generate_bank
     from orchestration.runner import backfill
 
+    if args.history_months < 2:
+        raise SystemExit("--history-months: at least 2 (one month is the point compared with)")
     first = args.start.replace(day=1)
     months = [first]
     for _ in range(args.history_months):
