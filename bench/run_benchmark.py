@@ -35,6 +35,7 @@ import datetime as dt
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import threading
@@ -472,6 +473,17 @@ def plain_read(landing: Path, date: dt.date) -> dict[str, Any]:
 # --- the whole benchmark -------------------------------------------------------------------
 
 
+def bank_record(wanted: dict[str, Any], seconds: float, summary: Any) -> dict[str, Any]:
+    """What the JSON keeps of a generated bank: its parameters, generation time and size."""
+    return {
+        "bank": wanted,
+        "generate_seconds": round(seconds, 1),
+        "accounts": summary.accounts,
+        "records": summary.records,
+        "files": summary.files,
+    }
+
+
 def ensure_bank(landing: Path, clients: int, start: dt.date, end: dt.date, seed: int) -> dict:
     """Generate the bank unless this exact one is already there (generation is not timed)."""
     from clientmart.generator.bank import generate_bank
@@ -493,13 +505,7 @@ def ensure_bank(landing: Path, clients: int, start: dt.date, end: dt.date, seed:
         seed=seed,
         progress=lambda m: print(f"  generate: {m}", flush=True),
     )
-    info = {
-        "bank": wanted,
-        "generate_seconds": round(time.perf_counter() - t, 1),
-        "accounts": summary.accounts,
-        "records": summary.records,
-        "files": summary.files,
-    }
+    info = bank_record(wanted, time.perf_counter() - t, summary)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps(info))
     return info
@@ -525,8 +531,6 @@ def prune_landing(landing: Path, start: dt.date, end: dt.date) -> int:
 
     The raw layer keeps every record (a bank archives what it has delivered); the small feeds
     stay, since a later date looks up reference deliveries and a month's monthly files."""
-    import shutil
-
     freed, day = 0, start
     while day <= end:
         for feed in BULK_FEEDS:
@@ -559,8 +563,6 @@ def history_point(args: argparse.Namespace, sampler: MemorySampler) -> dict[str,
     probe_n = months[-1].replace(day=args.history_day)
     landing = args.work / f"landing_history_{args.history_clients}"
     if landing.exists():  # a bank ingested while written may be pruned: write it again
-        import shutil
-
         shutil.rmtree(landing)
     home = f"history_{args.history_clients}_{args.history_months}m"
     settings, defs, instance = pipeline_home(args.work, home, landing)
@@ -617,18 +619,13 @@ def history_point(args: argparse.Namespace, sampler: MemorySampler) -> dict[str,
         progress=lambda m: print(f"  generate: {m}", flush=True),
         on_day=on_day,
     )
-    bank = {
-        "bank": {
-            "clients": args.history_clients,
-            "start": first.isoformat(),
-            "end": probe_n.isoformat(),
-            "seed": args.seed,
-        },
-        "generate_seconds": round(time.perf_counter() - t - spent[0], 1),
-        "accounts": summary.accounts,
-        "records": summary.records,
-        "files": summary.files,
+    wanted = {
+        "clients": args.history_clients,
+        "start": first.isoformat(),
+        "end": probe_n.isoformat(),
+        "seed": args.seed,
     }
+    bank = bank_record(wanted, time.perf_counter() - t - spent[0], summary)
     after_1, after_n = result["after_1_month"], result[f"after_{last_n}_months"]
     warm_1, warm_n = result["warm_up_after_1_month"], result[f"warm_up_after_{last_n}_months"]
     return {
