@@ -47,7 +47,7 @@
         {{ attributes }}
 {%- endset -%}
 
-with window_rows as (
+with window_rows as {{ inline_cte() }} (
     select
         {{ day_columns }}
     from {{ day_rows }}
@@ -99,7 +99,7 @@ plan as (
     {% endif %}
 ),
 
-new_rows as (
+new_rows as {{ inline_cte() }} (
     select r.*, p.action
     from window_rows as r
     inner join plan as p on r.month_start = p.month_start
@@ -123,7 +123,7 @@ new_rows as (
 ),
 
 -- one row per entity and day (rows of one entity and date are added up)
-new_days as (
+new_days as {{ inline_cte() }} (
     {%- if one_row_per_entity_day %}
     select * from new_rows
     {%- else %}
@@ -142,7 +142,7 @@ new_days as (
 ),
 
 -- a day row as the state of its entity and month after that day
-day_states as (
+day_states as {{ inline_cte() }} (
     select
         entity_key,
         month_start,

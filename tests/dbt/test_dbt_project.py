@@ -431,3 +431,45 @@ def test_column_rules_check_every_rule_of_a_model_in_one_test(built: dict) -> No
         ("kind", "accepted_values", 1, "zz"),
         ("kind", "not_null", 1, None),
     ]
+
+
+def _cte_names(plan: list | dict) -> set[str]:
+    """Names of the CTEs a DuckDB physical plan (EXPLAIN (FORMAT JSON)) materializes."""
+    nodes = plan if isinstance(plan, list) else [plan]
+    names: set[str] = set()
+    for node in nodes:
+        if node.get("name") == "CTE":
+            names.add(node.get("extra_info", {}).get("CTE Name", ""))
+        names |= _cte_names(node.get("children", []))
+    return names
+
+
+@pytest.mark.parametrize(
+    ("start", "end"), [("2026-02-02", "2026-02-02"), ("2026-01-01", "2026-02-02")]
+)
+def test_month_accumulations_do_not_hold_the_day_rows_in_a_materialized_cte(
+    built: dict, start: str, end: str
+) -> None:
+    """DuckDB materializes a CTE referenced twice. The balance accumulation's day-row CTEs
+    are inlined (macro inline_cte): materialized, half a month at 1M clients (38M day rows)
+    spilled more than 22 GB, and a month filled the disk (docs/benchmark.md, 2026-12-04)."""
+    models = [
+        "int_account_balance_monthly",
+        "int_holding_value_monthly",
+        "int_loan_balance_monthly",
+    ]
+    compiled = run_dbt(["compile", "--select", *models], {**built["env"], **_window(start, end)})
+    assert compiled.success
+    plans = {
+        r.node.name: json.loads(
+            query(built["warehouse"], f"explain (format json) {r.node.compiled_code}")[0][1]
+        )
+        for r in compiled.results
+        if r.node.name in models
+    }
+    assert set(plans) == set(models)
+    day_ctes = {"window_rows", "new_rows", "new_days", "day_states"}
+    for name, plan in plans.items():
+        materialized = _cte_names(plan)
+        assert materialized, name  # the plan is read: small CTEs (the plan of months) stay
+        assert not materialized & day_ctes, (name, materialized)
