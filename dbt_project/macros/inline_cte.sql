@@ -7,9 +7,9 @@
     memory limit, to the spill file: a month range of `int_account_balance_monthly` at 1M
     clients (77M day rows, held as `window_rows`, `new_rows`, `new_days` and `day_states`)
     filled the 30 GB of disk that were free, and half a month had spilled 22 GB when stopped
-    (docs/benchmark.md, 2026-12-04). Inlined, each reference
-    reads its source with its own filters and columns. Only CTEs whose rows are cheaper to
-    read again than to hold take it; small lookups (a plan, a month list) stay materialized.
+    (docs/benchmark.md, 2026-12-04). Inlined, each reference reads its source with its own
+    filters and columns. Only CTEs whose rows are cheaper to read again than to hold take
+    it; small lookups (a plan, a month list) stay materialized.
 
     DuckDB's `NOT MATERIALIZED`; other databases (Spark) decide for themselves, so nothing.
 -#}
