@@ -1,10 +1,15 @@
+/* depends_on: {{ ref('int_rm_late_months') }} */
+{%- set trade_month = 'cast(' ~ dbt.date_trunc('month', 'trade_date') ~ ' as date)' %}
+{%- set open_month = 'cast(' ~ dbt.date_trunc('month', 'clients.open_date') ~ ' as date)' %}
 {#- Flow metrics per RM and day. Orders: the latest delivery of an order_id wins, so an order
     re-delivered as cancelled drops out; cancelled orders never count. The selling RM is the
     order's rm_id, else the client's RM on the trade date (int_client_history), else (the
     client was delivered after the trade) its acquiring RM. A new client counts, on its open
     date, for its acquiring RM: the RM of its first record that names one (a client is often
     opened first and given an RM some days later). Neither follows a later reassignment, so
-    a day reads the same whether its night or a later backfill wrote it. -#}
+    a day reads the same whether its night or a later backfill wrote it. Incremental by
+    month (macro rm_months_to_rebuild): a run reads every delivery of the orders traded in
+    the months it rebuilds, and the clients opened in them. -#}
 with acquiring_rms as (
 
     select client_id, rm_id
@@ -38,6 +43,13 @@ order_deliveries as (
             order by business_date desc, _source_file desc, _source_line desc
         ) as delivery_rank
     from {{ ref('stg_wealth__orders') }}
+    {%- if is_incremental() %}
+    where order_id in (
+        select order_id
+        from {{ ref('stg_wealth__orders') }}
+        where {{ rm_months_to_rebuild(trade_month) }}
+    )
+    {%- endif %}
 
 ),
 
@@ -62,6 +74,7 @@ filled_orders as (
         on products.product_category = categories.product_category
     where order_deliveries.delivery_rank = 1
       and order_deliveries.status = 'filled'
+      and {{ rm_months_to_rebuild(trade_month) }}
 
 ),
 
@@ -84,6 +97,7 @@ opened_clients as (
     select acquiring.rm_id, clients.open_date
     from {{ ref('dim_client') }} as clients
     inner join acquiring_rms as acquiring on clients.client_id = acquiring.client_id
+    where {{ rm_months_to_rebuild(open_month) }}
 
 ),
 
@@ -111,6 +125,7 @@ select
     rm_id,
     metric,
     activity_date,
+    cast({{ dbt.date_trunc('month', 'activity_date') }} as date) as month_start,
     {{ to_money('sum(metric_value)') }} as metric_value
 from all_metrics
 where rm_id is not null

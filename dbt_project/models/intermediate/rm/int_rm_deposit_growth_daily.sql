@@ -47,6 +47,8 @@ client_month_ends as (
     select monthly.client_id, monthly.month_start, sum(monthly.month_end_balance_cny) as month_end_balance_cny
     from {{ ref('int_account_balance_monthly') }} as monthly
     where monthly.month_start in (select previous_month_start from days)
+      -- the same months as a constant range, so the scan skips the other months' row groups
+      and {{ months_in_run_window('monthly.month_start', months_after=-1, months_before=1) }}
     group by monthly.client_id, monthly.month_start
 
 ),

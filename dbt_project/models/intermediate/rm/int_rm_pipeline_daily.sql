@@ -1,3 +1,4 @@
+/* depends_on: {{ ref('int_rm_late_months') }} */
 {#- Weighted open pipeline per RM, metric and working day of a month with targets: from the
     latest pipeline snapshot on or before the day, open opportunities expected to close by the
     month's end (overdue open ones included), expected amount x stage weight. -#}
@@ -18,6 +19,7 @@ target_days as (
     inner join {{ ref('int_rm_targets') }} as targets
         on calendar.month_start = targets.month_start
     where calendar.is_workday
+      and {{ rm_months_to_rebuild('calendar.month_start') }}
 
 ),
 

@@ -1,3 +1,4 @@
+/* depends_on: {{ ref('int_rm_late_months') }} */
 {#- Pre-month pipeline goals: for each RM target of month M, the share of the target that
     should be secured in the pipeline by the end of week 3 and week 4 of month M-1 (seed
     pipeline_goal_rules), and the weighted open pipeline expected to close in M as of the
@@ -12,6 +13,7 @@ with targets as (
         cast({{ dbt.dateadd('month', -1, 'month_start') }} as date) as previous_month_start,
         cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, 'month_start')) }} as date) as month_end_date
     from {{ ref('int_rm_targets') }}
+    where {{ rm_months_to_rebuild('month_start') }}
 
 ),
 

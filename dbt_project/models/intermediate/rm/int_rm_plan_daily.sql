@@ -1,3 +1,4 @@
+/* depends_on: {{ ref('int_rm_late_months') }} */
 {#- Cumulative plans per working day. Linear: target x working day / working days in the
     month. Front-loaded: the curve's share of the weeks before, plus this week's share spread
     evenly over the week's working days (the last week absorbs weeks the month lacks). -#}
@@ -5,6 +6,7 @@ with targets as (
 
     select month_start, rm_id, metric, target_value
     from {{ ref('int_rm_targets') }}
+    where {{ rm_months_to_rebuild('month_start') }}
 
 ),
 

@@ -1,3 +1,4 @@
+/* depends_on: {{ ref('int_rm_late_months') }} */
 {#- The material's weekly view: linear = the 'linear_weekly' curve (1/4 a week),
     front-loaded = the 'front_loaded' curve. The last week with working days absorbs the
     share of any later week the month does not have, so every month's plan reaches 100%. -#}
@@ -5,6 +6,7 @@ with targets as (
 
     select month_start, rm_id, metric, target_value
     from {{ ref('int_rm_targets') }}
+    where {{ rm_months_to_rebuild('month_start') }}
 
 ),
 

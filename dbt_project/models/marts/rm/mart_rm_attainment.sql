@@ -1,8 +1,27 @@
+/* depends_on: {{ ref('int_rm_late_months') }} */
 {#- RM target attainment per working day, rolled up the institution tree (see the YAML for
-    definitions of plans, actuals, status and pipeline coverage). -#}
+    definitions of plans, actuals, status and pipeline coverage). Incremental by month
+    (macro rm_months_to_rebuild), from the earlier of the run window's first month and the
+    month of the first day the previous run had not loaded: the days between the two runs'
+    last loaded days change from planned to actual, even across a gap in deliveries. -#}
+{%- set rebuild_from = none %}
+{%- if is_incremental() %}
+    {%- set rebuild_from -%}
+        least(
+            {{ run_window_month_start() }},
+            coalesce(
+                (select cast({{ dbt.date_trunc('month', dbt.dateadd('day', 1, 'max(calendar_date)')) }} as date)
+                 from {{ this }}
+                 where is_actual_loaded),
+                {{ run_window_month_start() }}
+            )
+        )
+    {%- endset %}
+{%- endif %}
 with plan_days as (
 
     select * from {{ ref('int_rm_plan_daily') }}
+    where {{ rm_months_to_rebuild('month_start', rebuild_from) }}
 
 ),
 
@@ -38,6 +57,7 @@ flow_activity as (
         on activity.activity_date = calendar.calendar_date
     cross join data_through
     where activity.activity_date <= data_through.data_through_date
+      and {{ rm_months_to_rebuild('activity.month_start', rebuild_from) }}
 
 ),
 
@@ -71,6 +91,7 @@ deposit_days as (
         on growth.balance_date = calendar.calendar_date
     cross join data_through
     where growth.balance_date <= data_through.data_through_date
+      and {{ rm_months_to_rebuild('growth.month_start', rebuild_from) }}
 
 ),
 
