@@ -27,3 +27,14 @@
         {{ duckdb__delete_logged(this, 'month_start', rm_months_to_rebuild('month_start')) }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- A clients record that can make the client's acquiring RM (int_rm_activity_daily): one
+    delivered by the end of the month after the client's opening month, or after the month
+    of its first delivery when that came later (a bank's first full load, a client delivered
+    late); var rm_acquiring_months_after_open, default 1. An RM first named later makes the
+    client nobody's new client, so a night changes the new clients of an older month only
+    for a client first delivered or with an open date corrected in it (int_rm_late_months). -#}
+{% macro rm_acquiring_record(valid_from, open_date, first_delivered_date) -%}
+    {%- set opened = 'greatest(' ~ open_date ~ ', ' ~ first_delivered_date ~ ')' -%}
+    {{ valid_from }} < cast({{ dbt.dateadd('month', 1 + var('rm_acquiring_months_after_open', 1), dbt.date_trunc('month', opened)) }} as date)
+{%- endmacro %}

@@ -5,12 +5,29 @@
     re-delivered as cancelled drops out; cancelled orders never count. The selling RM is the
     order's rm_id, else the client's RM on the trade date (int_client_history), else (the
     client was delivered after the trade) its acquiring RM. A new client counts, on its open
-    date, for its acquiring RM: the RM of its first record that names one (a client is often
-    opened first and given an RM some days later). Neither follows a later reassignment, so
-    a day reads the same whether its night or a later backfill wrote it. Incremental by
+    date, for its acquiring RM: the RM of its first record that names one among the records
+    delivered by the end of the month after its opening (or, for a client delivered after
+    that, after its first delivery): a client is often opened first and given an RM some
+    days later (macro rm_acquiring_record). Neither follows a
+    later reassignment, so a day reads the same whether its night or a later backfill wrote
+    it, and a month's new clients are settled once the month after it is over. Incremental by
     month (macro rm_months_to_rebuild): a run reads every delivery of the orders traded in
     the months it rebuilds, and the clients opened in them. -#}
-with acquiring_rms as (
+with client_records as (
+
+    select
+        history.client_id,
+        history.rm_id,
+        history.record_number,
+        history.valid_from,
+        clients.open_date,
+        min(history.valid_from) over (partition by history.client_id) as first_delivered_date
+    from {{ ref('int_client_history') }} as history
+    inner join {{ ref('dim_client') }} as clients on history.client_id = clients.client_id
+
+),
+
+acquiring_rms as (
 
     select client_id, rm_id
     from (
@@ -21,7 +38,8 @@ with acquiring_rms as (
                 partition by client_id
                 order by case when rm_id = 'UNKNOWN' then 1 else 0 end, record_number
             ) as preference
-        from {{ ref('int_client_history') }}
+        from client_records
+        where {{ rm_acquiring_record('valid_from', 'open_date', 'first_delivered_date') }}
     ) as records
     where preference = 1
 
