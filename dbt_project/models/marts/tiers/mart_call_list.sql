@@ -10,7 +10,8 @@
 
 with
 
-tiers as (
+-- inlined where it is read, so each read scans only the months it needs
+tiers as {{ inline_cte() }} (
     select *
     from {{ ref('mart_client_tier') }}
     where client_type = 'I'
@@ -38,14 +39,20 @@ list_dates as (
 -- Tiers of the latest month complete by the as-of date. A month still running is never
 -- used: its daily averages are understated, and its tiers hold only the month's latest state,
 -- so a range run could not draw a mid-month week as that week's nightly run did. A bank's
--- first month therefore has no list.
+-- first month therefore has no list. Chosen among the months (a few rows), and only that
+-- month's and the month before's tiers are read: the cost of a list stays that of a month.
+tier_months as (
+    select distinct month_start, is_month_complete
+    from tiers
+),
+
 tier_month as (
     select
         a.call_week_start,
         a.as_of_date,
         max(t.month_start) as tier_month_start
     from list_dates as a
-    inner join tiers as t
+    inner join tier_months as t
         on t.is_month_complete and {{ tiers_month_end('t.month_start') }} <= a.as_of_date
     group by a.call_week_start, a.as_of_date
 ),
@@ -57,13 +64,21 @@ current_tiers as (
     where t.rm_id is not null and t.rm_id <> 'UNKNOWN'
 ),
 
+previous_tiers as (
+    select client_id, month_start, final_tier, final_tier_rank
+    from tiers
+    where month_start in (
+        select cast({{ dbt.dateadd('month', -1, 'tier_month_start') }} as date) from tier_month
+    )
+),
+
 candidates as (
     select
         c.*,
         p.final_tier as previous_final_tier,
         coalesce(c.final_tier_rank < p.final_tier_rank, false) as is_tier_dropped
     from current_tiers as c
-    left join tiers as p
+    left join previous_tiers as p
         on p.client_id = c.client_id
         and p.month_start = cast({{ dbt.dateadd('month', -1, 'c.month_start') }} as date)
 ),
