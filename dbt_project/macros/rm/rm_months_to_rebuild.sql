@@ -4,7 +4,8 @@
     on (`from_month`, default run_window_month_start(): the window's own months and the
     months after it, whose plans and pipeline already exist once their targets are
     delivered) and the earlier months a delivery in the window changes (int_rm_late_months:
-    a late or corrected target, order or client). A first build or a full refresh: every
+    a re-delivered order, a client first delivered or given its first RM in time to count as
+    a new client, a corrected open date). A first build or a full refresh: every
     month. So a night costs the current month, not the history; a model using it names
     int_rm_late_months in a `depends_on` comment (dbt cannot see a ref inside
     is_incremental() while parsing). -#}

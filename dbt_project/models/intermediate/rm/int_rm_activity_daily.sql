@@ -8,11 +8,11 @@
     date, for its acquiring RM: the RM of its first record that names one among the records
     delivered by the end of the month after its opening (or, for a client delivered after
     that, after its first delivery): a client is often opened first and given an RM some
-    days later (macro rm_acquiring_record). Neither follows a
-    later reassignment, so a day reads the same whether its night or a later backfill wrote
-    it, and a month's new clients are settled once the month after it is over. Incremental by
-    month (macro rm_months_to_rebuild): a run reads every delivery of the orders traded in
-    the months it rebuilds, and the clients opened in them. -#}
+    days later (macro rm_acquiring_record). Neither follows a later reassignment, so a day
+    reads the same whether its night or a later backfill wrote it, and a month's new clients
+    are settled once the month after it is over. Incremental by month (macro
+    rm_months_to_rebuild): a run reads every delivery of the orders traded in the months it
+    rebuilds, and the clients opened in them. -#}
 with client_records as (
 
     select
