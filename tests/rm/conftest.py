@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,20 +42,23 @@ class BuiltBank:
             return con.execute(sql, params or []).fetchall()
 
 
-@pytest.fixture(scope="session")
-def rm_built_bank(tmp_path_factory: pytest.TempPathFactory) -> BuiltBank:
-    """Write the bank's landing files, ingest every date (re-delivering one corrected order
-    file), then run `dbt build` on the RM models and their parents."""
-    home = tmp_path_factory.mktemp("rm_bank")
-    settings = Settings(home=home, pseudonym_key_file=home / "pseudonym.key")
-    for day in rm_bank.BANK_DATES:
-        rm_bank.write_day(settings.landing, day)
+def deliver_and_ingest(
+    settings: Settings, day: dt.date, add: Callable[[Path], None] | None = None
+) -> None:
+    """Write the bank's landing files of ``day`` (then ``add``'s, given the landing folder)
+    and ingest them; on 2026-12-02 re-deliver the corrected order file and ingest again."""
+    rm_bank.write_day(settings.landing, day)
+    if add is not None:
+        add(settings.landing)
+    ingest_date(settings, day)
+    if day == dt.date(2026, 12, 2):
+        rm_bank.write_day(settings.landing, day, corrected=True)
         ingest_date(settings, day)
-        if day == dt.date(2026, 12, 2):
-            rm_bank.write_day(settings.landing, day, corrected=True)
-            ingest_date(settings, day)
-    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    common = [
+
+
+def dbt_options(home: Path) -> list[str]:
+    """The project, profiles, target and log options of a dbt command run for ``home``."""
+    return [
         "--project-dir",
         str(DBT_PROJECT),
         "--profiles-dir",
@@ -64,6 +68,18 @@ def rm_built_bank(tmp_path_factory: pytest.TempPathFactory) -> BuiltBank:
         "--log-path",
         str(home / "dbt_logs"),
     ]
+
+
+@pytest.fixture(scope="session")
+def rm_built_bank(tmp_path_factory: pytest.TempPathFactory) -> BuiltBank:
+    """Write the bank's landing files, ingest every date (re-delivering one corrected order
+    file), then run `dbt build` on the RM models and their parents."""
+    home = tmp_path_factory.mktemp("rm_bank")
+    settings = Settings(home=home, pseudonym_key_file=home / "pseudonym.key")
+    for day in rm_bank.BANK_DATES:
+        deliver_and_ingest(settings, day)
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    common = dbt_options(home)
     env = {**os.environ, **settings.dbt_env()}
     # Other areas' unit tests are theirs to run; the RM unit tests run on their own after.
     build = [

@@ -19,13 +19,11 @@ import subprocess
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 import rm_bank
-from conftest import DBT, DBT_PROJECT, RM_SELECTION
+from conftest import DBT, RM_SELECTION, BuiltBank, dbt_options, deliver_and_ingest
 
 from clientmart.settings import Settings
-from ingest.pipeline import ingest_date
 
 LATE_DAY = dt.date(2027, 1, 4)
 LATE_CLIENT = "C012"
@@ -64,29 +62,19 @@ def _deliver_late(landing: Path) -> None:
     rm_bank._write(landing / "clients" / folder, "clients.csv", header, [c012])
 
 
-def _dbt(command: list[str], env: dict[str, str], home: Path) -> str:
+def _dbt(command: list[str], env: dict[str, str], home: Path) -> None:
     done = subprocess.run(
-        [
-            str(DBT),
-            *command,
-            "--project-dir", str(DBT_PROJECT),
-            "--profiles-dir", str(DBT_PROJECT),
-            "--target-path", str(home / "dbt_target"),
-            "--log-path", str(home / "dbt_logs"),
-            "--select", *RM_SELECTION,
-        ],
+        [str(DBT), *command, *dbt_options(home), "--select", *RM_SELECTION],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
         check=False,
     )
     assert done.returncode == 0, (done.stdout + done.stderr)[-5000:]
-    return done.stdout
 
 
 def _rows(warehouse: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute(sql).fetchall()
+    return BuiltBank(warehouse, "").rows(sql)
 
 
 @pytest.fixture(scope="module")
@@ -98,13 +86,7 @@ def warehouses(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     env = settings.dbt_env()
     _dbt(["seed"], env, home)
     for day in rm_bank.BANK_DATES:
-        rm_bank.write_day(settings.landing, day)
-        if day == LATE_DAY:
-            _deliver_late(settings.landing)
-        ingest_date(settings, day)
-        if day == dt.date(2026, 12, 2):
-            rm_bank.write_day(settings.landing, day, corrected=True)
-            ingest_date(settings, day)
+        deliver_and_ingest(settings, day, _deliver_late if day == LATE_DAY else None)
         window = {
             "CLIENTMART_RUN_START_DATE": day.isoformat(),
             "CLIENTMART_RUN_END_DATE": day.isoformat(),

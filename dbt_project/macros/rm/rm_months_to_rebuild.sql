@@ -21,8 +21,9 @@
 {#- Pre-hook of the RM month models: delete the months the run rebuilds, logged for the
     publication, so a month that now has no rows (all its orders re-delivered as cancelled,
     its pipeline closed) loses its old ones; dbt's delete+insert replaces only the months
-    the new rows hold. mart_rm_attainment needs none: a month's rows are its plan days,
-    which its targets (never withdrawn) give. DuckDB only, like the write log. -#}
+    the new rows hold. On mart_rm_attainment it deletes from the window's first month (and
+    the late months); the model then rebuilds from the month after the last day still
+    loaded, which is that month or an earlier one. DuckDB only, like the write log. -#}
 {% macro rm_clear_rebuilt_months() -%}
     {%- if is_incremental() and target.type == 'duckdb' -%}
         {{ duckdb__delete_logged(this, 'month_start', rm_months_to_rebuild('month_start')) }}
