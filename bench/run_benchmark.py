@@ -687,12 +687,26 @@ def main() -> None:
     parser.add_argument(
         "--history-only", action="store_true", help="Only the history point (step 6)."
     )
+    parser.add_argument(
+        "--landing",
+        type=Path,
+        default=None,
+        help="Run on this delivery folder as it is (a bank the project did not generate, e.g. "
+        "`python -m clientmart.realdata.berka`) instead of generating one.",
+    )
+    parser.add_argument(
+        "--prime-from",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="First load the dates from this one to the day before --start as one range in "
+        "the nightly home (timed apart), so that the measured nights have that history.",
+    )
     args = parser.parse_args()
     args.history_clients = args.history_clients or args.clients
     out = args.out or BENCH / "results" / f"benchmark-{args.clients}.json"
     end = args.start + dt.timedelta(days=args.days - 1)
     dates = [args.start + dt.timedelta(days=i) for i in range(args.days)]
-    landing = args.work / f"landing_{args.clients}"
+    landing = args.landing or args.work / f"landing_{args.clients}"
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     report: dict[str, Any] = {
         "started_utc": stamp,
@@ -701,7 +715,7 @@ def main() -> None:
             "python": platform.python_version(),
             "load_before": load_average(),
         },
-        "clients": args.clients,
+        "clients": None if args.landing else args.clients,
         "dates": [args.start.isoformat(), end.isoformat()],
     }
     if args.history_only:
@@ -711,8 +725,11 @@ def main() -> None:
         save(out, report)
         print(json.dumps(summarise_history(report["history"]), indent=2))
         return
-    print(f"bank: {args.clients:,} clients, {args.start}..{end} in {landing}", flush=True)
-    report["bank"] = ensure_bank(landing, args.clients, args.start, end, args.seed)
+    print(f"bank: {bank_name(report)}, {args.start}..{end} in {landing}", flush=True)
+    if args.landing:
+        report["bank"] = {"landing": str(args.landing), "generated": False}
+    else:
+        report["bank"] = ensure_bank(landing, args.clients, args.start, end, args.seed)
     if args.ingest_only:
         report["mode"] = "ingest_only"
         report["plain_read"] = plain_read(landing, dates[-1])
@@ -743,6 +760,16 @@ def main() -> None:
     report["nightly"], report["floor"] = nightly, floor
     with MemorySampler() as sampler:
         settings, defs, instance = pipeline_home(args.work, f"nightly_{stamp}", landing)
+        if args.prime_from:
+            before = args.start - dt.timedelta(days=1)
+            report["prime"] = measured_run(
+                settings, defs, instance, args.prime_from, before, sampler
+            )
+            save(out, report)
+            print(
+                f"  prime {args.prime_from}..{before}: {report['prime']['seconds']:.1f}s",
+                flush=True,
+            )
         for date in dates:
             run = measured_run(settings, defs, instance, date, date, sampler)
             nightly.append(run)
@@ -843,10 +870,16 @@ def summarise_history(history: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def bank_name(report: dict[str, Any]) -> str:
+    if report["clients"] is None:
+        return f"the bank delivered in {report['bank']['landing']}"
+    return f"{report['clients']:,} clients"
+
+
 def table(report: dict[str, Any]) -> str:
     last = report["nightly"][-1]
     lines = [
-        f"clientmart benchmark: {report['clients']:,} clients, nightly {last['start']} "
+        f"clientmart benchmark: {bank_name(report)}, nightly {last['start']} "
         f"({last['input_rows']:,} rows, {last['input_mb']} MB delivered)",
         f"{'stage':<14}{'seconds':>9}{'rows/s':>12}{'MB/s':>8}{'peak MB':>9}",
     ]

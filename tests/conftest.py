@@ -33,6 +33,7 @@ LONGEST_FILES_FIRST = (
     "tests/dbt/test_dbt_project.py",  # ~180 s
     "tests/tiers/test_tier_marts.py",  # ~130 s
     "tests/orchestration/test_seed_state.py",  # ~115 s
+    "tests/realdata/test_berka_bank.py",  # ~100 s: a real bank's four days
     "tests/rm/test_rm_attainment.py",  # ~75 s
     "tests/ingest/test_memory_safety.py",  # ~55 s
     "tests/ui/test_dagster_ui.py",  # ~50 s

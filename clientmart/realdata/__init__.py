@@ -1,0 +1,1 @@
+"""Real public bank data delivered under the landing contract."""
