@@ -725,10 +725,10 @@ def main() -> None:
         save(out, report)
         print(json.dumps(summarise_history(report["history"]), indent=2))
         return
-    print(f"bank: {bank_name(report)}, {args.start}..{end} in {landing}", flush=True)
     if args.landing:
         report["bank"] = {"landing": str(args.landing), "generated": False}
-    else:
+    print(f"bank: {bank_name(report)}, {args.start}..{end} in {landing}", flush=True)
+    if not args.landing:
         report["bank"] = ensure_bank(landing, args.clients, args.start, end, args.seed)
     if args.ingest_only:
         report["mode"] = "ingest_only"
