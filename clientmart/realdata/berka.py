@@ -35,6 +35,7 @@ from pathlib import Path
 import polars as pl
 
 from clientmart.generator.writers import write_control
+from ingest.spec import load_feeds
 
 SOURCE = Path(__file__).resolve().parents[2].parent / "shared" / "realdata" / "berka"
 LAST_COMPLETE_DAY = dt.date(1994, 3, 30)
@@ -118,14 +119,11 @@ def _deliver(
     return path
 
 
-def _header_only(landing: Path, feed: str, day: dt.date, columns: list[str]) -> Path:
-    return _deliver(
-        landing,
-        feed,
-        day,
-        pl.DataFrame(schema=dict.fromkeys(columns, pl.Utf8)),
-        name=f"{feed}_{day:%Y%m%d}.csv",
-    )
+def _header_only(landing: Path, feed: str, day: dt.date) -> Path:
+    """A feed with nothing to say: the contract's header and a control count of 0."""
+    columns = load_feeds()[feed].names
+    empty = pl.DataFrame(schema=dict.fromkeys(columns, pl.Utf8))
+    return _deliver(landing, feed, day, empty, name=f"{feed}_{day:%Y%m%d}.csv")
 
 
 def references(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
@@ -294,9 +292,7 @@ def deliver_berka(
     for feed, frame in refs.items():
         _deliver(landing, feed, first, frame, name=f"{feed}_{first:%Y%m%d}.csv")
         add(feed, frame.height)
-    _header_only(
-        landing, "relationship_managers", first, ["rm_id", "rm_name", "inst_code", "status"]
-    )
+    _header_only(landing, "relationship_managers", first)
     ids = {"client_id": 7}
     day = start
     while day <= end:
@@ -348,15 +344,7 @@ def deliver_berka(
             .with_columns(pl.lit(out).alias("txn_date"))
         )
         frame = _copies(today.sort("txn_id"), copies, {"txn_id": 8, "account_id": 7, **ids}).select(
-            "txn_id",
-            "txn_date",
-            "account_id",
-            "client_id",
-            "amount",
-            "direction",
-            "txn_type",
-            "channel",
-            "counterparty",
+            load_feeds()["deposit_transactions"].names
         )
         _deliver(
             landing,
@@ -368,35 +356,8 @@ def deliver_berka(
         )
         add("deposit_transactions", frame.height)
 
-        _header_only(
-            landing,
-            "wealth_holdings",
-            out,
-            [
-                "as_of_date",
-                "holding_id",
-                "client_id",
-                "product_code",
-                "units",
-                "market_value",
-                "cost",
-            ],
-        )
-        _header_only(
-            landing,
-            "wealth_orders",
-            out,
-            [
-                "order_id",
-                "trade_date",
-                "client_id",
-                "product_code",
-                "rm_id",
-                "side",
-                "amount",
-                "status",
-            ],
-        )
+        _header_only(landing, "wealth_holdings", out)
+        _header_only(landing, "wealth_orders", out)
         if progress:
             progress(f"{out}: {counts['deposit_balances']:,} balances so far")
         day += dt.timedelta(days=1)
