@@ -33,8 +33,6 @@ DAYS = [FIRST + dt.timedelta(days=n) for n in range((LAST - FIRST).days + 1)]
 COPIES = 2
 OVERDRAWN = {"1475", "9703"}  # two of the accounts below zero on all four days
 
-pytestmark = pytest.mark.skipif(not SOURCE.is_dir(), reason="needs ../shared/realdata/berka")
-
 
 def _moved(day: dt.date) -> dt.date:
     return day.replace(year=day.year + 32)
