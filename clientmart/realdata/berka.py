@@ -46,20 +46,22 @@ PRODUCTS = {  # the account's statement frequency names its product
     "POPLATEK TYDNE": ("CZCA2", "Current account, weekly statement"),
     "POPLATEK PO OBRATU": ("CZCA3", "Current account, statement after each transaction"),
 }
-# (type, operation, k_symbol) -> txn_type, channel; the first match wins, None matches all
-TXN_KINDS: list[tuple[str | None, str | None, str | None, str, str]] = [
-    (None, None, "UROK", "interest", "auto"),
-    (None, None, "SANKC. UROK", "fee", "auto"),
-    (None, None, "SLUZBY", "fee", "auto"),
-    (None, None, "DUCHOD", "pension_credit", "auto"),
-    (None, None, "SIPO", "utility_autopay", "auto"),
-    (None, "VYBER KARTOU", None, "card", "atm"),
-    (None, "VKLAD", None, "cash", "counter"),
-    (None, "VYBER", None, "cash", "counter"),
-    (None, "PREVOD Z UCTU", None, "transfer", "online"),
-    (None, "PREVOD NA UCET", None, "transfer", "online"),
-    (None, None, None, "other", "counter"),
-]
+# the contract's (txn_type, channel) of a transaction: by its k_symbol, else by its operation
+BY_K_SYMBOL = {
+    "UROK": ("interest", "auto"),
+    "SANKC. UROK": ("fee", "auto"),
+    "SLUZBY": ("fee", "auto"),
+    "DUCHOD": ("pension_credit", "auto"),
+    "SIPO": ("utility_autopay", "auto"),
+}
+BY_OPERATION = {
+    "VYBER KARTOU": ("card", "atm"),
+    "VKLAD": ("cash", "counter"),
+    "VYBER": ("cash", "counter"),
+    "PREVOD Z UCTU": ("transfer", "online"),
+    "PREVOD NA UCET": ("transfer", "online"),
+}
+OTHER = ("other", "counter")
 
 
 def read_source(source: Path = SOURCE) -> dict[str, pl.DataFrame]:
@@ -139,7 +141,7 @@ def references(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
         pl.col("region"),
     )
     subs = district.join(regions, on="region").select(
-        (pl.lit("CZD") + pl.col("district_id").cast(pl.Utf8).str.zfill(2)).alias("inst_code"),
+        _district_code("district_id").alias("inst_code"),
         pl.col("district").alias("inst_name"),
         (pl.lit("CZR") + pl.col("n").cast(pl.Utf8).str.zfill(2)).alias("parent_code"),
         pl.lit(3).alias("inst_level"),
@@ -179,7 +181,7 @@ def accounts(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
         .select(
             "account_id",
             "client_id",
-            (pl.lit("CZD") + pl.col("district_id").cast(pl.Utf8).str.zfill(2)).alias("inst_code"),
+            _district_code("district_id").alias("inst_code"),
             pl.col("frequency")
             .replace_strict({k: v[0] for k, v in PRODUCTS.items()})
             .alias("product_code"),
@@ -219,7 +221,7 @@ def clients(tables: dict[str, pl.DataFrame], year_shift: int) -> pl.DataFrame:
             _moved(pl.col("birth_date"), year_shift).alias("birth_date"),
             "gender",
             "open_date",
-            (pl.lit("CZD") + pl.col("district_id").cast(pl.Utf8).str.zfill(2)).alias("inst_code"),
+            _district_code("district_id").alias("inst_code"),
             pl.lit(None, pl.Utf8).alias("rm_id"),
             pl.lit(None, pl.Utf8).alias("employer_client_id"),
             pl.lit(None, pl.Utf8).alias("job_title"),
@@ -227,22 +229,26 @@ def clients(tables: dict[str, pl.DataFrame], year_shift: int) -> pl.DataFrame:
     )
 
 
+def _kind(part: int) -> pl.Expr:
+    """Part ``part`` (0 txn_type, 1 channel) of a transaction's kind."""
+
+    def lookup(column: str, table: dict[str, tuple[str, str]]) -> pl.Expr:
+        values = {key: kind[part] for key, kind in table.items()}
+        return pl.col(column).replace_strict(values, default=None, return_dtype=pl.Utf8)
+
+    return pl.coalesce(
+        lookup("k_symbol", BY_K_SYMBOL), lookup("operation", BY_OPERATION), pl.lit(OTHER[part])
+    )
+
+
+def _district_code(column: str) -> pl.Expr:
+    return pl.lit("CZD") + pl.col(column).cast(pl.Utf8).str.zfill(2)
+
+
 def transactions(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """The transactions with the contract's direction, type and channel."""
     trans = tables["trans"]
-    kind = None
-    for type_, operation, k_symbol, txn_type, channel in reversed(TXN_KINDS):
-        cond = pl.lit(True)
-        if type_ is not None:
-            cond &= pl.col("type") == type_
-        if operation is not None:
-            cond &= pl.col("operation") == operation
-        if k_symbol is not None:
-            cond &= pl.col("k_symbol") == k_symbol
-        value = pl.struct(pl.lit(txn_type).alias("t"), pl.lit(channel).alias("c"))
-        kind = value if kind is None else pl.when(cond).then(value).otherwise(kind)
-    assert kind is not None
-    return trans.with_columns(kind.alias("kind")).select(
+    return trans.select(
         pl.col("trans_id").alias("txn_id"),
         "txn_date",
         "account_id",
@@ -251,8 +257,8 @@ def transactions(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
         .then(pl.lit("C"))
         .otherwise(pl.lit("D"))
         .alias("direction"),
-        pl.col("kind").struct.field("t").alias("txn_type"),
-        pl.col("kind").struct.field("c").alias("channel"),
+        _kind(0).alias("txn_type"),
+        _kind(1).alias("channel"),
         pl.when(pl.col("bank").is_not_null())
         .then(pl.col("bank") + " " + pl.col("account"))
         .otherwise(None)
