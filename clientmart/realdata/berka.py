@@ -134,7 +134,7 @@ def references(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     district = tables["district"]
     regions = district.select("region").unique().sort("region").with_row_index("n", offset=1)
     branches = regions.select(
-        (pl.lit("CZR") + pl.col("n").cast(pl.Utf8).str.zfill(2)).alias("inst_code"),
+        _region_code("n").alias("inst_code"),
         (pl.col("region") + " branch").alias("inst_name"),
         pl.lit(HEAD_OFFICE).alias("parent_code"),
         pl.lit(2).alias("inst_level"),
@@ -143,7 +143,7 @@ def references(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     subs = district.join(regions, on="region").select(
         _district_code("district_id").alias("inst_code"),
         pl.col("district").alias("inst_name"),
-        (pl.lit("CZR") + pl.col("n").cast(pl.Utf8).str.zfill(2)).alias("parent_code"),
+        _region_code("n").alias("parent_code"),
         pl.lit(3).alias("inst_level"),
         pl.col("region"),
     )
@@ -245,6 +245,10 @@ def _district_code(column: str) -> pl.Expr:
     return pl.lit("CZD") + pl.col(column).cast(pl.Utf8).str.zfill(2)
 
 
+def _region_code(column: str) -> pl.Expr:
+    return pl.lit("CZR") + pl.col(column).cast(pl.Utf8).str.zfill(2)
+
+
 def transactions(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """The transactions with the contract's direction, type and channel."""
     trans = tables["trans"]
@@ -300,6 +304,12 @@ def deliver_berka(
         add(feed, frame.height)
     _header_only(landing, "relationship_managers", first)
     ids = {"client_id": 7}
+    held = (  # closing balance of every account with a transaction before ``start``
+        txns.filter(pl.col("txn_date") < start)
+        .sort("txn_date", "txn_id")
+        .group_by("account_id")
+        .agg(pl.col("balance").last())
+    )
     day = start
     while day <= end:
         out = moved(day)
@@ -319,15 +329,13 @@ def deliver_berka(
         )
         _deliver(landing, "fx_rates", out, rates, name=f"fx_rates_{out:%Y%m%d}.csv")
 
-        last = (
-            txns.filter(pl.col("txn_date") <= day)
-            .sort("txn_date", "txn_id")
-            .group_by("account_id")
-            .agg(pl.col("balance").last())
-        )
+        # the running closing balance: the day's last transaction (by number) per account
+        today = txns.filter(pl.col("txn_date") == day).sort("txn_id")
+        closing = today.group_by("account_id").agg(pl.col("balance").last())
+        held = pl.concat([held, closing]).unique("account_id", keep="last")
         balances = (
             acc.filter(pl.col("open_date") <= day)
-            .join(last, on="account_id", how="left")
+            .join(held, on="account_id", how="left")
             .select(
                 pl.lit(out).alias("balance_date"),
                 "account_id",
@@ -344,12 +352,8 @@ def deliver_berka(
         )
         add("deposit_balances", frame.height)
 
-        today = (
-            txns.filter(pl.col("txn_date") == day)
-            .drop("balance")
-            .with_columns(pl.lit(out).alias("txn_date"))
-        )
-        frame = _copies(today.sort("txn_id"), copies, {"txn_id": 8, "account_id": 7, **ids}).select(
+        today = today.drop("balance").with_columns(pl.lit(out).alias("txn_date"))
+        frame = _copies(today, copies, {"txn_id": 8, "account_id": 7, **ids}).select(
             load_feeds()["deposit_transactions"].names
         )
         _deliver(

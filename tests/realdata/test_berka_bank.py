@@ -5,9 +5,9 @@ Four days across a month end (1994-01-30..02-02, delivered as 2026), two copies 
 The figures are checked against the data set's own files read here with the csv module,
 not against the landing files or the models: a balance is the bank's stated balance after
 the account's last transaction of the day (by transaction number), in CZK at the delivered
-rate. Two accounts are overdrawn on all four days; the contract's deposit balances are
-non-negative, so those records go to quarantine with file, line and rule, and the day still
-publishes.
+rate. Some accounts are overdrawn (8 or 9 on each of these days, 1475 and 9703 on all);
+the project's rules keep deposit balances non-negative, so those records go to quarantine
+with file, line and rule, and the day still publishes.
 """
 
 from __future__ import annotations
