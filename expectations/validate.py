@@ -93,16 +93,18 @@ def _date_window(feed: Feed, business_date: dt.date) -> tuple[dt.datetime, dt.da
     return dt.datetime.combine(low, dt.time()), dt.datetime.combine(high, dt.time())
 
 
-def to_batch(  # noqa: ANN201 - pandas DataFrame
+def validation_columns(
     frame: pl.DataFrame, feed: Feed, references: Mapping[str, pl.Series]
-):
-    """The pruned pandas batch: contract columns present in ``frame``, decimals as float64,
-    plus one flag column per reference rule (code missing from the reference in force) and
-    the duplicate-key flag (``ingest.rules.duplicate_key_flag`` on this batch).
+) -> pl.DataFrame:
+    """What the suite looks at, still in polars: the contract columns present in ``frame``,
+    one flag column per reference rule (code missing from the reference in force) and the
+    duplicate-key flag (``ingest.rules.duplicate_key_flag`` on this frame).
 
     ``split_records`` hands the reference flags over with the kept records (computed once,
     by the record rule), and the duplicate flag when no key of the piece repeats (then none
-    of its kept records can); for any other frame they are computed here.
+    of its kept records can); for any other frame they are computed here. The flags belong
+    to ``frame``: frames so prepared can be stacked and validated in one suite run
+    (``validate_frames``), each key still checked within its own delivery.
     """
     from ingest.rules import DUPLICATE_KEY_FLAG, duplicate_key_flag, is_known, reference_flag
 
@@ -124,18 +126,20 @@ def to_batch(  # noqa: ANN201 - pandas DataFrame
         duplicate = [pl.lit(duplicate_key_flag(frame, feed))]
     else:  # without its key columns the batch fails on them (and on this column)
         duplicate = []
-    batch = frame.select(
-        *(
-            pl.col(c.name).cast(pl.Float64)
-            if isinstance(frame.schema[c.name], pl.Decimal)
-            else pl.col(c.name)
-            for c in cols
-        ),
-        *flags,
-        *duplicate,
+    return frame.select(*(pl.col(c.name) for c in cols), *flags, *duplicate)
+
+
+def to_batch(  # noqa: ANN201 - pandas DataFrame
+    frame: pl.DataFrame, feed: Feed, references: Mapping[str, pl.Series]
+):
+    """The pruned pandas batch of ``validation_columns``, decimals as float64."""
+    columns = validation_columns(frame, feed, references)
+    batch = columns.select(
+        pl.col(name).cast(pl.Float64) if isinstance(dtype, pl.Decimal) else pl.col(name)
+        for name, dtype in columns.schema.items()
     ).to_pandas()
-    for col in cols:
-        if frame.schema[col.name] == pl.String:  # GX's type check knows pandas' StringDtype
+    for col in feed.columns:
+        if columns.schema.get(col.name) == pl.String:  # GX's type check knows StringDtype
             batch[col.name] = batch[col.name].astype(pd.StringDtype())
     return batch
 
@@ -262,6 +266,27 @@ def validate_batch(
         )
     success = all(o.success for o in outcomes)
     return ValidationSummary(suite_name(feed.name), success, frame.height, outcomes, [result])
+
+
+def validate_frames(
+    feed: Feed,
+    frames: list[pl.DataFrame],
+    business_date: dt.date,
+    expected_rows: int,
+    references: Mapping[str, pl.Series],
+) -> ValidationSummary:
+    """One suite run over the kept records of several deliveries of ``feed`` (one frame per
+    file, alike in columns), ``expected_rows`` their expected row counts summed.
+
+    It passes exactly when each frame would pass alone: every expectation of a suite is per
+    record (types, nulls, sets, ranges, the reference and duplicate-key flags, which
+    ``validation_columns`` computes per frame), an extreme (the date window's min and max:
+    vacuous for an empty frame either way), a column present in all, or the row count, which
+    adds up (each frame's expected count is its own kept records, ``ingest.pipeline``). When
+    it fails, the caller validates each frame alone to find which.
+    """
+    stacked = pl.concat([validation_columns(f, feed, references) for f in frames], how="vertical")
+    return validate_batch(feed, stacked, business_date, expected_rows, references)
 
 
 DOCS_SITE = "clientmart"
