@@ -216,6 +216,8 @@ def instrumented(recorder: Recorder) -> Iterator[None]:
     patches = [
         (pipeline, "split_records", "validate", _split_measure),
         (pipeline, "validate_batch", "validate", _validate_measure),
+        # the small files of a feed and date share one suite run (docs/ingest.md)
+        (pipeline, "validate_frames", "validate", _validate_measure),
         (store, "write_atomic", "raw_write", _write_measure),
         (store.ParquetSink, "write", "raw_write", _sink_measure),
         (store.ParquetSink, "commit", "raw_write", _commit_measure),
