@@ -28,7 +28,14 @@ from clientmart.settings import Settings
 LATE_DAY = dt.date(2027, 1, 4)
 LATE_CLIENT = "C012"
 ORDER_HEADER = [
-    "order_id", "trade_date", "client_id", "product_code", "rm_id", "side", "amount", "status"
+    "order_id",
+    "trade_date",
+    "client_id",
+    "product_code",
+    "rm_id",
+    "side",
+    "amount",
+    "status",
 ]
 # LATE_DAY's order file holds the bank's orders of the date and this correction of O08
 # (2026-12-05, RM01 GOLD1 12,345.67). By the landing contract an order's trade date is its
