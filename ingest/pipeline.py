@@ -417,25 +417,30 @@ class _FileGroup:
     references: dict[str, pl.Series]
     waiting: list[_OpenFile] = field(default_factory=list)
     size: int = 0
+    summaries: list[ValidationSummary] = field(default_factory=list)
 
     def add(self, opened: _OpenFile) -> None:
         self.waiting.append(opened)
         self.size += opened.landed.path.stat().st_size
         if self.size > GROUP_MAX_BYTES:
-            self.settle()
+            self._settle_waiting()
 
     def settle(self) -> list[ValidationSummary]:
-        """Validate the waiting files (together, by alike columns; alone when that fails),
-        commit or refuse each, and return the summaries the feed's verdict is made of."""
+        """Settle the files still waiting; return the summaries of every file of the group,
+        which the feed's verdict is made of."""
+        self._settle_waiting()
+        return self.summaries
+
+    def _settle_waiting(self) -> None:
+        """Validate the waiting files (together, by alike columns; alone when that fails)
+        and commit or refuse each."""
         by_columns: dict[tuple, list[_OpenFile]] = {}
         for opened in self.waiting:
             deferred = opened.pieces.deferred  # type: ignore[union-attr]
             by_columns.setdefault(tuple(deferred.schema.items()), []).append(opened)
-        summaries = []
         for group in by_columns.values():
-            summaries.extend(self._validate(group))
+            self.summaries.extend(self._validate(group))
         self.waiting, self.size = [], 0
-        return summaries
 
     def _validate(self, group: list[_OpenFile]) -> list[ValidationSummary]:
         pieces = [opened.pieces for opened in group]

@@ -116,3 +116,15 @@ def test_a_large_file_is_validated_on_its_own(reference_bank, land, monkeypatch)
     assert sorted(runs) == [2, 6]
     assert [f.status for f in result.files] == ["loaded"] * 3
     assert result.validation.rows == 8
+
+
+def test_a_group_over_its_size_is_settled_on_the_way(reference_bank, land, monkeypatch):
+    monkeypatch.setattr(pipeline, "GROUP_MAX_BYTES", 300)  # two files of ~190 bytes each
+    for n in range(5):
+        land("payroll", f"employer_{n}.csv", _payroll(f"B{n}", 2, first=10 * n))
+    runs = _suite_runs(monkeypatch)
+    result = ingest_feed(reference_bank, "payroll", DAY)
+    assert runs == [4, 4, 2]  # settled after the 2nd and the 4th file, then the last
+    assert [f.status for f in result.files] == ["loaded"] * 5
+    assert result.validation.success and result.validation.rows == 10
+    assert _raw(reference_bank).height == 10
