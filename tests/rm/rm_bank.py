@@ -79,6 +79,16 @@ ORDERS = [
 ]
 # Re-delivered (same file, same date) after the first load: O03 was cancelled.
 ORDER_CORRECTIONS = {"O03": "cancelled"}
+ORDER_HEADER = [
+    "order_id",
+    "trade_date",
+    "client_id",
+    "product_code",
+    "rm_id",
+    "side",
+    "amount",
+    "status",
+]
 
 # (delivery date, month, rm_id, metric, target_value)
 TARGETS = [
@@ -274,16 +284,7 @@ def write_day(landing: Path, day: dt.date, corrected: bool = False) -> None:
     _write(
         folder("wealth_orders"),
         "orders.csv",
-        [
-            "order_id",
-            "trade_date",
-            "client_id",
-            "product_code",
-            "rm_id",
-            "side",
-            "amount",
-            "status",
-        ],
+        ORDER_HEADER,
         orders,
     )
     targets = [[m, rm, metric, value] for d, m, rm, metric, value in TARGETS if d == day]

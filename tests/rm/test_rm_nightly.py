@@ -27,16 +27,6 @@ from clientmart.settings import Settings
 
 LATE_DAY = dt.date(2027, 1, 4)
 LATE_CLIENT = "C012"
-ORDER_HEADER = [
-    "order_id",
-    "trade_date",
-    "client_id",
-    "product_code",
-    "rm_id",
-    "side",
-    "amount",
-    "status",
-]
 # LATE_DAY's order file holds the bank's orders of the date and this correction of O08
 # (2026-12-05, RM01 GOLD1 12,345.67). By the landing contract an order's trade date is its
 # delivery's date (and its client is known by then), so the correction is traded on LATE_DAY.
@@ -61,7 +51,7 @@ def _deliver_late(landing: Path) -> None:
         for o, d, c, p, rm, side, amount, status in rm_bank.ORDERS
         if d == LATE_DAY
     ] + [LATE_ORDER]
-    rm_bank._write(landing / "wealth_orders" / folder, "orders.csv", ORDER_HEADER, orders)
+    rm_bank._write(landing / "wealth_orders" / folder, "orders.csv", rm_bank.ORDER_HEADER, orders)
     clients_file = landing / "clients" / folder / "clients.csv"
     header = clients_file.read_text(encoding="utf-8").splitlines()[0].split(",")
     c012 = [LATE_CLIENT, "I", "Client C012", "110101198001010120", "13800000120"]
