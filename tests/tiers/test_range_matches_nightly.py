@@ -16,6 +16,7 @@ complete (the weeks of 02-23 and 03-02), and every column of every compared mart
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -38,7 +39,12 @@ CLIENTS, SEED = 400, 11
 RENAMED_ON = dt.date(2026, 3, 1)
 RENAMED, OLD_NAME, NEW_NAME = "BR01", "杭州分行", "杭州城西分行"
 MOVED, OLD_PARENT, NEW_PARENT = "OT010101", "SB0101", "SB0102"
-MONTH_MARTS = ["mart_client_breakdown", "mart_client_assets_monthly", "mart_concentration"]
+MONTH_MARTS = [
+    "mart_client_breakdown",
+    "mart_client_assets_monthly",
+    "mart_concentration",
+    "mart_client_tier",
+]
 SELECTION = [
     "--select",
     "+mart_call_list",
@@ -169,6 +175,16 @@ def test_a_range_writes_the_month_marts_of_its_nightly_runs(homes, mart: str) ->
     assert _rows(ranged, query) == _rows(nightly, query)
 
 
+def test_a_range_measures_the_hidden_potential_of_its_nightly_runs(homes) -> None:
+    """The nights keep each credit's outflow from their own days (int_hidden_potential_txns
+    rewrites a night's date and the window before it); the range measures them at once."""
+    ranged, nightly, _move = homes
+    query = "select * from int_hidden_potential_txns order by all"
+    credits = _rows(ranged, query)
+    assert any(row[4] == "payroll_pension_credit" for row in credits)
+    assert credits == _rows(nightly, query)
+
+
 def test_a_past_month_keeps_the_tree_it_was_reported_on(homes) -> None:
     """The snapshot of 03-01 renamed BR01 and moved OT010101: February's rows (complete
     before it came) keep the old name and parent in both warehouses, March's have the new."""
@@ -220,3 +236,50 @@ def test_a_past_month_keeps_the_client_institution_and_rm_of_its_time(homes) -> 
         assert assets == [(START, old_inst, False), (RENAMED_ON, new_inst, True)]
         assert wealth == [(START, old_inst), (RENAMED_ON, new_inst)]
         assert tiers == [(START, old_inst), (RENAMED_ON, new_inst)]
+
+
+def _credit_windows(settings: Settings) -> list[tuple]:
+    return _rows(
+        settings,
+        "select txn_id, window_days, outflow_cny from int_hidden_potential_txns "
+        "where txn_kind = 'payroll_pension_credit' order by all",
+    )
+
+
+def test_a_night_measures_the_credits_its_dates_reach(homes, tmp_path: Path) -> None:
+    """int_hidden_potential_txns follows the run's dates: a night rewrites its own day and the
+    window before it, and the result equals a build of every transaction. A new window
+    length in the seed (a regional window of 5 days) cannot be served from outflows measured
+    over 3 days: the next night measures every credit again, over both lengths."""
+    _ranged, nightly, _move = homes
+    copy = Settings(home=nightly.home, warehouse_path=tmp_path / "build.duckdb")
+    shutil.copy(nightly.warehouse, copy.warehouse)
+    credits = _credit_windows(copy)
+    assert credits and {w for _t, w, _o in credits} == {3}
+    day = END.isoformat()
+    night = {"CLIENTMART_RUN_START_DATE": day, "CLIENTMART_RUN_END_DATE": day}
+    log = "select max(write_id) from incremental_writes"
+    before = _rows(copy, log)[0][0]
+    _dbt(copy, tmp_path, "run", "--select", "int_hidden_potential_txns", env=night)
+    assert _credit_windows(copy) == credits
+    rewritten = _rows(
+        copy,
+        "select distinct cast(key_value as date) from incremental_writes where write_id > ? "
+        "and relation_name like '%.int_hidden_potential_txns' order by 1",
+        (before,),
+    )
+    reach = dt.timedelta(days=3)  # the seed's longest window
+    assert rewritten and END - reach <= rewritten[0][0] and rewritten[-1][0] <= END
+
+    with duckdb.connect(str(copy.warehouse)) as con:
+        con.execute(
+            "update hidden_potential_rules set passthrough_window_days = 5 "
+            "where rule_set_id = 'regional'"
+        )
+    _dbt(copy, tmp_path, "run", "--select", "int_hidden_potential_txns", env=night)
+    remeasured = _credit_windows(copy)
+    assert {w for _t, w, _o in remeasured} == {3, 5}
+    assert {(t, o) for t, w, o in remeasured if w == 3} == {(t, o) for t, _w, o in credits}
+    assert len(remeasured) == 2 * len(credits)
+    _dbt(copy, tmp_path, "run", "--full-refresh", "--select", "int_hidden_potential_txns")
+    assert _credit_windows(copy) == remeasured

@@ -8,6 +8,19 @@
     cast(round(cast({{ numerator }} as double) / nullif(cast({{ denominator }} as double), 0), 6) as decimal(24, 6))
 {%- endmacro %}
 
+{#- The longest pass-through window of seed hidden_potential_rules, in days: how far after a
+    payroll/pension credit its debits can count, so how far before the run's first date a
+    credit the run's dates can change may lie. 0 while not executing (parsing). -#}
+{% macro passthrough_reach_days() -%}
+    {%- if not execute -%}
+        {{ return(0) }}
+    {%- endif -%}
+    {%- set longest = run_query(
+        "select max(passthrough_window_days) from " ~ ref('hidden_potential_rules')
+    ).columns[0].values()[0] -%}
+    {{ return((longest or 0) | int) }}
+{%- endmacro %}
+
 {#- How many months before the run window's first month the hidden-potential flags (and
     mart_client_tier, which carries them) rebuild: 1 when a payroll/pension credit of that
     month can have its pass-through window (up to the longest `passthrough_window_days` of
@@ -18,10 +31,53 @@
     {%- if not execute -%}
         {{ return(1) }}
     {%- endif -%}
-    {%- set longest = run_query(
-        "select max(passthrough_window_days) from " ~ ref('hidden_potential_rules')
-    ).columns[0].values()[0] -%}
     {%- set first = modules.datetime.date.fromisoformat((run_start_date() | string)[:10]) -%}
-    {%- set reached = first - modules.datetime.timedelta(days=(longest or 0) | int) -%}
+    {%- set reached = first - modules.datetime.timedelta(days=passthrough_reach_days()) -%}
     {{ return(0 if (reached.year, reached.month) == (first.year, first.month) else 1) }}
+{%- endmacro %}
+
+{#- int_hidden_potential_txns: true when this run follows its dates (an incremental run whose
+    stored credits carry exactly the window lengths the seed has now), false when it rebuilds
+    every transaction (a first build, a full refresh, or a seed whose window lengths changed:
+    the stored outflows were measured over other windows). -#}
+{% macro hidden_potential_txns_follow_dates() -%}
+    {%- if not is_incremental() -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- if not execute -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set seeded = run_query(
+        "select distinct passthrough_window_days from " ~ ref('hidden_potential_rules')
+        ~ " where passthrough_window_days is not null"
+    ).columns[0].values() | map('int') | list -%}
+    {%- set stored = run_query(
+        "select distinct window_days from " ~ this ~ " where window_days is not null"
+    ).columns[0].values() | map('int') | list -%}
+    {%- if stored and (stored | sort) != (seeded | sort) -%}
+        {%- do log("int_hidden_potential_txns: pass-through windows " ~ (stored | sort) ~ " stored, "
+            ~ (seeded | sort) ~ " in seed hidden_potential_rules: rebuilding every credit", info=true) -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {{ return(true) }}
+{%- endmacro %}
+
+{#- int_hidden_potential_txns: the first transaction date a run rewrites. A run's dates change
+    the outflow of every credit up to the longest window before them. -#}
+{% macro hidden_potential_txns_first_date() -%}
+    cast({{ dbt.dateadd('day', -passthrough_reach_days(), "cast('" ~ run_start_date() ~ "' as date)") }} as date)
+{%- endmacro %}
+
+{#- Pre-hook of int_hidden_potential_txns: delete the dates the run rewrites (all of them when
+    it rebuilds every transaction), logged, so a date that now has no such transaction loses
+    its old rows; dbt's delete+insert replaces only the dates the new rows hold. DuckDB
+    only, like the write log. -#}
+{% macro hidden_potential_txns_clear() -%}
+    {%- if is_incremental() and target.type == 'duckdb' -%}
+        {%- if hidden_potential_txns_follow_dates() -%}
+            {{ duckdb__delete_logged(this, 'txn_date', 'txn_date between ' ~ hidden_potential_txns_first_date() ~ " and cast('" ~ run_end_date() ~ "' as date)") }}
+        {%- else -%}
+            {{ duckdb__delete_logged(this, 'txn_date', '1 = 1') }}
+        {%- endif -%}
+    {%- endif -%}
 {%- endmacro %}

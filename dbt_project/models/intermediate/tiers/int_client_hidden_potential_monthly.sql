@@ -1,5 +1,7 @@
 {#- Incremental: the run window's months, and the month before while its credits' pass-through
-    windows can reach the run's dates (macros/tiers/tier_windows.sql). -#}
+    windows can reach the run's dates (macros/tiers/tier_windows.sql). The transactions come
+    from int_hidden_potential_txns, which a night extends by its own days: the month's
+    transactions are not read again every night. -#}
 {%- set months_before = hidden_potential_months_before() if is_incremental() else 0 %}
 
 with
@@ -12,22 +14,12 @@ tiers as (
     {% endif %}
 ),
 
+-- utility debits and credits with their outflows (one row per window length of the seed)
 txns as (
-    select
-        client_id,
-        txn_id,
-        txn_date,
-        cast({{ dbt.date_trunc('month', 'txn_date') }} as date) as month_start,
-        amount_cny,
-        direction,
-        txn_type
-    from {{ ref('stg_core__deposit_transactions') }}
+    select client_id, month_start, txn_kind, amount_cny, window_days, outflow_cny
+    from {{ ref('int_hidden_potential_txns') }}
     {% if is_incremental() %}
-        {#- a record's txn_date is its delivery's business date (ingest rule
-            date_matches_delivery): the bound on business_date skips the raw layer's folders
-            of earlier dates instead of reading every day ever loaded -#}
-        where business_date >= cast({{ dbt.dateadd('month', -months_before, run_window_month_start()) }} as date)
-            and txn_date >= cast({{ dbt.dateadd('month', -months_before, run_window_month_start()) }} as date)
+        where {{ months_in_run_window('month_start', months_before=months_before) }}
     {% endif %}
 ),
 
@@ -45,34 +37,18 @@ deposit_accounts as (
 utility as (
     select client_id, month_start, sum(amount_cny) as utility_autopay_cny
     from txns
-    where txn_type = 'utility_autopay' and direction = 'D'
+    where txn_kind = 'utility_autopay'
     group by client_id, month_start
 ),
 
-credits as (
-    select t.client_id, t.month_start, t.txn_id, t.txn_date, t.amount_cny, hp.passthrough_window_days
+-- each credit with the outflow over its client's window (the rule set of the client's month)
+credit_outflows as (
+    select t.client_id, t.month_start, t.amount_cny, t.outflow_cny
     from txns as t
     inner join tiers as ti on ti.client_id = t.client_id and ti.month_start = t.month_start
-    inner join {{ ref('hidden_potential_rules') }} as hp on hp.rule_set_id = ti.rule_set_id
-    where t.txn_type in ('payroll_credit', 'pension_credit') and t.direction = 'C'
-),
-
--- Per credit: what left the client's accounts from the credit day to `window` days after,
--- capped at the credit itself.
-credit_outflows as (
-    select
-        c.client_id,
-        c.month_start,
-        c.txn_id,
-        c.amount_cny,
-        coalesce(sum(d.amount_cny), 0) as outflow_cny
-    from credits as c
-    left join txns as d
-        on d.client_id = c.client_id
-        and d.direction = 'D'
-        and d.txn_date >= c.txn_date
-        and d.txn_date <= cast({{ dbt.dateadd('day', 'c.passthrough_window_days', 'c.txn_date') }} as date)
-    group by c.client_id, c.month_start, c.txn_id, c.amount_cny
+    inner join {{ ref('hidden_potential_rules') }} as hp
+        on hp.rule_set_id = ti.rule_set_id and hp.passthrough_window_days = t.window_days
+    where t.txn_kind = 'payroll_pension_credit'
 ),
 
 passthrough as (
