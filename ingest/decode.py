@@ -3,7 +3,9 @@
 polars reads UTF-8 only, and bank files arrive as UTF-8 (with or without BOM), GBK or GB18030.
 The encoding is either configured per feed or detected by strict rules (BOM, then valid UTF-8,
 then GB18030, a superset of GBK); a file that does not decode strictly is refused whole with
-the byte offset of the first bad byte.
+the byte offset of the first bad byte. A file read in one piece is checked as UTF-8 by polars
+while it parses (``detect_encoding(parser_checks=True)``, ``settle_utf8`` when polars refuses
+it), so a valid file is not decoded twice.
 
 A file is never held in memory whole: it is cut into pieces of about ``chunk_bytes`` that end
 on a record boundary (a line feed outside double quotes), so a quoted field holding a line
@@ -15,6 +17,7 @@ for part of a multi-byte character.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,6 +43,9 @@ class Encoding:
     name: str  # utf-8 | utf-8-sig | gbk | gb18030
     codec: str
     skip: int = 0
+    # False: a UTF-8 file not yet checked; its parser (polars, which refuses invalid UTF-8)
+    # checks it, and `settle_utf8` decides when it refuses
+    checked: bool = True
 
     @property
     def is_utf8(self) -> bool:
@@ -56,7 +62,9 @@ def file_checksum(path: Path) -> str:
 
 
 def _check(src: Path, codec: str, skip: int = 0) -> None:
-    """Decode ``src`` strictly chunk by chunk, keeping nothing; raise at the first bad byte."""
+    """Decode ``src`` strictly chunk by chunk, keeping nothing; raise at the first bad byte.
+    An ASCII chunk with no character pending before it is valid in every allowed encoding:
+    it is only scanned (``bytes.isascii``), not decoded (bank files are mostly ASCII)."""
     decoder = codecs.getincrementaldecoder(codec)(errors="strict")
     with src.open("rb") as fh:
         fh.seek(skip)
@@ -65,6 +73,9 @@ def _check(src: Path, codec: str, skip: int = 0) -> None:
             chunk = fh.read(CHUNK)
             final = not chunk
             pending = len(decoder.getstate()[0])
+            if not final and not pending and chunk.isascii():
+                consumed += len(chunk)
+                continue
             try:
                 decoder.decode(chunk, final=final)
             except UnicodeDecodeError as err:
@@ -74,26 +85,40 @@ def _check(src: Path, codec: str, skip: int = 0) -> None:
                 return
 
 
-def detect_encoding(src: Path, configured: str) -> Encoding:
+def detect_encoding(src: Path, configured: str, parser_checks: bool = False) -> Encoding:
     """The encoding of ``src``: ``configured`` is the feed's (``auto``, ``utf-8``, ``gbk``,
     ``gb18030``). Raises ``UndecodableFile`` when a UTF-8 file does not decode strictly (its
     pieces reach polars as they are). A GBK or GB18030 file is decoded strictly piece by
     piece anyway (``decode_piece``, which raises at the first bad byte with its offset in the
-    file), so it is not read a second time here."""
+    file), so it is not read a second time here.
+
+    ``parser_checks``: a file read in one piece is not checked here. Its UTF-8 candidate comes
+    back unchecked (``checked=False``): polars refuses invalid UTF-8 while it parses the
+    piece, and only then ``settle_utf8`` reads the file again, so a valid file (nearly all)
+    is decoded once, by the parser, instead of twice."""
     with src.open("rb") as fh:
         has_bom = fh.read(len(BOM)) == BOM
     if configured in ("auto", "utf-8"):
-        if has_bom:
-            _check(src, "utf-8", skip=len(BOM))
-            return Encoding("utf-8-sig", "utf-8", len(BOM))
-        try:
-            _check(src, "utf-8")
-            return Encoding("utf-8", "utf-8")
-        except UndecodableFile:
-            if configured == "utf-8":
-                raise
-        return Encoding("gb18030", "gb18030")
+        candidate = (
+            Encoding("utf-8-sig", "utf-8", len(BOM)) if has_bom else Encoding("utf-8", "utf-8")
+        )
+        if parser_checks:
+            return dataclasses.replace(candidate, checked=False)
+        return settle_utf8(src, configured, candidate)
     return Encoding(configured, configured)
+
+
+def settle_utf8(src: Path, configured: str, candidate: Encoding) -> Encoding:
+    """The candidate UTF-8 encoding if ``src`` decodes strictly as UTF-8 after its BOM; else
+    GB18030 when the feed's encoding is detected (``auto``) and the file has no BOM; else
+    ``UndecodableFile`` at the first bad byte."""
+    try:
+        _check(src, "utf-8", skip=candidate.skip)
+    except UndecodableFile:
+        if configured == "utf-8" or candidate.skip:
+            raise
+        return Encoding("gb18030", "gb18030")
+    return dataclasses.replace(candidate, checked=True)
 
 
 def last_record_end(data: bytes) -> int:
@@ -127,6 +152,9 @@ def record_pieces(src: Path, skip: int, chunk_bytes: int) -> Iterator[tuple[int,
         offset, carry = skip, b""
         while block := fh.read(chunk_bytes):
             data = carry + block if carry else block
+            if len(block) < chunk_bytes:  # the end of the file: the rest is the last piece
+                carry = data
+                break
             cut = last_record_end(data)
             if cut == 0:
                 carry = data

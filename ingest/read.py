@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from ingest.decode import UndecodableFile, decode_piece, detect_encoding, record_pieces
+from ingest.decode import (
+    Encoding,
+    UndecodableFile,
+    decode_piece,
+    detect_encoding,
+    record_pieces,
+    settle_utf8,
+)
 from ingest.spec import Feed, normalise_header
 
 LINE = "_source_line"
@@ -107,20 +115,43 @@ def _refuse_undecodable(feed: Feed, source: str, err: UndecodableFile) -> Delive
     )
 
 
+class _CheckFirst(Exception):
+    """A file left to its parser to check as UTF-8 (``Encoding.checked`` false) must be
+    checked first after all: a piece is not valid UTF-8, or the file has more than one piece.
+    Raised before any of its records is yielded."""
+
+
 def _read_delimited(path: Path, feed: Feed, source: str, chunk_bytes: int) -> Iterator[ReadResult]:
     """The records of a delimited file, one ``ReadResult`` per record-aligned piece."""
     try:
-        encoding = detect_encoding(path, feed.encoding)
+        # a file that fits in one piece is checked as UTF-8 by the parser (decode.py)
+        encoding = detect_encoding(
+            path, feed.encoding, parser_checks=path.stat().st_size <= chunk_bytes
+        )
+        try:
+            yield from _read_pieces(path, feed, source, chunk_bytes, encoding)
+            return
+        except _CheckFirst:
+            encoding = settle_utf8(path, feed.encoding, encoding)
+        yield from _read_pieces(path, feed, source, chunk_bytes, encoding)
     except UndecodableFile as err:
         raise _refuse_undecodable(feed, source, err) from None
+
+
+def _read_pieces(
+    path: Path, feed: Feed, source: str, chunk_bytes: int, encoding: Encoding
+) -> Iterator[ReadResult]:
     pieces = record_pieces(path, encoding.skip, chunk_bytes)
     offset, first = next(pieces, (encoding.skip, b""))
+    following = next(pieces, None)
+    if following is not None and not encoding.checked:
+        raise _CheckFirst  # cannot be re-read once a piece is yielded: check it first
     header_end = first.find(b"\n") + 1 or len(first)
     try:
         header_bytes = decode_piece(first[:header_end], encoding, offset)
-    except UndecodableFile as err:
-        raise _refuse_undecodable(feed, source, err) from None
-    header = header_bytes.decode("utf-8").rstrip("\r\n")
+        header = header_bytes.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:  # only an unchecked UTF-8 file gets here
+        raise _CheckFirst from None
     if not header.strip():
         raise DeliveryRefused(
             "empty_file", f"{source}: the file has no header line; re-deliver it with its header"
@@ -128,33 +159,51 @@ def _read_delimited(path: Path, feed: Feed, source: str, chunk_bytes: int) -> It
     delimiter = _detect_delimiter(header, feed, source)
     headers = _split_header(header, delimiter)
     columns, extras = map_header(feed, headers, source)
-    body = [(offset + header_end, first[header_end:])]
-    line = 2  # the first record's line: the header is line 1
-    while body:
-        piece_offset, piece = body.pop()
-        following = next(pieces, None)
-        if following is not None:
-            body.append(following)
-        else:
+    header_lines = first.count(b"\n", 0, header_end)  # 1, or 0 for a header-only file
+    # the first piece is parsed with its own header line (no copy of a UTF-8 piece); the
+    # others behind a copy of it
+    rest = itertools.chain([following] if following is not None else [], pieces)
+    current: tuple[int, bytes] | None = (offset, first)
+    is_first, line = True, 2  # the first record's line: the header is line 1
+    while current is not None:
+        piece_offset, piece = current
+        current = next(rest, None)
+        if current is None:
             piece = _without_trailing_blank_lines(piece)
-        try:
-            text = decode_piece(piece, encoding, piece_offset)
-        except UndecodableFile as err:
-            raise _refuse_undecodable(feed, source, err) from None
-        frame = _parse(header_bytes + text, headers, delimiter, source)
-        newlines = piece.count(b"\n")
+        text = decode_piece(piece, encoding, piece_offset)
+        data = text if is_first else header_bytes + text
+        frame = _parse(data, headers, delimiter, source, encoding.checked)
+        if b'"' not in piece:
+            # no quoted field, so no record over several lines: polars makes a row of every
+            # line (a blank one too), and the lines need not be counted
+            newlines = frame.height
+        elif is_first:
+            # a header without a line feed is a header-only file
+            newlines = piece.count(b"\n", header_end) if header_lines else 0
+        else:
+            newlines = piece.count(b"\n")
         frame = frame.with_columns(_record_lines(frame, headers, newlines, line))
         line += newlines
+        is_first = False
         yield ReadResult(frame, columns, extras, encoding.name, path.suffix[1:].lower(), delimiter)
 
 
 def _without_trailing_blank_lines(piece: bytes) -> bytes:
-    """The last piece without the empty lines that end the file: they are not records."""
-    stripped = piece.rstrip(b"\r\n")
-    return stripped + b"\n" if stripped else stripped
+    """The last piece without the empty lines that end the file: they are not records. A
+    piece that ends with one line feed after its last record comes back as it is (no copy)."""
+    cut = max(len(piece) - 64, 0)
+    tail = piece[cut:].rstrip(b"\r\n")
+    end = cut + len(tail) if tail or not cut else len(piece.rstrip(b"\r\n"))
+    if not end:
+        return b""
+    if end == len(piece) - 1 and piece[end] == 0x0A:
+        return piece
+    return piece[:end] + b"\n"
 
 
-def _parse(data: bytes, headers: list[str], delimiter: str, source: str) -> pl.DataFrame:
+def _parse(
+    data: bytes, headers: list[str], delimiter: str, source: str, checked: bool
+) -> pl.DataFrame:
     try:
         return pl.read_csv(
             data,
@@ -165,6 +214,10 @@ def _parse(data: bytes, headers: list[str], delimiter: str, source: str) -> pl.D
             new_columns=headers,
         )
     except pl.exceptions.PolarsError as err:
+        # an unchecked piece may be GBK read as UTF-8 (a GBK character's second byte can be
+        # a `|`): whatever polars says, the file is checked first and read again
+        if not checked:
+            raise _CheckFirst from None
         raise DeliveryRefused(
             "unparseable",
             f"{source}: not a well-formed '{delimiter}'-delimited file ({err}); re-deliver it",

@@ -18,7 +18,12 @@ from ingest.decode import (
     last_record_end,
     record_pieces,
 )
-from ingest.read import DeliveryRefused, read_delivery, read_delivery_parts
+from ingest.read import (
+    DeliveryRefused,
+    _without_trailing_blank_lines,
+    read_delivery,
+    read_delivery_parts,
+)
 from ingest.rules import (
     clean,
     decimal_shape,
@@ -200,3 +205,71 @@ def test_a_bad_byte_in_a_later_piece_of_a_gbk_file_refuses_it_at_its_offset(tmp_
     assert detect_encoding(src, "auto").name == "gb18030"
     with pytest.raises(DeliveryRefused, match=f"undecodable as gb18030 at byte {len(good) + 11}"):
         list(read_delivery_parts(src, feed, "fx_rates/20261003/fx.txt", chunk_bytes=64))
+
+
+def test_a_file_of_one_piece_is_checked_as_utf8_by_its_parser(tmp_path: Path):
+    """A file that fits in one piece is not decoded by Python first: polars refuses invalid
+    UTF-8 while it parses, and only then is the file checked again, so the outcome is the
+    one a check first gives. English headers over GBK records (the header decodes as UTF-8)
+    and Chinese headers in GBK are both read as GB18030 under `auto`; a feed configured as
+    UTF-8 refuses the file at the first bad byte; a last line without a line feed (two
+    pieces) is checked first."""
+    feed = load_feeds()["fx_rates"]
+    english = "rate_date|currency|cny_per_unit|note\n2026-10-01|USD|7.1|备注\n"
+    cases = {
+        "english_gbk.txt": (english.encode("gbk"), "gb18030"),
+        "chinese_gbk.txt": (FX.encode("gbk"), "gb18030"),
+        "utf8.txt": (english.encode(), "utf-8"),
+        "bom.txt": (b"\xef\xbb\xbf" + english.encode(), "utf-8-sig"),
+        "no_last_line_feed.txt": (english.encode("gbk").rstrip(b"\n"), "gb18030"),
+        # 妡 is 0x8A 0x7C in GBK: read as UTF-8 bytes, its second byte would split a field
+        "pipe_byte_gbk.txt": (english.replace("备注", "妡").encode("gbk"), "gb18030"),
+    }
+    for name, (data, expected) in cases.items():
+        src = tmp_path / name
+        src.write_bytes(data)
+        parts = list(read_delivery_parts(src, feed, name))
+        assert {p.encoding for p in parts} == {expected}, name
+        frame = pl.concat([p.frame for p in parts])
+        text = data.decode("utf-8-sig" if expected.startswith("utf") else "gb18030")
+        assert frame.height == text.strip("\n").count("\n") == 1, name
+        assert frame["_source_line"].to_list() == [2]
+    assert read_delivery(tmp_path / "english_gbk.txt", feed, "x").frame["note"][0] == "备注"
+    assert read_delivery(tmp_path / "pipe_byte_gbk.txt", feed, "x").frame["note"][0] == "妡"
+
+    bad = english.encode() + b"2026-10-02|USD|7.2|\xff\n"
+    src = tmp_path / "bad.txt"
+    src.write_bytes(bad)
+    configured = dataclasses.replace(feed, encoding="utf-8")
+    at = bad.index(b"\xff")
+    with pytest.raises(DeliveryRefused, match=f"undecodable as utf-8 at byte {at}"):
+        list(read_delivery_parts(src, configured, "fx_rates/20261002/bad.txt"))
+    with_bom = b"\xef\xbb\xbf" + bad
+    src.write_bytes(with_bom)  # a BOM says UTF-8: no second guess under `auto` either
+    with pytest.raises(DeliveryRefused, match=f"at byte {at + 3}"):
+        list(read_delivery_parts(src, feed, "fx_rates/20261002/bad.txt"))
+
+
+def test_trailing_blank_lines_go_and_a_clean_end_is_not_copied():
+    piece = b"a,b\n1,2\n"
+    assert _without_trailing_blank_lines(piece) is piece
+    assert _without_trailing_blank_lines(b"a,b\r\n1,2\r\n\r\n\n") == b"a,b\r\n1,2\n"
+    assert _without_trailing_blank_lines(b"a,b\n1,2") == b"a,b\n1,2\n"
+    long_tail = b"a,b\n1,2" + b"\r\n" * 100
+    assert _without_trailing_blank_lines(long_tail) == b"a,b\n1,2\n"
+    assert _without_trailing_blank_lines(b"x" * 100 + b"\n") == b"x" * 100 + b"\n"
+    assert _without_trailing_blank_lines(b"\n\r\n") == b""
+
+
+def test_a_valid_utf8_file_of_one_piece_is_not_decoded_by_python(tmp_path, monkeypatch):
+    import ingest.decode
+
+    checked = []
+    monkeypatch.setattr(ingest.decode, "_check", lambda *args, **kw: checked.append(args))
+    src = tmp_path / "fx.txt"
+    src.write_bytes(FX.encode())
+    (part,) = read_delivery_parts(src, load_feeds()["fx_rates"], "fx")
+    assert part.encoding == "utf-8" and part.frame.height == 1
+    assert checked == []
+    list(read_delivery_parts(src, load_feeds()["fx_rates"], "fx", chunk_bytes=8))
+    assert len(checked) == 1  # a file of several pieces is checked before it is read
