@@ -20,7 +20,8 @@
 
 with
 
-txns as (
+-- read where used (inline_cte): a first build reads every transaction ever loaded
+txns as {{ inline_cte() }} (
     select client_id, txn_id, txn_date, amount_cny, direction, txn_type
     from {{ ref('stg_core__deposit_transactions') }}
     {% if follow_dates %}
@@ -33,7 +34,7 @@ txns as (
 ),
 
 -- the transactions the run writes: its dates and the longest window before them
-written as (
+written as {{ inline_cte() }} (
     select * from txns
     {% if follow_dates %}
         where txn_date between {{ first_date }} and {{ last_date }}
