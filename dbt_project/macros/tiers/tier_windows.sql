@@ -68,6 +68,12 @@
     cast({{ dbt.dateadd('day', -passthrough_reach_days(), "cast('" ~ run_start_date() ~ "' as date)") }} as date)
 {%- endmacro %}
 
+{#- int_hidden_potential_txns: the dates a run rewrites, for the model's rows and the pre-hook's
+    delete alike (from the first date above to the run's last). -#}
+{% macro hidden_potential_txns_rewritten(date_column) -%}
+    {{ date_column }} between {{ hidden_potential_txns_first_date() }} and cast('{{ run_end_date() }}' as date)
+{%- endmacro %}
+
 {#- Pre-hook of int_hidden_potential_txns: delete the dates the run rewrites (all of them when
     it rebuilds every transaction), logged, so a date that now has no such transaction loses
     its old rows; dbt's delete+insert replaces only the dates the new rows hold. DuckDB
@@ -75,7 +81,7 @@
 {% macro hidden_potential_txns_clear() -%}
     {%- if is_incremental() and target.type == 'duckdb' -%}
         {%- if hidden_potential_txns_follow_dates() -%}
-            {{ duckdb__delete_logged(this, 'txn_date', 'txn_date between ' ~ hidden_potential_txns_first_date() ~ " and cast('" ~ run_end_date() ~ "' as date)") }}
+            {{ duckdb__delete_logged(this, 'txn_date', hidden_potential_txns_rewritten('txn_date')) }}
         {%- else -%}
             {{ duckdb__delete_logged(this, 'txn_date', '1 = 1') }}
         {%- endif -%}

@@ -14,8 +14,7 @@
 {%- set follow_dates = hidden_potential_txns_follow_dates() %}
 {%- if follow_dates %}
     {%- set first_date = hidden_potential_txns_first_date() %}
-    {%- set last_date = "cast('" ~ run_end_date() ~ "' as date)" %}
-    {%- set last_debit_date = "cast(" ~ dbt.dateadd('day', passthrough_reach_days(), last_date) ~ " as date)" %}
+    {%- set last_debit_date = "cast(" ~ dbt.dateadd('day', passthrough_reach_days(), "cast('" ~ run_end_date() ~ "' as date)") ~ " as date)" %}
 {%- endif %}
 
 with
@@ -37,7 +36,7 @@ txns as {{ inline_cte() }} (
 written as {{ inline_cte() }} (
     select * from txns
     {% if follow_dates %}
-        where txn_date between {{ first_date }} and {{ last_date }}
+        where {{ hidden_potential_txns_rewritten('txn_date') }}
     {% endif %}
 ),
 
