@@ -57,47 +57,7 @@ with window_rows as {{ inline_cte() }} (
     {%- endif %}
 ),
 
-{% if is_incremental() %}
-stored_months as (
-    select
-        month_start,
-        max(last_business_date) as stored_last_date,
-        max(days_loaded) as stored_days_loaded
-    from {{ this }}
-    where month_start between {{ run_window_month_start() }} and cast('{{ run_end_date() }}' as date)
-    group by month_start
-),
-{% endif %}
-
--- the months the window touches: those with window rows, and (incremental) stored months
--- inside the window whose window dates now have no rows
-window_months as (
-    select month_start, min(balance_date) as first_window_date
-    from (
-        select month_start, balance_date from window_rows
-        {%- if is_incremental() %}
-        union all
-        select month_start, cast(null as date) from stored_months
-        {%- endif %}
-    ) as touched
-    group by month_start
-),
-
-plan as (
-    select
-        w.month_start,
-        {%- if is_incremental() %}
-        case when w.first_window_date > s.stored_last_date then 'append' else 'recompute' end as action,
-        case when w.first_window_date > s.stored_last_date then s.stored_days_loaded else 0 end as kept_days_loaded
-        {%- else %}
-        'recompute' as action,
-        0 as kept_days_loaded
-        {%- endif %}
-    from window_months as w
-    {% if is_incremental() %}
-    left join stored_months as s on w.month_start = s.month_start
-    {% endif %}
-),
+{{ month_plan_ctes('window_rows', 'balance_date', stored_columns={'stored_days_loaded': 'max(days_loaded)'}) }},
 
 new_rows as {{ inline_cte() }} (
     select r.*, p.action
@@ -210,7 +170,10 @@ folded as (
 ),
 
 month_progress as (
-    select mf.month_start, mf.last_business_date, p.kept_days_loaded
+    select
+        mf.month_start,
+        mf.last_business_date,
+        case when p.action = 'append' then p.stored_days_loaded else 0 end as kept_days_loaded
     from (
         select month_start, max(last_balance_date) as last_business_date
         from folded

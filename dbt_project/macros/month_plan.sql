@@ -1,0 +1,77 @@
+{#-
+    The CTEs `stored_months`, `window_months` and `plan` of a running month state (write them
+    inside a `with`, after the CTE `window_rows` names): which months the run window touches,
+    and for each whether the run appends its window to the stored state or recomputes the
+    month from its days.
+
+      append     (incremental) the month's first window date is later than its stored last
+                 business date (`last_business_date` of {{ this }}), and `append_also` holds;
+      recompute  anything else: a re-run or a late date, a first build, a stored month whose
+                 window dates now have no rows.
+
+    Arguments: window_rows (a CTE with month_start and date_column, the window's rows),
+    date_column, stored_columns (more aggregates of the stored months, name -> expression,
+    exposed by `plan` with `stored_last_date`), append_also (a further SQL condition of an
+    append). `plan` has month_start, first_window_date, last_window_date, stored_last_date,
+    the stored columns and action. Used by macro balance_accumulation and
+    int_client_settlement_state.
+-#}
+{% macro month_plan_ctes(window_rows, date_column, stored_columns={}, append_also='1 = 1') -%}
+{%- if is_incremental() %}
+stored_months as (
+    select
+        month_start,
+        {%- for name, expression in stored_columns.items() %}
+        {{ expression }} as {{ name }},
+        {%- endfor %}
+        max(last_business_date) as stored_last_date
+    from {{ this }}
+    where month_start between {{ run_window_month_start() }} and cast('{{ run_end_date() }}' as date)
+    group by month_start
+),
+{%- endif %}
+
+-- the months the window touches: those with window rows, and (incremental) stored months
+-- inside the window whose window dates now have no rows
+window_months as (
+    select
+        month_start,
+        min({{ date_column }}) as first_window_date,
+        max({{ date_column }}) as last_window_date
+    from (
+        select month_start, {{ date_column }} from {{ window_rows }}
+        {%- if is_incremental() %}
+        union all
+        select month_start, cast(null as date) from stored_months
+        {%- endif %}
+    ) as touched
+    group by month_start
+),
+
+plan as (
+    select
+        w.month_start,
+        w.first_window_date,
+        w.last_window_date,
+        {%- if is_incremental() %}
+        {%- for name in stored_columns %}
+        s.{{ name }},
+        {%- endfor %}
+        s.stored_last_date,
+        case
+            when w.first_window_date > s.stored_last_date and ({{ append_also }}) then 'append'
+            else 'recompute'
+        end as action
+        {%- else %}
+        {%- for name in stored_columns %}
+        cast(null as {{ dbt.type_bigint() }}) as {{ name }},
+        {%- endfor %}
+        cast(null as date) as stored_last_date,
+        'recompute' as action
+        {%- endif %}
+    from window_months as w
+    {%- if is_incremental() %}
+    left join stored_months as s on w.month_start = s.month_start
+    {%- endif %}
+)
+{%- endmacro %}
