@@ -81,6 +81,9 @@ def test_build_ran_unit_and_consistency_tests(built: dict) -> None:
     for name in [
         "month_accumulation_over_two_months",
         "settlement_counts_only_settlement_types_of_corporates",
+        "settlement_state_counts_each_transaction_once_as_delivered_last",
+        "settlement_state_appends_the_next_date",
+        "settlement_state_sums_the_month_again_after_a_correction",
         "corporate_bands_and_grades_at_their_edges",
         "dim_client_recomputes_the_clients_a_run_touches",
         "client_month_is_the_latest_record_on_the_month_last_loaded_day",

@@ -185,6 +185,20 @@ def test_a_range_measures_the_hidden_potential_of_its_nightly_runs(homes) -> Non
     assert credits == _rows(nightly, query)
 
 
+def test_a_range_sums_the_settlement_of_its_nightly_runs(homes) -> None:
+    """The nights add their own transactions to the month's settlement sums
+    (int_client_settlement_state appends); the range sums each month at once. The nights
+    of 02-28 append to February, 03-01 starts March, 03-02 appends to it."""
+    ranged, nightly, _move = homes
+    query = "select * from int_client_settlement_state order by all"
+    sums = _rows(ranged, query)
+    assert {row[1] for row in sums} == {START, RENAMED_ON}
+    assert sums == _rows(nightly, query)
+    corporates = _rows(ranged, "select * from int_client_settlement_monthly order by all")
+    assert corporates and len(corporates) < len(sums)
+    assert corporates == _rows(nightly, "select * from int_client_settlement_monthly order by all")
+
+
 def test_a_past_month_keeps_the_tree_it_was_reported_on(homes) -> None:
     """The snapshot of 03-01 renamed BR01 and moved OT010101: February's rows (complete
     before it came) keep the old name and parent in both warehouses, March's have the new."""
