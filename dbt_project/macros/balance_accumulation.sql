@@ -36,9 +36,6 @@
 -#}
 {% macro balance_accumulation(day_rows, key_column, date_column, amount_column, attribute_columns, partition_column=none, one_row_per_entity_day=false) %}
 {%- set attributes = attribute_columns | join(', ') -%}
-{%- set window_month_end -%}
-    cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, dbt.date_trunc('month', "cast('" ~ run_end_date() ~ "' as date)"))) }} as date)
-{%- endset -%}
 {%- set day_columns -%}
         {{ key_column }} as entity_key,
         cast({{ dbt.date_trunc('month', date_column) }} as date) as month_start,
@@ -72,9 +69,9 @@ new_rows as {{ inline_cte() }} (
         select
             {{ day_columns }}
         from {{ day_rows }}
-        where {{ date_column }} between {{ run_window_month_start() }} and {{ window_month_end }}
+        where {{ date_column }} between {{ run_window_month_start() }} and {{ run_window_month_end() }}
         {%- if partition_column %}
-            and {{ partition_column }} between {{ run_window_month_start() }} and {{ window_month_end }}
+            and {{ partition_column }} between {{ run_window_month_start() }} and {{ run_window_month_end() }}
         {%- endif %}
     ) as r
     inner join plan as p on r.month_start = p.month_start

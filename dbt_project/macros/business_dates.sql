@@ -36,6 +36,12 @@
     cast({{ dbt.date_trunc('month', "cast('" ~ run_start_date() ~ "' as date)") }} as date)
 {%- endmacro %}
 
+{#- Last day of the month of the run window's end: a month state that is recomputed reads
+    every day of the months the window touches. -#}
+{% macro run_window_month_end() -%}
+    cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, dbt.date_trunc('month', "cast('" ~ run_end_date() ~ "' as date)"))) }} as date)
+{%- endmacro %}
+
 {#- Months an incremental month model rebuilds: every month the run window (run_start_date ..
     run_end_date) touches, plus `months_after` following months whose figures depend on the
     touched ones (a migration or a period change compares a month with the one before) and `months_before`

@@ -17,9 +17,6 @@
     So a night reads the day's transactions, the txn_id of the month's earlier deliveries
     (to find a correction) and one row per client of the open month.
 -#}
-{%- set window_month_end -%}
-    cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, dbt.date_trunc('month', "cast('" ~ run_end_date() ~ "' as date)"))) }} as date)
-{%- endset -%}
 {%- set transaction_columns -%}
         txn_id,
         client_id,
@@ -67,7 +64,7 @@ recompute_txns as {{ inline_cte() }} (
         select
             {{ transaction_columns }}
         from {{ ref('stg_core__deposit_transactions') }}
-        where business_date between {{ run_window_month_start() }} and {{ window_month_end }}
+        where business_date between {{ run_window_month_start() }} and {{ run_window_month_end() }}
     ) as t
     inner join plan as p on t.month_start = p.month_start
     where p.action = 'recompute'
