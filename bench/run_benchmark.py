@@ -249,9 +249,15 @@ def _stage(seconds: float, rows: int, size: int, peak: int) -> dict[str, Any]:
     }
 
 
+def _node_name(unique_id: str) -> str:
+    """A node's name from its unique id (``test.clientmart.<name>.<hash>``: the name)."""
+    return unique_id.split(".")[2]
+
+
 def dbt_node_seconds(settings: Settings, top: int = 12) -> dict[str, Any]:
-    """Where the dbt build's time went: seconds per resource type and the slowest nodes
-    (from the run's run_results.json), so that a history comparison shows which models grow."""
+    """Where the dbt build's time went: seconds per resource type, the slowest nodes and
+    every node's seconds (from the run's run_results.json), so that a history comparison
+    shows which models and tests grow."""
     from orchestration.defs.dbt.project import dbt_project
 
     path = Path(dbt_project(settings).target_path) / "run_results.json"
@@ -266,8 +272,18 @@ def dbt_node_seconds(settings: Settings, top: int = 12) -> dict[str, Any]:
     return {
         "nodes": len(results),
         "seconds_by_type": by_type,
-        "slowest": {r["unique_id"].split(".")[-1]: round(r["execution_time"], 2) for r in slowest},
+        "slowest": {_node_name(r["unique_id"]): round(r["execution_time"], 2) for r in slowest},
+        "seconds": {_node_name(r["unique_id"]): round(r["execution_time"], 2) for r in results},
     }
+
+
+def grew_most(before: dict[str, Any], after: dict[str, Any], top: int = 15) -> dict[str, list]:
+    """The dbt nodes whose seconds grew most from one night to another: name -> [before,
+    after]; a node of only one night counts as 0 in the other."""
+    b = before.get("dbt_nodes", {}).get("seconds", {})
+    a = after.get("dbt_nodes", {}).get("seconds", {})
+    names = sorted(b.keys() | a.keys(), key=lambda n: a.get(n, 0.0) - b.get(n, 0.0), reverse=True)
+    return {n: [b.get(n, 0.0), a.get(n, 0.0)] for n in names[:top]}
 
 
 def measured_run(
@@ -640,6 +656,7 @@ def history_point(args: argparse.Namespace, sampler: MemorySampler) -> dict[str,
         "after_1_month": after_1,
         f"after_{last_n}_months": after_n,
         "ratio": round(after_n["seconds"] / after_1["seconds"], 3),
+        "grew_most": grew_most(after_1, after_n),
         "warm_up_ratio": round(warm_n["seconds"] / warm_1["seconds"], 3),
     }
 
@@ -869,6 +886,7 @@ def summarise_history(history: dict[str, Any]) -> dict[str, Any]:
         },
         "ratio": history["ratio"],
         "warm_up_ratio": history.get("warm_up_ratio"),
+        "grew_most": history.get("grew_most", {}),
     }
 
 
