@@ -49,8 +49,7 @@ SELECTION = [
     "--select",
     "+mart_call_list",
     *(f"+{mart}" for mart in MONTH_MARTS),
-    "--exclude",
-    "mart_client_tier_history",
+    "+mart_client_tier_history",
 ]
 
 
@@ -197,6 +196,40 @@ def test_a_range_sums_the_settlement_of_its_nightly_runs(homes) -> None:
     corporates = _rows(ranged, "select * from int_client_settlement_monthly order by all")
     assert corporates and len(corporates) < len(sums)
     assert corporates == _rows(nightly, "select * from int_client_settlement_monthly order by all")
+
+
+def test_a_range_keeps_the_tier_versions_of_its_nightly_runs(homes) -> None:
+    """The nights rewrite only the clients whose versions they can change (a change point in
+    their months, or a current version whose month count moved on 03-01); the range builds
+    the history at once. February's clients have a version each, some a second in March."""
+    ranged, nightly, _move = homes
+    query = "select * from mart_client_tier_history order by all"
+    versions = _rows(ranged, query)
+    assert {row[2] for row in versions} >= {START}
+    assert any(row[3] is not None for row in versions), "no version ended: the bank tests nothing"
+    assert versions == _rows(nightly, query)
+
+
+def test_a_client_left_without_versions_leaves_the_tier_history(homes) -> None:
+    """A stored version starting in a month the night rewrites, with no change point behind
+    it any more (a correction took the client's tiers away), goes, and the write log names
+    the client so that the publication removes it too."""
+    ranged, nightly, _move = homes
+    ghost = (
+        "insert into mart_client_tier_history (client_id, version_number, valid_from, "
+        "is_current, months_in_version) values ('C9999999999', 1, date '2026-03-01', true, 1)"
+    )
+    with duckdb.connect(str(nightly.warehouse)) as con:
+        con.execute(ghost)
+    _build(nightly, END, END)
+    query = "select * from mart_client_tier_history order by all"
+    assert _rows(nightly, query) == _rows(ranged, query)
+    logged = _rows(
+        nightly,
+        "select count(*) from incremental_writes "
+        "where relation_name like '%mart_client_tier_history' and key_value = 'C9999999999'",
+    )
+    assert logged == [(1,)]
 
 
 def test_a_past_month_keeps_the_tree_it_was_reported_on(homes) -> None:

@@ -169,6 +169,11 @@ def test_dbt_ran_every_tiers_unit_test_and_data_test(bank: Settings) -> None:
     unit = {k: v for k, v in statuses.items() if k.startswith("unit_test.clientmart.")}
     assert len(unit) >= 9
     assert set(unit.values()) == {"pass"}
+    for name in [
+        "tier_history_versions_from_the_change_points",
+        "tier_history_rewrites_the_clients_a_night_can_change",
+    ]:
+        assert f"unit_test.clientmart.mart_client_tier_history.{name}" in unit
     assert "test.clientmart.assert_tier_rules_are_a_ladder" in statuses
     tests = {k: v for k, v in statuses.items() if k.startswith(("test.", "unit_test."))}
     assert set(tests.values()) == {"pass"}

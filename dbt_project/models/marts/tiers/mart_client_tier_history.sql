@@ -1,6 +1,25 @@
 {#- Built from the change points only (one row per tier change, departure and loaded month,
-    int_client_tier_changes), so its nightly cost follows the number of versions, not
-    clients x months of history. -#}
+    int_client_tier_changes), so its cost follows the number of versions, not clients x
+    months of history.
+
+    Incremental by client on DuckDB: a run rewrites the clients whose versions it can
+    change, each from all its change points: those with a change point in the months the
+    changes model rewrote (the window's months and the month after), those with a stored
+    version that starts or ends in them (a point there may have gone), and every current
+    version whose months_in_version no longer counts to the latest loaded month (the first
+    run of a month). So a night within a month writes the clients whose tier moved this
+    month, not every version ever kept. A client left without any version goes in the
+    post-hook (macros/tiers/tier_history.sql). On Spark a table, like dim_client: its
+    delete+insert overwrites partitions of the key, which a client number cannot be. -#}
+{{
+    config(
+        materialized=('table' if target.type == 'spark' else 'incremental'),
+        incremental_strategy='delete+insert',
+        unique_key='client_id',
+        on_schema_change='fail',
+        post_hook="{{ tier_history_drop_vanished() }}"
+    )
+}}
 
 with
 
@@ -12,12 +31,35 @@ latest as (
     select max(month_start) as latest_month_start from changes where change_type = 'loaded'
 ),
 
+{% if is_incremental() %}
+touched as (
+    select client_id
+    from changes
+    where change_type <> 'loaded' and {{ months_in_run_window('month_start', months_after=1) }}
+    union
+    select client_id
+    from {{ this }}
+    where ({{ months_in_run_window('valid_from', months_after=1) }})
+        or ({{ months_in_run_window('valid_to', months_after=1) }})
+    union
+    select stored.client_id
+    from {{ this }} as stored
+    cross join latest as l
+    where stored.is_current
+        and cast({{ dbt.dateadd('month', 'stored.months_in_version', 'stored.valid_from') }} as date)
+            <> cast({{ dbt.dateadd('month', 1, 'l.latest_month_start') }} as date)
+),
+{% endif %}
+
 client_changes as (
     select
         *,
         lead(month_start) over (partition by client_id order by month_start) as next_change_month_start
     from changes
     where change_type in ('start', 'stop')
+    {% if is_incremental() %}
+        and client_id in (select client_id from touched)
+    {% endif %}
 ),
 
 versions as (
