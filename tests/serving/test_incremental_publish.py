@@ -253,6 +253,71 @@ def test_a_serving_file_full_of_freed_space_is_written_whole(
     assert fingerprint(serving_path(serving)) == fingerprint(serving_path(full))
 
 
+CLIENTS = MartRelation("marts", "dim_clients", unique_key="client_id")
+
+
+def _clients_night(path: Path, clients: range, version: int) -> None:
+    """A night of a mart published by client: ``clients`` rewritten, logged as dbt does."""
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE IF NOT EXISTS marts.dim_clients (client_id VARCHAR, version INT)")
+    keys = [f"C{n:06d}" for n in clients]
+    con.execute("DELETE FROM marts.dim_clients WHERE client_id IN (SELECT unnest(?))", [keys])
+    con.execute("INSERT INTO marts.dim_clients SELECT unnest(?), ?", [keys, version])
+    con.execute(
+        "INSERT INTO main.incremental_writes (relation_name, key_column, key_value, "
+        "invocation_id) SELECT 'marts.dim_clients', 'client_id', unnest(?), 'inv'",
+        [keys],
+    )
+    con.close()
+
+
+def _dead_rows(path: Path, table: str) -> int:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        held = con.execute(
+            "SELECT estimated_size FROM duckdb_tables() WHERE table_name = ?", [table]
+        ).fetchall()[0][0]
+        return held - con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("limit_exceeded", [True, False])
+def test_a_mart_mostly_of_deleted_rows_is_written_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit_exceeded: bool
+) -> None:
+    """The publish's checkpoints do not vacuum, so a mart updated by client keeps the rows it
+    deleted inside row groups it did not empty. Once those outnumber COMPACT_RATIO times the
+    live rows (and COMPACT_MIN_DEAD_ROWS), the mart is written whole, which drops them."""
+    from clientmart.serving import publish as publish_module
+
+    monkeypatch.setattr(publish_module, "COMPACT_MIN_DEAD_ROWS", 1000 if limit_exceeded else 10**9)
+    marts = [*MARTS, CLIENTS]
+    build, serving = tmp_path / "build.duckdb", tmp_path / "serving"
+    new_build(build)
+    _clients_night(build, range(10_000), 1)
+    publish(build, serving, marts, DAY)  # the first file: written whole
+    dead = []
+    for version, first in enumerate((0, 1, 2, 0, 1), start=2):  # a quarter a night
+        _clients_night(build, range(first, 10_000, 4), version)
+        result = publish(build, serving, marts, DAY)
+        dead.append(_dead_rows(serving_path(serving), "dim_clients"))
+    # the second file is a copy of the first; each later one takes over the standby, two
+    # nights behind, and adds two nights' deletes. The last starts from the file published
+    # two nights before it: 7,500 deleted rows beside 10,000 live ones
+    assert dead[:4] == [2500, 5000, 7500, 10000]
+    assert result.changes["dim_clients"].whole is limit_exceeded
+    assert dead[4] == (0 if limit_exceeded else 10000)
+    query = "SELECT * FROM {}dim_clients ORDER BY ALL"
+    con = duckdb.connect(str(serving_path(serving)), read_only=True)
+    con.execute(f"ATTACH '{build}' AS build (READ_ONLY)")
+    assert (
+        con.execute(query.format("main.")).fetchall()
+        == con.execute(query.format("build.marts.")).fetchall()
+    )
+    con.close()
+
+
 def test_a_value_split_over_several_files_is_still_one_value(tmp_path: Path) -> None:
     """A large export writes more values than DuckDB keeps files open for
     (partitioned_write_max_open_files): it closes and reopens them, so one day can land in
