@@ -383,6 +383,26 @@ def test_the_build_runs_under_the_configured_memory_limit(built: dict) -> None:
     assert table.rows[0][0] in ("953.6 MiB", "1.0 GB", "1GB")
 
 
+@pytest.mark.parametrize(
+    ("start", "end", "statement"),
+    [
+        ("2026-02-02", "2026-02-02", "set max_vacuum_tasks = 0"),  # a night inside a month
+        ("2026-02-01", "2026-02-01", "reset max_vacuum_tasks"),  # a month's first night
+        ("2026-02-01", "2026-02-02", "reset max_vacuum_tasks"),  # a range
+    ],
+)
+def test_only_a_night_inside_a_month_skips_the_vacuum(
+    built: dict, start: str, end: str, statement: str
+) -> None:
+    """The on-run-start hook vacuum_policy: a one-date run that is not a month's first day
+    checkpoints without vacuuming; the others vacuum and take the deleted rows back."""
+    compiled = run_dbt(
+        ["compile", "--inline", "{{ vacuum_policy() }}"], {**built["env"], **_window(start, end)}
+    )
+    assert compiled.success
+    assert compiled.results[0].node.compiled_code.strip() == statement
+
+
 def test_a_new_warehouse_is_written_in_the_current_storage_format(built: dict) -> None:
     """profiles.yml's config_options reach DuckDB when dbt creates the warehouse: its
     current storage format (DICT_FSST string compression) writes the nightly's large
