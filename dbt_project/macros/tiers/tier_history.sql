@@ -1,13 +1,19 @@
-{#- post-hook of mart_client_tier_history (incremental runs): a version that starts in the
-    months the run's changes rewrote must have its start there. delete+insert replaces only
-    the clients its batch holds, so a client whose every start was in those months and who
-    has none left (a corrected month took its tiers away) would keep its old versions; they
-    go here, and the deleted keys go to the write log, so the publication removes them too. -#}
+{#- post-hook of mart_client_tier_history (incremental runs): delete+insert replaces only the
+    clients its batch holds, so a client left without any version (a corrected month took
+    all its tiers away) would keep its old ones. Such a client had every start in the months
+    the run's changes rewrote (starts before them are not rewritten), and has none there
+    now; a client with a start there was written again whole. So the stale rows are those
+    starting in those months whose client has no start in them. The deleted keys go to the
+    write log, so the publication removes them too. (A correlated NOT EXISTS on the client
+    and month took 2.5 times as long at 1M clients.) -#}
 {% macro tier_history_drop_vanished() -%}
     {%- if is_incremental() and target.type == 'duckdb' -%}
-        {{ duckdb__delete_logged(this, 'client_id', '(' ~ months_in_run_window('valid_from', months_after=1)
-            ~ ') and not exists (select 1 from ' ~ ref('int_client_tier_changes') ~ ' as c'
-            ~ ' where c.change_type = \'start\' and c.client_id = ' ~ this.identifier ~ '.client_id'
-            ~ ' and c.month_start = ' ~ this.identifier ~ '.valid_from)') }}
+        {%- set months = months_in_run_window('valid_from', months_after=1) -%}
+        {%- set starts -%}
+            select client_id from {{ ref('int_client_tier_changes') }}
+            where change_type = 'start' and client_id is not null
+                and {{ months_in_run_window('month_start', months_after=1) }}
+        {%- endset -%}
+        {{ duckdb__delete_logged(this, 'client_id', '(' ~ months ~ ') and client_id not in (' ~ starts ~ ')') }}
     {%- endif -%}
 {%- endmacro %}
