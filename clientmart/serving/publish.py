@@ -63,8 +63,8 @@ COMPACT_RATIO = 1.5
 COMPACT_MIN_FREE = 256 * 1024 * 1024
 # The publish's checkpoints do not vacuum (DuckDB's max_vacuum_tasks = 0): a vacuum merges
 # row groups that hold deleted rows by writing their live rows again, so replacing the open
-# month rewrote the month before as well (200k clients after six months: 4.1-4.6 s to
-# publish a night without it, 7.4-8.0 s with it). Row groups a delete empties are still
+# month rewrote the month before as well (200k clients after six months: 4.7-4.8 s to
+# publish a night without it, 7.6-8.0 s with it). Row groups a delete empties are still
 # dropped; the deleted rows left in partly deleted ones (marts updated by client) are dead
 # weight, and a mart that holds more than COMPACT_RATIO times its live rows, and at least
 # COMPACT_MIN_DEAD_ROWS dead ones, is written whole instead.

@@ -401,6 +401,19 @@ def test_only_a_night_inside_a_month_skips_the_vacuum(
     )
     assert compiled.success
     assert compiled.results[0].node.compiled_code.strip() == statement
+    # the window given by hand as --vars (YAML reads the dates as dates) decides the same
+    by_hand = run_dbt(
+        [
+            "compile",
+            "--inline",
+            "{{ vacuum_policy() }}",
+            "--vars",
+            f"{{start_date: {start}, end_date: {end}}}",
+        ],
+        built["env"],
+    )
+    assert by_hand.success
+    assert by_hand.results[0].node.compiled_code.strip() == statement
 
 
 def test_a_new_warehouse_is_written_in_the_current_storage_format(built: dict) -> None:
