@@ -200,13 +200,10 @@ def _planned_change(
     written: dict[str, frozenset[str]] | None,
     catalog: str,
 ) -> TableChange:
-    """What the write log vouches for: a mart's changed key values, or all of it (also when
-    the serving copy's table is mostly deleted rows)."""
+    """What the write log vouches for: a mart's changed key values, or all of it."""
     key = relation.unique_key
     built = _columns(con, "build", relation.schema, relation.name)
     if written is None or key is None or _columns(con, catalog, "main", relation.name) != built:
-        return TableChange(whole=True, key_column=key)
-    if _dead_rows_too_many(con, catalog, relation.name):
         return TableChange(whole=True, key_column=key)
     keys = written.get(f"{relation.schema}.{relation.name}", frozenset())
     if "*" in keys:
@@ -478,6 +475,14 @@ def publish(
             written, watermark = _written_keys(con, since)
             mode = "incremental" if base is not None and written is not None else "full"
             planned = {r.name: _planned_change(con, r, written, catalog) for r in relations}
+            # a mart updated by keys whose table in the file is mostly deleted rows is written
+            # whole instead (COMPACT_MIN_DEAD_ROWS); the file's state, so checked once here
+            planned = {
+                name: TableChange(whole=True, key_column=change.key_column)
+                if not change.whole and _dead_rows_too_many(con, catalog, name)
+                else change
+                for name, change in planned.items()
+            }
             # the exports build on the previous publication's files: they take what changed
             # since it, also when this file starts from the one before (the standby). A mart
             # written whole into the file is exported whole: no row count vouches for keys.
