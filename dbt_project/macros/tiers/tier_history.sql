@@ -8,11 +8,11 @@
     and month took 2.5 times as long at 1M clients.) -#}
 {% macro tier_history_drop_vanished() -%}
     {%- if is_incremental() and target.type == 'duckdb' -%}
-        {%- set months = months_in_run_window('valid_from', months_after=1) -%}
+        {%- set months = tier_change_months('valid_from') -%}
         {%- set starts -%}
             select client_id from {{ ref('int_client_tier_changes') }}
             where change_type = 'start' and client_id is not null
-                and {{ months_in_run_window('month_start', months_after=1) }}
+                and {{ tier_change_months('month_start') }}
         {%- endset -%}
         {{ duckdb__delete_logged(this, 'client_id', '(' ~ months ~ ') and client_id not in (' ~ starts ~ ')') }}
     {%- endif -%}

@@ -87,3 +87,10 @@
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
+
+{#- The months a run of int_client_tier_changes writes: a month's changes depend on it and
+    the month before, so a run rewrites its window's months and the month after. The tier
+    history rewrites the clients whose change points lie there (mart_client_tier_history). -#}
+{% macro tier_change_months(month_column) -%}
+    {{ months_in_run_window(month_column, months_after=1) }}
+{%- endmacro %}

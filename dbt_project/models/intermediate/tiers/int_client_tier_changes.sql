@@ -77,4 +77,4 @@ changes as (
 
 select *
 from changes
-{% if is_incremental() %}where {{ months_in_run_window('month_start', months_after=1) }}{% endif %}
+{% if is_incremental() %}where {{ tier_change_months('month_start') }}{% endif %}

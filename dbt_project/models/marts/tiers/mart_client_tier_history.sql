@@ -35,19 +35,16 @@ latest as (
 touched as (
     select client_id
     from changes
-    where change_type <> 'loaded' and {{ months_in_run_window('month_start', months_after=1) }}
-    union
-    select client_id
-    from {{ this }}
-    where ({{ months_in_run_window('valid_from', months_after=1) }})
-        or ({{ months_in_run_window('valid_to', months_after=1) }})
+    where change_type <> 'loaded' and {{ tier_change_months('month_start') }}
     union
     select stored.client_id
     from {{ this }} as stored
     cross join latest as l
-    where stored.is_current
-        and cast({{ dbt.dateadd('month', 'stored.months_in_version', 'stored.valid_from') }} as date)
-            <> cast({{ dbt.dateadd('month', 1, 'l.latest_month_start') }} as date)
+    where ({{ tier_change_months('stored.valid_from') }})
+        or ({{ tier_change_months('stored.valid_to') }})
+        or (stored.is_current
+            and cast({{ dbt.dateadd('month', 'stored.months_in_version', 'stored.valid_from') }} as date)
+                <> cast({{ dbt.dateadd('month', 1, 'l.latest_month_start') }} as date))
 ),
 {% endif %}
 
