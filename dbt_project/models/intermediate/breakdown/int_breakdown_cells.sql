@@ -29,7 +29,12 @@
        and that small table is rolled up the hierarchy. Only a product cell booked at two or
        more institutions is expanded to every level and folded per client again, so that it
        counts once at a common ancestor. Cells of a family depend only on the client's
-       positions in that family, so each product cell takes its own path. -#}
+       positions in that family, so each product cell takes its own path.
+    3. The month's positions and the quarter's and year's prior ones are one union folded by
+       position (and the bands, by client), not two full outer joins each, whose hash tables
+       held every prior row beside the month's: a 200k-client night's peak buffer memory went
+       from 2.2 to 1.1 GB, and under a 600 MB limit it spilled nothing instead of about 250 MB
+       (docs/benchmark.md). -#}
 
 with periods as (
     select * from {{ ref('int_breakdown_periods') }}
@@ -70,38 +75,54 @@ prior_positions as (
     {% if is_incremental() %}where {{ periods_in_run_window('p.period_type', 'p.period_start') }}{% endif %}
 ),
 
-quarter_prior_positions as (
-    select * from prior_positions where period_type = 'quarter'
-),
-
-year_prior_positions as (
-    select * from prior_positions where period_type = 'year'
-),
-
+-- one row per slot and position: its month row and its prior 积数 of the quarter and year side
+-- by side (point 3 above; a source holds a position once, so max() is its value)
 positions as (
     select
-        coalesce(m.slot_month, q.slot_month, y.slot_month) as slot_month,
+        slot_month,
         {%- for key in position_keys %}
-        coalesce(m.{{ key }}, q.{{ key }}, y.{{ key }}) as {{ key }},
+        {{ key }},
         {%- endfor %}
-        case when m.slot_month is not null then 1 else 0 end as in_month_rows,
-        case when q.slot_month is not null then 1 else 0 end as in_quarter_prior,
-        case when y.slot_month is not null then 1 else 0 end as in_year_prior,
-        m.month_end_balance_cny,
-        m.balance_sum_cny as month_sum_cny,
-        q.balance_sum_cny as quarter_prior_sum_cny,
-        y.balance_sum_cny as year_prior_sum_cny
-    from slot_positions as m
-    full outer join quarter_prior_positions as q
-        on m.slot_month = q.slot_month
-        {%- for key in position_keys %}
-        and m.{{ key }} = q.{{ key }}
-        {%- endfor %}
-    full outer join year_prior_positions as y
-        on coalesce(m.slot_month, q.slot_month) = y.slot_month
-        {%- for key in position_keys %}
-        and coalesce(m.{{ key }}, q.{{ key }}) = y.{{ key }}
-        {%- endfor %}
+        max(in_month_rows) as in_month_rows,
+        max(in_quarter_prior) as in_quarter_prior,
+        max(in_year_prior) as in_year_prior,
+        max(month_end_balance_cny) as month_end_balance_cny,
+        max(month_sum_cny) as month_sum_cny,
+        max(quarter_prior_sum_cny) as quarter_prior_sum_cny,
+        max(year_prior_sum_cny) as year_prior_sum_cny
+    from (
+        select
+            slot_month,
+            {%- for key in position_keys %}
+            {{ key }},
+            {%- endfor %}
+            1 as in_month_rows,
+            0 as in_quarter_prior,
+            0 as in_year_prior,
+            month_end_balance_cny,
+            balance_sum_cny as month_sum_cny,
+            cast(null as decimal(24, 2)) as quarter_prior_sum_cny,
+            cast(null as decimal(24, 2)) as year_prior_sum_cny
+        from slot_positions
+        union all
+        select
+            slot_month,
+            {%- for key in position_keys %}
+            {{ key }},
+            {%- endfor %}
+            0 as in_month_rows,
+            case when period_type = 'quarter' then 1 else 0 end as in_quarter_prior,
+            case when period_type = 'year' then 1 else 0 end as in_year_prior,
+            cast(null as decimal(24, 2)) as month_end_balance_cny,
+            cast(null as decimal(24, 2)) as month_sum_cny,
+            case when period_type = 'quarter' then balance_sum_cny end as quarter_prior_sum_cny,
+            case when period_type = 'year' then balance_sum_cny end as year_prior_sum_cny
+        from prior_positions
+        where period_type in ('quarter', 'year')
+    ) as sources
+    group by
+        slot_month
+        {%- for key in position_keys %}, {{ key }}{% endfor %}
 ),
 
 -- whether a position belongs to each period type's period of its slot: a month holds its
@@ -182,42 +203,81 @@ prior_bands as (
     {% if is_incremental() %}where {{ periods_in_run_window('p.period_type', 'p.period_start') }}{% endif %}
 ),
 
-quarter_prior_bands as (
-    select * from prior_bands where period_type = 'quarter'
-),
-
-year_prior_bands as (
-    select * from prior_bands where period_type = 'year'
+-- per slot, client and band type: its band in the last loaded month and the latest prior one
+-- of the quarter and the year side by side, one union folded by client (point 3 above)
+{%- set band_columns = [('band', dbt.type_string()), ('is_key_band', 'boolean'), ('band_month_start', 'date')] %}
+{%- set band_sources = {'month': ('band', 'is_key_band', 'slot_month'), 'quarter': ('band', 'is_key_band', 'latest_month_start'), 'year': ('band', 'is_key_band', 'latest_month_start')} %}
+band_rows as (
+    select
+        slot_month,
+        client_id,
+        band_type,
+        max(in_month_rows) as in_month_rows,
+        {%- for source in band_sources %}
+        {%- set source_loop = loop %}
+        {%- for name, type in band_columns %}
+        max({{ source }}_{{ name }}) as {{ source }}_{{ name }}{{ "," if not (loop.last and source_loop.last) }}
+        {%- endfor %}
+        {%- endfor %}
+    from (
+        select
+            slot_month,
+            client_id,
+            band_type,
+            1 as in_month_rows,
+            {%- for source in band_sources %}
+            {%- set source_loop = loop %}
+            {%- for name, type in band_columns %}
+            {%- if source == 'month' %}
+            {{ band_sources[source][loop.index0] }} as {{ source }}_{{ name }}
+            {%- else %}
+            cast(null as {{ type }}) as {{ source }}_{{ name }}
+            {%- endif %}{{ "," if not (loop.last and source_loop.last) }}
+            {%- endfor %}
+            {%- endfor %}
+        from slot_bands
+        union all
+        select
+            slot_month,
+            client_id,
+            band_type,
+            0 as in_month_rows,
+            {%- for source in band_sources %}
+            {%- set source_loop = loop %}
+            {%- for name, type in band_columns %}
+            {%- if source == 'month' %}
+            cast(null as {{ type }}) as {{ source }}_{{ name }}
+            {%- else %}
+            case when period_type = '{{ source }}' then {{ band_sources[source][loop.index0] }} end as {{ source }}_{{ name }}
+            {%- endif %}{{ "," if not (loop.last and source_loop.last) }}
+            {%- endfor %}
+            {%- endfor %}
+        from prior_bands
+        where period_type in ('quarter', 'year')
+    ) as sources
+    group by slot_month, client_id, band_type
 ),
 
 client_bands as (
     select
-        coalesce(m.slot_month, q.slot_month, y.slot_month) as slot_month,
-        coalesce(m.client_id, q.client_id, y.client_id) as client_id,
-        coalesce(m.band_type, q.band_type, y.band_type) as band_type,
+        b.slot_month,
+        b.client_id,
+        b.band_type,
         {#- per period type: the last loaded month's band, else (quarter, year) the prior one #}
-        {%- set band_columns = [('band', 'band', 'band'), ('is_key_band', 'is_key_band', 'is_key_band'), ('band_month_start', 'slot_month', 'latest_month_start')] %}
         {%- for kind in kinds %}
-        {%- set prior = {'quarter': 'q', 'year': 'y'}.get(kind) %}
         {%- set kind_loop = loop %}
-        {%- for name, month_column, prior_column in band_columns %}
+        {%- for name, type in band_columns %}
         case
             when s.{{ kind }}_start is null then null
-            when m.client_id is not null then m.{{ month_column }}
-            {%- if prior %}
-            else {{ prior }}.{{ prior_column }}
+            when b.in_month_rows = 1 then b.month_{{ name }}
+            {%- if kind != 'month' %}
+            else b.{{ kind }}_{{ name }}
             {%- endif %}
         end as {{ kind }}_{{ name }}{{ "," if not (loop.last and kind_loop.last) }}
         {%- endfor %}
         {%- endfor %}
-    from slot_bands as m
-    full outer join quarter_prior_bands as q
-        on m.slot_month = q.slot_month and m.client_id = q.client_id and m.band_type = q.band_type
-    full outer join year_prior_bands as y
-        on coalesce(m.slot_month, q.slot_month) = y.slot_month
-        and coalesce(m.client_id, q.client_id) = y.client_id
-        and coalesce(m.band_type, q.band_type) = y.band_type
-    inner join slots as s on coalesce(m.slot_month, q.slot_month, y.slot_month) = s.slot_month
+    from band_rows as b
+    inner join slots as s on b.slot_month = s.slot_month
 ),
 
 -- per slot, client and period type: key client (a key band in its latest banded month: the
