@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -469,15 +470,20 @@ def test_column_rules_check_every_rule_of_a_model_in_one_test(built: dict) -> No
     ]
 
 
+def _plan_nodes(plan: list | dict) -> Iterator[dict]:
+    """Every operator of a DuckDB physical plan (EXPLAIN (FORMAT JSON))."""
+    for node in plan if isinstance(plan, list) else [plan]:
+        yield node
+        yield from _plan_nodes(node.get("children", []))
+
+
 def _cte_names(plan: list | dict) -> set[str]:
-    """Names of the CTEs a DuckDB physical plan (EXPLAIN (FORMAT JSON)) materializes."""
-    nodes = plan if isinstance(plan, list) else [plan]
-    names: set[str] = set()
-    for node in nodes:
-        if node.get("name") == "CTE":
-            names.add(node.get("extra_info", {}).get("CTE Name", ""))
-        names |= _cte_names(node.get("children", []))
-    return names
+    """Names of the CTEs a DuckDB physical plan materializes."""
+    return {
+        node.get("extra_info", {}).get("CTE Name", "")
+        for node in _plan_nodes(plan)
+        if node.get("name") == "CTE"
+    }
 
 
 @pytest.mark.parametrize(
@@ -509,3 +515,22 @@ def test_month_accumulations_do_not_hold_the_day_rows_in_a_materialized_cte(
         materialized = _cte_names(plan)
         assert materialized, name  # the plan is read: small CTEs (the plan of months) stay
         assert not materialized & day_ctes, (name, materialized)
+
+
+def test_the_breakdown_folds_its_period_sources_without_full_outer_joins(built: dict) -> None:
+    """int_breakdown_cells meets the month's positions and bands with the quarter's and year's
+    prior ones in a union grouped by key: two full outer joins held both prior sides in hash
+    tables beside the month's, twice the memory, and at 1M clients with six months of history
+    the statement spilled under the build's 3 GB (docs/benchmark.md, 2026-12-04 night)."""
+    compiled = run_dbt(
+        ["compile", "--select", "int_breakdown_cells"],
+        {**built["env"], **_window("2026-02-02", "2026-02-02")},
+    )
+    assert compiled.success
+    (sql,) = [
+        r.node.compiled_code for r in compiled.results if r.node.name == "int_breakdown_cells"
+    ]
+    plan = json.loads(query(built["warehouse"], f"explain (format json) {sql}")[0][1])
+    joins = [n["extra_info"] for n in _plan_nodes(plan) if n.get("name") == "HASH_JOIN"]
+    assert joins  # the plan is read: the cells still join positions to clients and institutions
+    assert [j for j in joins if j.get("Join Type") == "FULL"] == []
