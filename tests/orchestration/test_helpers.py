@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 from orchestration.alerts import write_alert
-from orchestration.defs.dbt.assets import failed_nodes
+from orchestration.defs.dbt.assets import failed_nodes, failure_message, results_of_run
 from orchestration.gating import parse_allowed, run_dates
 
 
@@ -25,6 +26,36 @@ def test_failed_nodes_lists_only_what_did_not_pass():
         "test.c.assert_rates: fail Got 2 results",
         "model.c.mart_x: error Conversion Error",
     ]
+
+
+def test_a_dbt_failure_names_its_nodes_else_how_the_process_ended(tmp_path):
+    """A dbt process killed by a signal reports no failed node: the message says how it
+    ended and where its log is, instead of "see log"."""
+    day, log = dt.date(2026, 7, 1), tmp_path / "dbt.log"
+    failed = ["model.c.mart_x: error Conversion Error"]
+    assert failure_message(day, day, failed, 1, log) == (
+        "dbt build for 2026-07-01..2026-07-01 failed: model.c.mart_x: error Conversion Error"
+    )
+    killed = subprocess.Popen(["sleep", "30"])
+    killed.kill()
+    killed.wait()
+    message = failure_message(day, dt.date(2026, 7, 8), [], killed.returncode, log)
+    assert message.startswith("dbt build for 2026-07-01..2026-07-08 failed: the dbt process ")
+    assert "killed by SIGKILL" in message and message.endswith(f"; see {log}")
+    assert "dbt exited with code 2 without reporting a failed node" in failure_message(
+        day, day, [], 2, log
+    )
+
+
+def test_a_dbt_run_reads_only_its_own_run_results():
+    """A killed dbt leaves the previous run's run_results.json: its failures are not this
+    run's, so it is read only when written after the run started."""
+    started = dt.datetime(2026, 12, 5, 0, 5, tzinfo=dt.UTC)
+    fresh = {"metadata": {"generated_at": "2026-12-05T00:05:58.1Z"}, "results": [1]}
+    stale = {"metadata": {"generated_at": "2026-12-04T23:50:02.0Z"}, "results": [1]}
+    assert results_of_run(fresh, started) == fresh
+    assert results_of_run(stale, started) == {}
+    assert results_of_run({}, started) == {}
 
 
 def test_run_dates_from_partition_and_range_tags():

@@ -9,6 +9,7 @@ landing feed map onto the ingest asset ``raw/<feed>``.
 import datetime as dt
 import json
 import os
+import signal
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,6 +44,39 @@ def failed_nodes(run_results: Mapping[str, Any]) -> list[str]:
         for r in run_results.get("results", [])
         if r.get("status") in ("error", "fail", "runtime error")
     ]
+
+
+def results_of_run(run_results: Mapping[str, Any], started: dt.datetime) -> Mapping[str, Any]:
+    """``run_results`` if written by the dbt run started at ``started``, else empty: a dbt
+    process that dies (killed) leaves the previous run's file in place, whose failures, or
+    passes, are not this run's."""
+    written = run_results.get("metadata", {}).get("generated_at")
+    if written and dt.datetime.fromisoformat(written).astimezone(dt.UTC) >= started:
+        return run_results
+    return {}
+
+
+def failure_message(
+    start: dt.date, end: dt.date, failed: list[str], returncode: int | None, log: Path
+) -> str:
+    """Why a dbt build failed: its failed nodes, else how the dbt process ended (a process
+    killed by a signal reports no node: on 2026-12-05 a range at 1M clients died so and the
+    message said only 'see log')."""
+    if failed:
+        return f"dbt build for {start}..{end} failed: " + "; ".join(failed)
+    if returncode is not None and returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        ended = (
+            f"the dbt process was killed by {name} before it reported a failed node (SIGKILL "
+            "comes from the kernel's out-of-memory killer or an operator; a full disk is an "
+            "error in the log instead)"
+        )
+    else:
+        ended = f"dbt exited with code {returncode} without reporting a failed node"
+    return f"dbt build for {start}..{end} failed: {ended}; see {log}"
 
 
 class ClientmartTranslator(DagsterDbtTranslator):
@@ -130,6 +164,7 @@ def build_dbt_assets(
             # 'empty': excluding a seed must not exclude the tests that read it and a model
             # (dbt's default 'eager' would); every other node is selected directly
             leave_out = ["--exclude", " ".join(seeds.names), "--indirect-selection", "empty"]
+        started = dt.datetime.now(dt.UTC)
         with run_window_env(start, end):
             invocation = dbt.cli(
                 [*NIGHTLY_BUILD, *leave_out],
@@ -141,8 +176,17 @@ def build_dbt_assets(
             )
             yield from invocation.stream()
         if not invocation.is_successful():
-            failed = failed_nodes(invocation.get_artifact("run_results.json"))
-            message = f"dbt build for {start}..{end} failed: " + ("; ".join(failed) or "see log")
+            try:
+                results = results_of_run(invocation.get_artifact("run_results.json"), started)
+            except FileNotFoundError:
+                results = {}
+            message = failure_message(
+                start,
+                end,
+                failed_nodes(results),
+                invocation.process.returncode,
+                Path(project.target_path) / "dbt.log",
+            )
             # a warehouse file held by another process is worth a retry; a failed test is not
             raise dg.Failure(message, allow_retries="lock" in message.lower())
         if in_place is None and loaded_by(invocation.get_artifact("run_results.json"), seeds):
