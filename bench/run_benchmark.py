@@ -560,13 +560,19 @@ def prune_landing(landing: Path, start: dt.date, end: dt.date) -> int:
     return freed
 
 
-def history_point(args: argparse.Namespace, sampler: MemorySampler) -> dict[str, Any]:
+def history_point(
+    args: argparse.Namespace,
+    sampler: MemorySampler,
+    keep: Callable[[dict[str, Any]], None] = lambda partial: None,
+) -> dict[str, Any]:
     """Nightly time of day ``--history-day`` after 1 month and after N months of history.
 
     The bank is ingested while it is generated (``generate_bank(on_day=...)``): when the
     generator has written the last date of a range, that range is backfilled, and with
     ``--history-prune-landing`` its bulk files are removed, so that six months at 1M clients
-    (about 45 GB of files) fit the disk. The history is backfilled one month at a time."""
+    (about 45 GB of files) fit the disk. The history is backfilled one month at a time.
+    ``keep`` gets what is measured so far after every range and night, so that a run that
+    fails late (on 2026-12-05 a July range died after 90 minutes) keeps its nights."""
     from clientmart.generator.bank import generate_bank
     from orchestration.runner import backfill
 
@@ -598,6 +604,7 @@ def history_point(args: argparse.Namespace, sampler: MemorySampler) -> dict[str,
                 {"start": lo.isoformat(), "end": hi.isoformat(), "seconds": seconds}
             )
             print(f"  history backfill {lo}..{hi}: {seconds:.1f}s", flush=True)
+            keep({**result, "bulk_backfill_chunks": bulk_seconds})
             if args.history_prune_landing:
                 result["pruned_bytes"] += prune_landing(landing, lo, hi)
 
@@ -608,6 +615,7 @@ def history_point(args: argparse.Namespace, sampler: MemorySampler) -> dict[str,
         for key, date in (("warm_up_" + label, probe - day), (label, probe)):
             result[key] = measured_run(settings, defs, instance, date, date, sampler)
             print(f"  history {key} {date}: {result[key]['seconds']:.1f}s", flush=True)
+            keep({**result, "bulk_backfill_chunks": bulk_seconds})
         if args.history_prune_landing:
             result["pruned_bytes"] += prune_landing(landing, probe - day, probe)
 
@@ -739,7 +747,9 @@ def main() -> None:
     }
     if args.history_only:
         with MemorySampler() as sampler:
-            report["history"] = history_point(args, sampler)
+            report["history"] = history_point(
+                args, sampler, keep=lambda part: save(out, {**report, "history": part})
+            )
         report["machine"]["load_after"] = load_average()
         save(out, report)
         print(json.dumps(summarise_history(report["history"]), indent=2))
@@ -810,7 +820,9 @@ def main() -> None:
                 f"  backfill {args.start}..{end}: {report['backfill']['seconds']:.1f}s", flush=True
             )
         if args.history_months > 0:
-            report["history"] = history_point(args, sampler)
+            report["history"] = history_point(
+                args, sampler, keep=lambda part: save(out, {**report, "history": part})
+            )
     report["machine"]["load_after"] = load_average()
     save(out, report)
     report["summary"] = summarise(report)
