@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 from conftest import deliver, deliver_date, fx_row
+from dagster._core.storage.defs_state.base import set_defs_state_storage  # no public API
 
 from orchestration.defs.pipeline.jobs import JOB_NAME, MONTH_JOB_NAME
 from orchestration.gating import delivery_tag, month_delivery_tag
@@ -17,11 +18,16 @@ DAY = dt.date(2026, 9, 2)
 
 
 def _tick(defs, instance, cursor=None):
-    sensor = defs.resolve_sensor_def("landing_arrival")
-    context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, repository_def=defs.get_repository_def()
-    )
-    return sensor.evaluate_tick(context)
+    # as orchestration.runner.execute does: the Definitions resolve under this instance's
+    # defs-state storage, not whatever an earlier test left in the context variable (this
+    # test failed once under `make test` with "Attempted to resolve undefined DagsterInstance
+    # weakref" although the suite's autouse fixture clears it)
+    with set_defs_state_storage(instance.defs_state_storage):
+        sensor = defs.resolve_sensor_def("landing_arrival")
+        context = dg.build_sensor_context(
+            instance=instance, cursor=cursor, repository_def=defs.get_repository_def()
+        )
+        return sensor.evaluate_tick(context)
 
 
 def test_complete_delivery_requests_one_run_and_identical_redelivery_none(settings, defs):
