@@ -76,33 +76,29 @@ prior_positions as (
 ),
 
 -- one row per slot and position: its month row and its prior 积数 of the quarter and year side
--- by side (point 3 above; a source holds a position once, so max() is its value)
+-- by side, pivoted from one narrow union (point 3 above; a source holds a position once)
 positions as (
     select
         slot_month,
         {%- for key in position_keys %}
         {{ key }},
         {%- endfor %}
-        max(in_month_rows) as in_month_rows,
-        max(in_quarter_prior) as in_quarter_prior,
-        max(in_year_prior) as in_year_prior,
+        max(case when source = 'month' then 1 else 0 end) as in_month_rows,
+        max(case when source = 'quarter' then 1 else 0 end) as in_quarter_prior,
+        max(case when source = 'year' then 1 else 0 end) as in_year_prior,
         max(month_end_balance_cny) as month_end_balance_cny,
-        max(month_sum_cny) as month_sum_cny,
-        max(quarter_prior_sum_cny) as quarter_prior_sum_cny,
-        max(year_prior_sum_cny) as year_prior_sum_cny
+        max(case when source = 'month' then balance_sum_cny end) as month_sum_cny,
+        max(case when source = 'quarter' then balance_sum_cny end) as quarter_prior_sum_cny,
+        max(case when source = 'year' then balance_sum_cny end) as year_prior_sum_cny
     from (
         select
             slot_month,
             {%- for key in position_keys %}
             {{ key }},
             {%- endfor %}
-            1 as in_month_rows,
-            0 as in_quarter_prior,
-            0 as in_year_prior,
+            'month' as source,
             month_end_balance_cny,
-            balance_sum_cny as month_sum_cny,
-            cast(null as decimal(24, 2)) as quarter_prior_sum_cny,
-            cast(null as decimal(24, 2)) as year_prior_sum_cny
+            balance_sum_cny
         from slot_positions
         union all
         select
@@ -110,13 +106,9 @@ positions as (
             {%- for key in position_keys %}
             {{ key }},
             {%- endfor %}
-            0 as in_month_rows,
-            case when period_type = 'quarter' then 1 else 0 end as in_quarter_prior,
-            case when period_type = 'year' then 1 else 0 end as in_year_prior,
+            period_type as source,
             cast(null as decimal(24, 2)) as month_end_balance_cny,
-            cast(null as decimal(24, 2)) as month_sum_cny,
-            case when period_type = 'quarter' then balance_sum_cny end as quarter_prior_sum_cny,
-            case when period_type = 'year' then balance_sum_cny end as year_prior_sum_cny
+            balance_sum_cny
         from prior_positions
         where period_type in ('quarter', 'year')
     ) as sources
@@ -205,53 +197,24 @@ prior_bands as (
 
 -- per slot, client and band type: its band in the last loaded month and the latest prior one
 -- of the quarter and the year side by side, one union folded by client (point 3 above)
-{%- set band_columns = [('band', dbt.type_string()), ('is_key_band', 'boolean'), ('band_month_start', 'date')] %}
-{%- set band_sources = {'month': ('band', 'is_key_band', 'slot_month'), 'quarter': ('band', 'is_key_band', 'latest_month_start'), 'year': ('band', 'is_key_band', 'latest_month_start')} %}
+{%- set band_columns = ['band', 'is_key_band', 'band_month_start'] %}
 band_rows as (
     select
         slot_month,
         client_id,
         band_type,
-        max(in_month_rows) as in_month_rows,
-        {%- for source in band_sources %}
+        max(case when source = 'month' then 1 else 0 end) as in_month_rows,
+        {%- for source in kinds %}
         {%- set source_loop = loop %}
-        {%- for name, type in band_columns %}
-        max({{ source }}_{{ name }}) as {{ source }}_{{ name }}{{ "," if not (loop.last and source_loop.last) }}
+        {%- for name in band_columns %}
+        max(case when source = '{{ source }}' then {{ name }} end) as {{ source }}_{{ name }}{{ "," if not (loop.last and source_loop.last) }}
         {%- endfor %}
         {%- endfor %}
     from (
-        select
-            slot_month,
-            client_id,
-            band_type,
-            1 as in_month_rows,
-            {%- for source in band_sources %}
-            {%- set source_loop = loop %}
-            {%- for name, type in band_columns %}
-            {%- if source == 'month' %}
-            {{ band_sources[source][loop.index0] }} as {{ source }}_{{ name }}
-            {%- else %}
-            cast(null as {{ type }}) as {{ source }}_{{ name }}
-            {%- endif %}{{ "," if not (loop.last and source_loop.last) }}
-            {%- endfor %}
-            {%- endfor %}
+        select slot_month, client_id, band_type, 'month' as source, band, is_key_band, slot_month as band_month_start
         from slot_bands
         union all
-        select
-            slot_month,
-            client_id,
-            band_type,
-            0 as in_month_rows,
-            {%- for source in band_sources %}
-            {%- set source_loop = loop %}
-            {%- for name, type in band_columns %}
-            {%- if source == 'month' %}
-            cast(null as {{ type }}) as {{ source }}_{{ name }}
-            {%- else %}
-            case when period_type = '{{ source }}' then {{ band_sources[source][loop.index0] }} end as {{ source }}_{{ name }}
-            {%- endif %}{{ "," if not (loop.last and source_loop.last) }}
-            {%- endfor %}
-            {%- endfor %}
+        select slot_month, client_id, band_type, period_type as source, band, is_key_band, latest_month_start as band_month_start
         from prior_bands
         where period_type in ('quarter', 'year')
     ) as sources
@@ -266,7 +229,7 @@ client_bands as (
         {#- per period type: the last loaded month's band, else (quarter, year) the prior one #}
         {%- for kind in kinds %}
         {%- set kind_loop = loop %}
-        {%- for name, type in band_columns %}
+        {%- for name in band_columns %}
         case
             when s.{{ kind }}_start is null then null
             when b.in_month_rows = 1 then b.month_{{ name }}
