@@ -3,11 +3,11 @@
     A night replaces the open month of every month model; at each checkpoint DuckDB's vacuum
     then merged the row groups around the deleted rows by writing their live rows again,
     about 2 s of a 24 s dbt run at 200k clients after six months (wall time, the closing
-    checkpoint included). Without it, a
-    row group that a delete emptied is still dropped, and the deleted rows left in partly
-    deleted ones stay: about one row group per table, the same after five nights. The first
-    night of a month and every range (a backfill, a re-run of several dates) vacuum as
-    before, and take those rows back (859k -> 353k at 200k).
+    checkpoint included). Without it, a row group that a delete emptied is still dropped,
+    and the deleted rows left in partly deleted ones stay: about one row group per table,
+    the same after five nights. The first night of a month and every range (a backfill, a
+    re-run of several dates) vacuum as before, and take those rows back (859k -> 353k at
+    200k).
 -#}
 {% macro vacuum_policy() -%}
     {{ return(adapter.dispatch('vacuum_policy', 'clientmart')()) }}

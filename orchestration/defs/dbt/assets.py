@@ -180,15 +180,17 @@ def build_dbt_assets(
                 results = results_of_run(invocation.get_artifact("run_results.json"), started)
             except FileNotFoundError:
                 results = {}
+            failed = failed_nodes(results)
             message = failure_message(
                 start,
                 end,
-                failed_nodes(results),
+                failed,
                 invocation.process.returncode,
                 Path(project.target_path) / "dbt.log",
             )
             # a warehouse file held by another process is worth a retry; a failed test is not
-            raise dg.Failure(message, allow_retries="lock" in message.lower())
+            # (the nodes' errors are read, not the message, whose log path may say "lock")
+            raise dg.Failure(message, allow_retries="lock" in "; ".join(failed).lower())
         if in_place is None and loaded_by(invocation.get_artifact("run_results.json"), seeds):
             record_seeds(settings.warehouse, seeds)
 
