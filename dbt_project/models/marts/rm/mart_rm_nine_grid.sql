@@ -54,15 +54,18 @@ pool as (
 
 ),
 
+-- the pool clients' assets in their latest month on or before the as-of date: one aggregate
+-- over the pool's rows, not a sort of every client's every month (which grew with history)
 latest_assets as (
 
     select
-        client_id,
-        total_month_end_cny,
-        row_number() over (partition by client_id order by month_start desc) as recency_rank
-    from {{ ref('int_client_assets_monthly') }}
+        assets.client_id,
+        {{ value_at_max('assets.total_month_end_cny', 'assets.month_start') }} as total_month_end_cny
+    from {{ ref('int_client_assets_monthly') }} as assets
     cross join as_of
-    where month_start <= as_of.as_of_date
+    where assets.month_start <= as_of.as_of_date
+        and assets.client_id in (select pool.client_id from pool)
+    group by assets.client_id
 
 ),
 
@@ -107,7 +110,6 @@ graded as (
         on pool.rm_id = rm_behind.rm_id
     left join latest_assets
         on pool.client_id = latest_assets.client_id
-        and latest_assets.recency_rank = 1
 
 )
 
