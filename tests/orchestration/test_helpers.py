@@ -5,11 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
+import duckdb
+import pytest
+
 from orchestration.alerts import write_alert
-from orchestration.defs.dbt.assets import failed_nodes, failure_message, results_of_run
+from orchestration.defs.dbt.assets import (
+    failed_nodes,
+    failure_message,
+    is_lock_conflict,
+    results_of_run,
+)
 from orchestration.gating import parse_allowed, run_dates
 
 
@@ -45,6 +54,50 @@ def test_a_dbt_failure_names_its_nodes_else_how_the_process_ended(tmp_path):
     assert "dbt exited with code 2 without reporting a failed node" in failure_message(
         day, day, [], 2, log
     )
+
+
+def test_only_a_warehouse_held_by_another_process_makes_dbt_retry(tmp_path):
+    """The retry is decided on the failed nodes' errors: DuckDB's own lock error (taken here
+    from a real conflict with a writer in another process) is retried; a failed data test or a
+    killed dbt is not, even when the home's path, which the step's message names, says 'lock'."""
+    warehouse = tmp_path / "blocks" / "build.duckdb"
+    warehouse.parent.mkdir()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; c = duckdb.connect({str(warehouse)!r}); "
+            "print('held', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(duckdb.IOException) as conflict:
+            duckdb.connect(str(warehouse))
+    finally:
+        holder.communicate("")
+    results = {
+        "results": [
+            {
+                "unique_id": "model.clientmart.dim_client",
+                "status": "error",
+                "message": f"Runtime Error\n  {conflict.value}",
+            },
+            {
+                "unique_id": "test.clientmart.not_null_dim_client_rm_id",
+                "status": "fail",
+                "message": "Got 3 results, configured to fail if != 0",
+            },
+        ]
+    }
+    failed = failed_nodes(results)
+    assert is_lock_conflict(failed)
+    assert not is_lock_conflict(failed[1:])
+    killed = failure_message(dt.date(2026, 7, 1), dt.date(2026, 7, 1), [], -9, warehouse)
+    assert "lock" in killed and not is_lock_conflict([])
 
 
 def test_a_dbt_run_reads_only_its_own_run_results():

@@ -5,6 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import subprocess
+import sys
+import threading
+import time
 
 import dagster as dg
 import duckdb
@@ -15,6 +19,7 @@ from polars.testing import assert_frame_equal
 from clientmart.serving.publish import latest_publication, serving_path
 from ingest.spec import load_feeds
 from orchestration.build import build_definitions
+from orchestration.defs.dbt.assets import DBT_ASSETS_NAME
 from orchestration.defs.pipeline.jobs import JOB_NAME, MONTH_JOB_NAME
 from orchestration.gating import delivered_month_keys
 from orchestration.runner import backfill, dagster_instance, run_dates
@@ -155,3 +160,46 @@ def test_failed_check_does_not_publish_later_dates_wait_and_a_rerun_completes(se
     assert {len(p.partitions_subset.get_partition_keys()) for p in planned} == {3}
     assert_frame_equal(_mart(fresh, "mart_fx_daily", "rate_date"), nightly_daily)
     assert_frame_equal(_mart(fresh, "mart_fx_monthly", "month_start"), nightly_monthly)
+
+
+def test_the_dbt_step_retries_while_another_process_holds_the_warehouse(settings, defs):
+    """A warehouse file held by another process (a notebook opened on build.duckdb) fails
+    the dbt step with DuckDB's lock error; the step is retried, not the run failed, and the
+    retry builds once the file is free."""
+    instance = dagster_instance(settings)
+    deliver_date(settings.landing, D1)
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; c = duckdb.connect({str(settings.warehouse)!r}); "
+            "print('held', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "held"
+    retried: list[str] = []
+
+    def release_on_retry() -> None:
+        """Let the file go once the dbt step has failed and is up for retry."""
+        deadline = time.monotonic() + 120
+        while not retried and time.monotonic() < deadline:
+            for record in instance.get_event_records(
+                dg.EventRecordsFilter(event_type=dg.DagsterEventType.STEP_UP_FOR_RETRY)
+            ):
+                retried.append(record.event_log_entry.step_key or "")
+            time.sleep(0.2)
+        holder.communicate("")
+
+    watcher = threading.Thread(target=release_on_retry)
+    watcher.start()
+    try:
+        (outcome,) = run_dates(settings, defs, instance, D1, D1)
+    finally:
+        watcher.join()
+    assert outcome.success, outcome.error
+    assert retried == [DBT_ASSETS_NAME]
+    assert latest_publication(settings.serving)["business_date_max"] == D1

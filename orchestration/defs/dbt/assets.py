@@ -35,6 +35,8 @@ DBT_ASSETS_NAME = "clientmart_dbt"
 NIGHTLY_BUILD = ["build", "--exclude-resource-type", "unit_test"]
 # the run window's first and last business date, read by the dbt macros at run time
 RUN_WINDOW_ENV = ("CLIENTMART_RUN_START_DATE", "CLIENTMART_RUN_END_DATE")
+# The dbt step is retried only when its failure allows it (is_lock_conflict): 5 s, then 10 s.
+DBT_LOCK_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
 
 
 def failed_nodes(run_results: Mapping[str, Any]) -> list[str]:
@@ -54,6 +56,14 @@ def results_of_run(run_results: Mapping[str, Any], started: dt.datetime) -> Mapp
     if written and dt.datetime.fromisoformat(written).astimezone(dt.UTC) >= started:
         return run_results
     return {}
+
+
+def is_lock_conflict(failed: list[str]) -> bool:
+    """Whether a failed build is worth a retry: a node met the warehouse file held by another
+    process (DuckDB's 'Could not set lock on file'), which passes once that process ends. A
+    failed test, a model error or a killed dbt (no failed node) is not. Only the nodes' errors
+    are read, not the step's message, whose log path may itself say "lock" (a home 'blocks')."""
+    return "lock" in "; ".join(failed).lower()
 
 
 def failure_message(
@@ -141,6 +151,7 @@ def build_dbt_assets(
         dagster_dbt_translator=ClientmartTranslator(),
         partitions_def=partitions_def,
         backfill_policy=BACKFILL_POLICY,
+        retry_policy=DBT_LOCK_RETRY,
     )
     def clientmart_dbt(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, clientmart: ClientmartResource
@@ -188,9 +199,7 @@ def build_dbt_assets(
                 invocation.process.returncode,
                 Path(project.target_path) / "dbt.log",
             )
-            # a warehouse file held by another process is worth a retry; a failed test is not
-            # (the nodes' errors are read, not the message, whose log path may say "lock")
-            raise dg.Failure(message, allow_retries="lock" in "; ".join(failed).lower())
+            raise dg.Failure(message, allow_retries=is_lock_conflict(failed))
         if in_place is None and loaded_by(invocation.get_artifact("run_results.json"), seeds):
             record_seeds(settings.warehouse, seeds)
 
