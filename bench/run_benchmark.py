@@ -544,6 +544,58 @@ def month_chunks(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
     return chunks
 
 
+# Disk a run takes at 1M clients, measured on 2026-12-05 (docs/benchmark.md, "Disk"): a
+# month of delivered files; a month of history in a pipeline home (raw layer, build
+# warehouse, two serving publications and their Parquet exports), of which the raw layer;
+# what a month's range spills.
+LANDING_GB_PER_MONTH_1M = 7.5
+HOME_GB_PER_MONTH_1M = 8.5
+RAW_GB_PER_MONTH_1M = 1.5
+SPILL_GB_1M = 10.0
+DAYS_PER_MONTH = 30.4
+
+
+def disk_needed_gb(args: argparse.Namespace) -> float:
+    """What the run will hold on ``--work`` at its fullest, from the figures above scaled by
+    clients and months: twice (12-03, 12-05) a 1M history run filled the disk after hours."""
+    need, spill_clients = 0.0, 0
+    if not args.history_only:
+        scale = args.clients / 1e6
+        months = args.days / DAYS_PER_MONTH
+        if args.prime_from:
+            months += (args.start - args.prime_from).days / DAYS_PER_MONTH
+        if not args.landing:
+            need += scale * LANDING_GB_PER_MONTH_1M * months
+        if args.ingest_only:  # the ingest's raw layer and the floor's
+            return round(need + scale * RAW_GB_PER_MONTH_1M * months * 2, 1)
+        homes = 1 + (not args.skip_backfill)
+        need += scale * HOME_GB_PER_MONTH_1M * max(months, 1.0) * homes
+        spill_clients = args.clients
+    if args.history_only or args.history_months > 0:
+        scale = args.history_clients / 1e6
+        months = args.history_months + args.history_day / DAYS_PER_MONTH
+        landing = months if not args.history_prune_landing else 1.0
+        need += scale * (HOME_GB_PER_MONTH_1M * months + LANDING_GB_PER_MONTH_1M * landing)
+        spill_clients = max(spill_clients, args.history_clients)
+    return round(need + spill_clients / 1e6 * SPILL_GB_1M, 1)
+
+
+def check_disk(args: argparse.Namespace) -> None:
+    """Refuse a run whose estimate does not fit the free space of ``--work``."""
+    args.work.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(args.work).free / 1e9
+    need = disk_needed_gb(args)
+    print(f"disk: about {need:.0f} GB needed at {args.work}, {free:.0f} GB free", flush=True)
+    if need > free and not args.ignore_disk:
+        raise SystemExit(
+            f"not enough disk at {args.work}: this run needs about {need:.0f} GB "
+            f"({args.clients:,} clients for {args.days} days, history "
+            f"{args.history_clients:,} clients x {args.history_months} months) and "
+            f"{free:.0f} GB are free. Point --work at a larger disk, pass fewer --days, "
+            "--history-clients or --history-months, or --ignore-disk to run anyway."
+        )
+
+
 def prune_landing(landing: Path, start: dt.date, end: dt.date) -> int:
     """Remove the bulk feeds' delivery folders of start..end, once ingested; bytes freed.
 
@@ -707,6 +759,11 @@ def main() -> None:
         help="Remove the history bank's bulk files once backfilled (disk: ~7 GB a month at 1M).",
     )
     parser.add_argument(
+        "--ignore-disk",
+        action="store_true",
+        help="Run even when the disk estimate (disk_needed_gb) exceeds the free space.",
+    )
+    parser.add_argument(
         "--ingest-only",
         action="store_true",
         help="Ingest stages only (ingest_date called directly, no dbt/publish) against the floor.",
@@ -730,6 +787,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.history_clients = args.history_clients or args.clients
+    check_disk(args)
     out = args.out or BENCH / "results" / f"benchmark-{args.clients}.json"
     end = args.start + dt.timedelta(days=args.days - 1)
     dates = [args.start + dt.timedelta(days=i) for i in range(args.days)]

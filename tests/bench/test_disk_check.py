@@ -1,0 +1,78 @@
+"""The benchmark says up front how much disk a run needs and refuses one that does not fit:
+twice (2026-12-03 and 12-05) a 1M history run filled the shared disk after hours."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from clientmart.settings import PROJECT_ROOT
+
+
+def _run_benchmark():
+    sys.path.insert(0, str(PROJECT_ROOT / "bench"))
+    try:
+        return importlib.import_module("run_benchmark")
+    finally:
+        sys.path.remove(str(PROJECT_ROOT / "bench"))
+
+
+def _args(work: Path, **overrides) -> argparse.Namespace:
+    """The defaults of ``make bench`` (1M clients, 31 days, a 6-month history of 1M)."""
+    values = dict(
+        clients=1_000_000,
+        days=31,
+        start=dt.date(2026, 10, 1),
+        prime_from=None,
+        landing=None,
+        skip_backfill=False,
+        ingest_only=False,
+        history_only=False,
+        history_months=6,
+        history_clients=1_000_000,
+        history_day=10,
+        history_prune_landing=True,
+        ignore_disk=False,
+        work=work,
+    )
+    return argparse.Namespace(**{**values, **overrides})
+
+
+def test_the_estimate_follows_clients_months_and_the_parts_a_run_has(tmp_path) -> None:
+    rb = _run_benchmark()
+    history = rb.disk_needed_gb(_args(tmp_path, history_only=True))
+    # six months and ten days of a 1M home, the month being generated, a range's spill
+    assert history == pytest.approx(8.5 * (6 + 10 / 30.4) + 7.5 + 10.0, abs=0.1)
+    assert 66 < history < 80  # the 12-05 run peaked at 66 GB on its disk
+    small = rb.disk_needed_gb(_args(tmp_path, history_only=True, history_clients=20_000))
+    assert small == pytest.approx(history / 50, abs=0.1)
+    unpruned = rb.disk_needed_gb(_args(tmp_path, history_only=True, history_prune_landing=False))
+    assert unpruned == pytest.approx(history + 7.5 * (5 + 10 / 30.4), abs=0.1)  # all kept
+    full = rb.disk_needed_gb(_args(tmp_path))
+    assert full > history + 20  # the month's bank, the nightly and the backfill homes too
+    assert rb.disk_needed_gb(_args(tmp_path, skip_backfill=True)) < full
+    assert rb.disk_needed_gb(_args(tmp_path, history_months=0, landing=tmp_path)) < 30
+    ingest = rb.disk_needed_gb(_args(tmp_path, ingest_only=True, days=3, history_months=0))
+    assert 0 < ingest < 2
+
+
+def test_a_run_that_does_not_fit_is_refused_before_it_starts(monkeypatch, tmp_path) -> None:
+    rb = _run_benchmark()
+    gb = 10**9
+    monkeypatch.setattr(
+        rb.shutil, "disk_usage", lambda _p: SimpleNamespace(total=252 * gb, used=0, free=40 * gb)
+    )
+    with pytest.raises(SystemExit) as refused:
+        rb.check_disk(_args(tmp_path / "work", history_only=True))
+    message = str(refused.value)
+    assert message.startswith(f"not enough disk at {tmp_path / 'work'}: this run needs about 71 GB")
+    assert "and 40 GB are free" in message and "--ignore-disk" in message
+
+    rb.check_disk(_args(tmp_path / "work", history_only=True, ignore_disk=True))
+    rb.check_disk(_args(tmp_path / "work", history_only=True, history_clients=200_000))
