@@ -5,22 +5,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-
-from clientmart.settings import PROJECT_ROOT
-
-
-def _run_benchmark():
-    sys.path.insert(0, str(PROJECT_ROOT / "bench"))
-    try:
-        return importlib.import_module("run_benchmark")
-    finally:
-        sys.path.remove(str(PROJECT_ROOT / "bench"))
 
 
 def _args(work: Path, **overrides) -> argparse.Namespace:
@@ -44,8 +32,7 @@ def _args(work: Path, **overrides) -> argparse.Namespace:
     return argparse.Namespace(**{**values, **overrides})
 
 
-def test_the_estimate_follows_clients_months_and_the_parts_a_run_has(tmp_path) -> None:
-    rb = _run_benchmark()
+def test_the_estimate_follows_clients_months_and_the_parts_a_run_has(rb, tmp_path) -> None:
     history = rb.disk_needed_gb(_args(tmp_path, history_only=True))
     # six months and ten days of a 1M home, the month being generated, a range's spill
     assert history == pytest.approx(8.5 * (6 + 10 / 30.4) + 7.5 + 10.0, abs=0.1)
@@ -62,8 +49,7 @@ def test_the_estimate_follows_clients_months_and_the_parts_a_run_has(tmp_path) -
     assert 0 < ingest < 2
 
 
-def test_a_run_that_does_not_fit_is_refused_before_it_starts(monkeypatch, tmp_path) -> None:
-    rb = _run_benchmark()
+def test_a_run_that_does_not_fit_is_refused_before_it_starts(rb, monkeypatch, tmp_path) -> None:
     gb = 10**9
     monkeypatch.setattr(
         rb.shutil, "disk_usage", lambda _p: SimpleNamespace(total=252 * gb, used=0, free=40 * gb)

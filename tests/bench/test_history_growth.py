@@ -5,27 +5,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib
-import sys
 from types import SimpleNamespace
 
 import pytest
 
 import clientmart.generator.bank as bank
 import orchestration.runner as runner
-from clientmart.settings import PROJECT_ROOT
 
 
-def _run_benchmark():
-    sys.path.insert(0, str(PROJECT_ROOT / "bench"))
-    try:
-        return importlib.import_module("run_benchmark")
-    finally:
-        sys.path.remove(str(PROJECT_ROOT / "bench"))
-
-
-def test_grew_most_ranks_nodes_by_growth_and_counts_a_missing_node_as_zero() -> None:
-    grew_most = _run_benchmark().grew_most
+def test_grew_most_ranks_nodes_by_growth_and_counts_a_missing_node_as_zero(rb) -> None:
+    grew_most = rb.grew_most
     after_1 = {"dbt_nodes": {"seconds": {"flat": 5.0, "grows": 1.0, "gone": 2.0}}}
     after_6 = {"dbt_nodes": {"seconds": {"flat": 5.1, "grows": 4.0, "new": 1.5}}}
 
@@ -38,10 +27,11 @@ def test_grew_most_ranks_nodes_by_growth_and_counts_a_missing_node_as_zero() -> 
     assert grew_most({}, {}) == {}
 
 
-def test_a_history_run_that_fails_late_keeps_the_nights_it_measured(monkeypatch, tmp_path) -> None:
+def test_a_history_run_that_fails_late_keeps_the_nights_it_measured(
+    rb, monkeypatch, tmp_path
+) -> None:
     """On 2026-12-05 a July range of the 1M history died after 90 minutes, and the report,
     written only at the end, lost the 1-month nights. ``keep`` now gets them as they come."""
-    rb = _run_benchmark()
 
     def generate_bank(landing, *, start, end, on_day, **_):
         day = start
