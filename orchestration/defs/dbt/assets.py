@@ -35,7 +35,8 @@ DBT_ASSETS_NAME = "clientmart_dbt"
 NIGHTLY_BUILD = ["build", "--exclude-resource-type", "unit_test"]
 # the run window's first and last business date, read by the dbt macros at run time
 RUN_WINDOW_ENV = ("CLIENTMART_RUN_START_DATE", "CLIENTMART_RUN_END_DATE")
-# The dbt step is retried only when its failure allows it (is_lock_conflict): 5 s, then 10 s.
+# Retries of the dbt step, after 5 s and 10 s. A failed build is retried only when
+# is_lock_conflict allows it; any other exception of the step (a bug, an OS error) is too.
 DBT_LOCK_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
 
 
