@@ -4,6 +4,10 @@ on a tiny dbt project (parsed once per session), each test with its own folders.
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -67,6 +71,34 @@ def deliver_date(
             deliver(landing, name, date, [fx_row(date, rate)] if name == "fx_rates" else [])
         elif feed.kind == "reference" and with_reference:
             deliver(landing, name, date, REFERENCE_ROWS[name])
+
+
+@contextmanager
+def warehouse_held(path: Path) -> Iterator[Callable[[], None]]:
+    """A DuckDB writer in another process holding ``path``, as a notebook opened on the build
+    warehouse would. Yields the function that lets it go (leaving the block does too)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; c = duckdb.connect({str(path)!r}); "
+            "print('held', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+    def release() -> None:
+        if holder.poll() is None:
+            holder.communicate("")
+
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield release
+    finally:
+        release()
 
 
 @pytest.fixture(scope="session")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import duckdb
 import pytest
+from conftest import warehouse_held
 
 from orchestration.alerts import write_alert
 from orchestration.defs.dbt.assets import (
@@ -61,24 +61,8 @@ def test_only_a_warehouse_held_by_another_process_makes_dbt_retry(tmp_path):
     from a real conflict with a writer in another process) is retried; a failed data test or a
     killed dbt is not, even when the home's path, which the step's message names, says 'lock'."""
     warehouse = tmp_path / "blocks" / "build.duckdb"
-    warehouse.parent.mkdir()
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, sys; c = duckdb.connect({str(warehouse)!r}); "
-            "print('held', flush=True); sys.stdin.read()",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(duckdb.IOException) as conflict:
-            duckdb.connect(str(warehouse))
-    finally:
-        holder.communicate("")
+    with warehouse_held(warehouse), pytest.raises(duckdb.IOException) as conflict:
+        duckdb.connect(str(warehouse))
     results = {
         "results": [
             {

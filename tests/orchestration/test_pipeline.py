@@ -5,15 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import subprocess
-import sys
 import threading
 import time
 
 import dagster as dg
 import duckdb
 import polars as pl
-from conftest import FIXTURE_DBT, deliver, deliver_date, fx_row
+from conftest import FIXTURE_DBT, deliver, deliver_date, fx_row, warehouse_held
 from polars.testing import assert_frame_equal
 
 from clientmart.serving.publish import latest_publication, serving_path
@@ -168,22 +166,9 @@ def test_the_dbt_step_retries_while_another_process_holds_the_warehouse(settings
     retry builds once the file is free."""
     instance = dagster_instance(settings)
     deliver_date(settings.landing, D1)
-    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, sys; c = duckdb.connect({str(settings.warehouse)!r}); "
-            "print('held', flush=True); sys.stdin.read()",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout.readline().strip() == "held"
     retried: list[str] = []
 
-    def release_on_retry() -> None:
+    def release_on_retry(release) -> None:
         """Let the file go once the dbt step has failed and is up for retry."""
         deadline = time.monotonic() + 120
         while not retried and time.monotonic() < deadline:
@@ -192,14 +177,15 @@ def test_the_dbt_step_retries_while_another_process_holds_the_warehouse(settings
             ):
                 retried.append(record.event_log_entry.step_key or "")
             time.sleep(0.2)
-        holder.communicate("")
+        release()
 
-    watcher = threading.Thread(target=release_on_retry)
-    watcher.start()
-    try:
-        (outcome,) = run_dates(settings, defs, instance, D1, D1)
-    finally:
-        watcher.join()
+    with warehouse_held(settings.warehouse) as release:
+        watcher = threading.Thread(target=release_on_retry, args=(release,))
+        watcher.start()
+        try:
+            (outcome,) = run_dates(settings, defs, instance, D1, D1)
+        finally:
+            watcher.join()
     assert outcome.success, outcome.error
     assert retried == [DBT_ASSETS_NAME]
     assert latest_publication(settings.serving)["business_date_max"] == D1
