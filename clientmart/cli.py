@@ -328,6 +328,27 @@ def ui(port: int, host: str, landing: Path | None, home: Path | None) -> None:
 
 @main.command()
 @home_option
+def conform(home: Path | None) -> None:
+    """Give every raw, quarantine and audit file the columns of this release's contract.
+
+    dbt reads each table as one glob that takes its columns from the table's schema file, so
+    a column a release adds must be in every older file (as nulls). The first ingest after
+    the deploy does this too; run it beforehand so that night is not the one that pays.
+    """
+    from ingest.pipeline import ensure_schemas
+
+    conformed = ensure_schemas(_settings(None, home))
+    rewritten = {folder: n for folder, n in conformed.items() if n}
+    for folder, n in rewritten.items():
+        click.echo(f"{folder}: {n} file(s) given the new columns")
+    click.echo(
+        f"conformed: {len(conformed)} table(s) checked file by file, "
+        f"{sum(rewritten.values())} file(s) rewritten; the others were already conformed"
+    )
+
+
+@main.command()
+@home_option
 def summary(home: Path | None) -> None:
     """Print clients and assets per branch and tier counts from the published marts."""
     from clientmart.summary import summarise

@@ -86,9 +86,10 @@ class DateResult:
         return self.status.is_complete and all(r.ok for r in self.feeds.values())
 
 
-def ensure_schemas(settings: Settings) -> None:
-    """Empty ``_schema.parquet`` per feed, quarantine and audit so dbt sources always resolve."""
-    store.ensure_schema_files(settings.raw, settings.quarantine, load_feeds())
+def ensure_schemas(settings: Settings) -> dict[Path, int]:
+    """Empty ``_schema.parquet`` per feed, quarantine and audit so dbt sources always resolve,
+    and every file of each holding its columns (store.ensure_table_schema)."""
+    return store.ensure_schema_files(settings.raw, settings.quarantine, load_feeds())
 
 
 def dependency_order(feeds: dict[str, Feed]) -> list[str]:

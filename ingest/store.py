@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
+import json
 import os
 import shutil
 import uuid
@@ -23,6 +24,7 @@ from ingest.spec import Feed
 AUDIT = "_ingest_audit"
 SCHEMA_DATE = dt.date(1900, 1, 1)
 SCHEMA_FILE = "_schema.parquet"
+CONFORMED_FILE = "_conformed.json"
 LOADED_AT = "_loaded_at"
 TIMESTAMP = pl.Datetime("us", "UTC")  # lineage: TIMESTAMP WITH TIME ZONE
 AUDIT_TIMESTAMP = pl.Datetime("us")  # audit: UTC values as plain TIMESTAMP
@@ -154,26 +156,101 @@ def remove(target: Path) -> None:
     target.unlink(missing_ok=True)
 
 
-_schema_checked: set[Path] = set()
+_schema_checked: set[tuple[Path, str]] = set()
 
 
-def ensure_schema_files(raw_root: Path, quarantine_root: Path, feeds: dict[str, Feed]) -> None:
-    """An empty Parquet per table so a feed never delivered still reads as an empty table."""
-    tables: list[tuple[Path, dict[str, pl.DataType]]] = [
-        (partition(raw_root, AUDIT, SCHEMA_DATE) / SCHEMA_FILE, AUDIT_SCHEMA)
-    ]
+def ensure_schema_files(
+    raw_root: Path, quarantine_root: Path, feeds: dict[str, Feed]
+) -> dict[Path, int]:
+    """Every table's schema file and conformed files (``ensure_table_schema``): the audit,
+    each feed's raw folder and each quarantine folder, also one of a feed no longer in
+    feeds.yml (dbt reads the quarantine of every feed folder through one pattern). Returns
+    the files rewritten per table whose files were opened."""
+    tables: list[tuple[Path, dict[str, pl.DataType]]] = [(raw_root / AUDIT, AUDIT_SCHEMA)]
+    quarantined = set(feeds)
+    if quarantine_root.exists():
+        quarantined.update(p.name for p in quarantine_root.iterdir() if p.is_dir())
     for feed in feeds.values():
-        tables.append((partition(raw_root, feed.name, SCHEMA_DATE) / SCHEMA_FILE, raw_schema(feed)))
-        tables.append(
-            (partition(quarantine_root, feed.name, SCHEMA_DATE) / SCHEMA_FILE, QUARANTINE_SCHEMA)
+        tables.append((raw_root / feed.name, raw_schema(feed)))
+    for name in sorted(quarantined):
+        tables.append((quarantine_root / name, QUARANTINE_SCHEMA))
+    conformed = {}
+    for folder, schema in tables:
+        rewritten = ensure_table_schema(folder, schema)
+        if rewritten is not None:
+            conformed[folder] = rewritten
+    return conformed
+
+
+def _fingerprint(schema: dict[str, pl.DataType]) -> str:
+    return json.dumps([[name, str(dtype)] for name, dtype in schema.items()])
+
+
+def _file_schema(path: Path) -> pl.Schema:
+    """A Parquet file's schema; its path is a path, not a pattern (``read_parquet_schema``
+    globs, and a delivered file's name may hold ``[`` or ``*``)."""
+    return pl.scan_parquet(path, glob=False, hive_partitioning=False).collect_schema()
+
+
+def ensure_table_schema(folder: Path, schema: dict[str, pl.DataType]) -> int | None:
+    """The table at ``folder`` (``business_date=*/*.parquet``) reads with ``schema`` without
+    DuckDB's ``union_by_name``, which opens every file footer at each bind.
+
+    Its ``business_date=1900-01-01/_schema.parquet`` is empty with ``schema`` (so a feed never
+    delivered reads as an empty table, and DuckDB, which takes a glob's columns from its
+    first file, reads these columns), and every data file holds at least these columns:
+    when the schema gains a column, the files written before get it as nulls
+    (``conform_file``). ``_conformed.json`` beside the schema file records the schema that
+    every file was last conformed to, so the files are opened only when the schema changes
+    or the table was written by a release before this rule. Files are conformed before the
+    schema file and the record are written, so an interrupted run conforms again. Returns
+    the number of files rewritten, or None when the files did not need opening.
+    """
+    schema_path = partition(folder.parent, folder.name, SCHEMA_DATE) / SCHEMA_FILE
+    record = schema_path.with_name(CONFORMED_FILE)
+    fingerprint = _fingerprint(schema)
+    if (folder, fingerprint) in _schema_checked and record.exists():  # checked already
+        return None
+    empty = pl.DataFrame(schema=schema)
+    done = (
+        record.exists()
+        and record.read_text(encoding="utf-8") == fingerprint
+        and schema_path.exists()
+        and _file_schema(schema_path) == empty.schema
+    )
+    rewritten = None
+    if not done:
+        rewritten = 0
+        for path in sorted(folder.glob("business_date=*/*.parquet")):
+            if not path.name.startswith((".", "_")):
+                rewritten += conform_file(path, schema)
+        write_atomic(empty, schema_path)
+        tmp = record.with_name(f".{record.name}.{uuid.uuid4().hex}.tmp")
+        tmp.write_text(fingerprint, encoding="utf-8")
+        os.replace(tmp, record)
+    _schema_checked.add((folder, fingerprint))
+    return rewritten
+
+
+def conform_file(path: Path, schema: dict[str, pl.DataType]) -> bool:
+    """Add the columns of ``schema`` the Parquet file at ``path`` lacks, as typed nulls,
+    streamed into a new file renamed over it. Its other columns stay as they are (a column
+    the contract dropped is kept, not lost; DuckDB ignores it). True when rewritten."""
+    have = _file_schema(path)
+    missing = {name: dtype for name, dtype in schema.items() if name not in have}
+    if not missing:
+        return False
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        (
+            pl.scan_parquet(path, glob=False, hive_partitioning=False)
+            .with_columns(pl.lit(None, dtype).alias(name) for name, dtype in missing.items())
+            .sink_parquet(tmp, maintain_order=True)
         )
-    for path, schema in tables:
-        if path in _schema_checked and path.exists():  # checked by this process already
-            continue
-        empty = pl.DataFrame(schema=schema)
-        if not (path.exists() and pl.read_parquet_schema(path) == empty.schema):
-            write_atomic(empty, path)
-        _schema_checked.add(path)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True
 
 
 def audit_file(
