@@ -8,6 +8,7 @@ memory: which checksum of which file name is loaded for a date.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import glob
 import json
 import os
@@ -212,22 +213,31 @@ def ensure_table_schema(folder: Path, schema: dict[str, pl.DataType]) -> int | N
     if (folder, fingerprint) in _schema_checked and record.exists():  # checked already
         return None
     empty = pl.DataFrame(schema=schema)
-    done = (
-        record.exists()
-        and record.read_text(encoding="utf-8") == fingerprint
-        and schema_path.exists()
-        and _file_schema(schema_path) == empty.schema
-    )
+
+    def done() -> bool:
+        return (
+            record.exists()
+            and record.read_text(encoding="utf-8") == fingerprint
+            and schema_path.exists()
+            and _file_schema(schema_path) == empty.schema
+        )
+
     rewritten = None
-    if not done:
-        rewritten = 0
-        for path in sorted(folder.glob("business_date=*/*.parquet")):
-            if not path.name.startswith((".", "_")):
-                rewritten += conform_file(path, schema)
-        write_atomic(empty, schema_path)
-        tmp = record.with_name(f".{record.name}.{uuid.uuid4().hex}.tmp")
-        tmp.write_text(fingerprint, encoding="utf-8")
-        os.replace(tmp, record)
+    if not done():
+        schema_path.parent.mkdir(parents=True, exist_ok=True)
+        # one conformer per table (an ingest and `clientmart conform` at once): the second
+        # waits, then finds it done. Every ingest passes here before it writes the table.
+        with open(schema_path.with_name(".conform.lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not done():
+                rewritten = 0
+                for path in sorted(folder.glob("business_date=*/*.parquet")):
+                    if not path.name.startswith((".", "_")):
+                        rewritten += conform_file(path, schema)
+                write_atomic(empty, schema_path)
+                tmp = record.with_name(f".{record.name}.{uuid.uuid4().hex}.tmp")
+                tmp.write_text(fingerprint, encoding="utf-8")
+                os.replace(tmp, record)
     _schema_checked.add((folder, fingerprint))
     return rewritten
 

@@ -4,7 +4,9 @@ table's columns, so dbt reads the folder without ``union_by_name`` (docs/raw-lay
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
+import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -83,7 +85,11 @@ def test_files_of_an_older_schema_get_the_new_columns_as_nulls(tmp_path: Path) -
     assert pl.read_parquet_schema(schema_dir / store.SCHEMA_FILE) == pl.Schema(NEW)
     recorded = json.loads((schema_dir / store.CONFORMED_FILE).read_text(encoding="utf-8"))
     assert [name for name, _ in recorded] == list(NEW)
-    assert sorted(p.name for p in schema_dir.iterdir()) == [store.CONFORMED_FILE, store.SCHEMA_FILE]
+    assert sorted(p.name for p in schema_dir.iterdir()) == [
+        ".conform.lock",
+        store.CONFORMED_FILE,
+        store.SCHEMA_FILE,
+    ]
 
 
 def test_files_are_opened_again_only_when_the_schema_changes(
@@ -114,6 +120,38 @@ def test_files_are_opened_again_only_when_the_schema_changes(
         pl.read_parquet_schema(folder / f"business_date={DAY}/a.csv.parquet")["currency"]
         == pl.String
     )
+
+
+def test_a_second_conformer_waits_for_the_first_and_then_opens_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "raw" / "deposit_balances"
+    path = old_file(folder, DAY, "a.csv.parquet", 2)
+    schema_dir = store.partition(folder.parent, folder.name, store.SCHEMA_DATE)
+    schema_dir.mkdir(parents=True)
+    opened: list[str] = []
+    conform = store.conform_file
+
+    def counting(path: Path, schema: dict) -> bool:
+        opened.append(path.name)
+        return conform(path, schema)
+
+    monkeypatch.setattr(store, "conform_file", counting)
+    outcome: list[int | None] = []
+    with open(schema_dir / ".conform.lock", "w") as held:  # the first conformer, at work
+        fcntl.flock(held, fcntl.LOCK_EX)
+        second = threading.Thread(
+            target=lambda: outcome.append(store.ensure_table_schema(folder, NEW))
+        )
+        second.start()
+        second.join(timeout=0.5)
+        assert second.is_alive() and opened == []  # waiting, has touched nothing
+        # the first conformer finishes: files, schema file, record
+        conform(path, NEW)
+        store.write_atomic(pl.DataFrame(schema=NEW), schema_dir / store.SCHEMA_FILE)
+        (schema_dir / store.CONFORMED_FILE).write_text(store._fingerprint(NEW), encoding="utf-8")
+    second.join(timeout=10)
+    assert outcome == [None] and opened == []
 
 
 def test_an_interrupted_conform_is_finished_by_the_next_run(
