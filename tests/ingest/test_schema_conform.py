@@ -28,6 +28,22 @@ def fresh_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store, "_schema_checked", set())
 
 
+CONFORM = store.conform_file
+
+
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the files ``ensure_table_schema`` opens to conform, in order."""
+    names: list[str] = []
+
+    def counting(path: Path, schema: dict) -> bool:
+        names.append(path.name)
+        return CONFORM(path, schema)
+
+    monkeypatch.setattr(store, "conform_file", counting)
+    return names
+
+
 def old_file(folder: Path, day: dt.date, name: str, rows: int) -> Path:
     """A data file written by a release whose contract had ``dropped`` and no ``_loaded_at``."""
     path = store.partition(folder.parent, folder.name, day) / name
@@ -93,18 +109,10 @@ def test_files_of_an_older_schema_get_the_new_columns_as_nulls(tmp_path: Path) -
 
 
 def test_files_are_opened_again_only_when_the_schema_changes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, opened: list[str]
 ) -> None:
     folder = tmp_path / "raw" / "deposit_balances"
     old_file(folder, DAY, "a.csv.parquet", 2)
-    opened: list[str] = []
-    conform = store.conform_file
-
-    def counting(path: Path, schema: dict) -> bool:
-        opened.append(path.name)
-        return conform(path, schema)
-
-    monkeypatch.setattr(store, "conform_file", counting)
     store.ensure_table_schema(folder, NEW)
     assert opened == ["a.csv.parquet"]
 
@@ -123,20 +131,12 @@ def test_files_are_opened_again_only_when_the_schema_changes(
 
 
 def test_a_second_conformer_waits_for_the_first_and_then_opens_no_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, opened: list[str]
 ) -> None:
     folder = tmp_path / "raw" / "deposit_balances"
     path = old_file(folder, DAY, "a.csv.parquet", 2)
     schema_dir = store.partition(folder.parent, folder.name, store.SCHEMA_DATE)
     schema_dir.mkdir(parents=True)
-    opened: list[str] = []
-    conform = store.conform_file
-
-    def counting(path: Path, schema: dict) -> bool:
-        opened.append(path.name)
-        return conform(path, schema)
-
-    monkeypatch.setattr(store, "conform_file", counting)
     outcome: list[int | None] = []
     with open(schema_dir / ".conform.lock", "w") as held:  # the first conformer, at work
         fcntl.flock(held, fcntl.LOCK_EX)
@@ -147,7 +147,7 @@ def test_a_second_conformer_waits_for_the_first_and_then_opens_no_file(
         second.join(timeout=0.5)
         assert second.is_alive() and opened == []  # waiting, has touched nothing
         # the first conformer finishes: files, schema file, record
-        conform(path, NEW)
+        CONFORM(path, NEW)
         store.write_atomic(pl.DataFrame(schema=NEW), schema_dir / store.SCHEMA_FILE)
         (schema_dir / store.CONFORMED_FILE).write_text(store._fingerprint(NEW), encoding="utf-8")
     second.join(timeout=10)
@@ -160,12 +160,11 @@ def test_an_interrupted_conform_is_finished_by_the_next_run(
     folder = tmp_path / "raw" / "deposit_balances"
     old_file(folder, DAY, "a.csv.parquet", 2)
     late = old_file(folder, DAY + dt.timedelta(days=1), "b.csv.parquet", 2)
-    conform = store.conform_file
 
     def dies_on_the_second(path: Path, schema: dict) -> bool:
         if path == late:
             raise OSError("disk full")
-        return conform(path, schema)
+        return CONFORM(path, schema)
 
     monkeypatch.setattr(store, "conform_file", dies_on_the_second)
     with pytest.raises(OSError, match="disk full"):
@@ -174,7 +173,7 @@ def test_an_interrupted_conform_is_finished_by_the_next_run(
     assert not (schema_dir / store.CONFORMED_FILE).exists()
     assert [p.name for p in late.parent.iterdir()] == ["b.csv.parquet"]  # no temporary left
 
-    monkeypatch.setattr(store, "conform_file", conform)
+    monkeypatch.setattr(store, "conform_file", CONFORM)
     store.ensure_table_schema(folder, NEW)
     assert store.LOADED_AT in pl.read_parquet_schema(late)
     assert len(read_table(folder)) == 4
