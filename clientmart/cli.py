@@ -342,8 +342,8 @@ def conform(home: Path | None) -> None:
     for folder, n in rewritten.items():
         click.echo(f"{folder}: {n} file(s) given the new columns")
     click.echo(
-        f"conformed: {len(conformed)} table(s) checked file by file, "
-        f"{sum(rewritten.values())} file(s) rewritten; the others were already conformed"
+        f"conformed: {len(conformed)} table(s) opened file by file, "
+        f"{sum(rewritten.values())} file(s) rewritten; any other table was conformed already"
     )
 
 

@@ -230,4 +230,4 @@ def test_the_conform_command_reports_what_it_rewrote(tmp_path: Path) -> None:
     store._schema_checked.clear()  # a later invocation
     again = CliRunner().invoke(main, ["conform", "--home", str(settings.home)])
     assert again.exit_code == 0, again.output
-    assert "conformed: 0 table(s) checked file by file, 0 file(s) rewritten" in again.output
+    assert "conformed: 0 table(s) opened file by file, 0 file(s) rewritten" in again.output
