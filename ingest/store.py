@@ -14,6 +14,8 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -73,15 +75,23 @@ def partition(root: Path, name: str, business_date: dt.date) -> Path:
     return root / name / f"business_date={business_date.isoformat()}"
 
 
-def write_atomic(frame: pl.DataFrame, target: Path) -> None:
-    """Write Parquet next to ``target`` and rename it into place."""
+@contextmanager
+def replacing(target: Path) -> Iterator[Path]:
+    """A temporary path beside ``target``, renamed over it when the block ends without error
+    and removed otherwise: a reader sees the old file or the new one, never half of one."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
-        frame.write_parquet(tmp)
+        yield tmp
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_atomic(frame: pl.DataFrame, target: Path) -> None:
+    """Write Parquet next to ``target`` and rename it into place."""
+    with replacing(target) as tmp:
+        frame.write_parquet(tmp)
 
 
 class ParquetSink:
@@ -235,9 +245,8 @@ def ensure_table_schema(folder: Path, schema: dict[str, pl.DataType]) -> int | N
                     if not path.name.startswith((".", "_")):
                         rewritten += conform_file(path, schema)
                 write_atomic(empty, schema_path)
-                tmp = record.with_name(f".{record.name}.{uuid.uuid4().hex}.tmp")
-                tmp.write_text(fingerprint, encoding="utf-8")
-                os.replace(tmp, record)
+                with replacing(record) as tmp:
+                    tmp.write_text(fingerprint, encoding="utf-8")
     _schema_checked.add((folder, fingerprint))
     return rewritten
 
@@ -250,16 +259,12 @@ def conform_file(path: Path, schema: dict[str, pl.DataType]) -> bool:
     missing = {name: dtype for name, dtype in schema.items() if name not in have}
     if not missing:
         return False
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
+    with replacing(path) as tmp:
         (
             pl.scan_parquet(path, glob=False, hive_partitioning=False)
             .with_columns(pl.lit(None, dtype).alias(name) for name, dtype in missing.items())
             .sink_parquet(tmp, maintain_order=True)
         )
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return True
 
 
