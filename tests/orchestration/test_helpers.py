@@ -75,11 +75,17 @@ def test_only_a_warehouse_held_by_another_process_makes_dbt_retry(tmp_path):
                 "status": "fail",
                 "message": "Got 3 results, configured to fail if != 0",
             },
+            {  # an error that says "block" (a Jinja block) is not a held warehouse
+                "unique_id": "model.clientmart.mart_client_tier",
+                "status": "error",
+                "message": "Compilation Error\n  Encountered unknown tag 'endblock'",
+            },
         ]
     }
     failed = failed_nodes(results)
     assert is_lock_conflict(failed)
     assert not is_lock_conflict(failed[1:])
+    assert not is_lock_conflict(failed[2:])
     killed = failure_message(dt.date(2026, 7, 1), dt.date(2026, 7, 1), [], -9, warehouse)
     assert "lock" in killed and not is_lock_conflict([])
 

@@ -59,12 +59,16 @@ def results_of_run(run_results: Mapping[str, Any], started: dt.datetime) -> Mapp
     return {}
 
 
+DUCKDB_LOCK_ERROR = "could not set lock on file"
+
+
 def is_lock_conflict(failed: list[str]) -> bool:
     """Whether a failed build is worth a retry: a node met the warehouse file held by another
     process (DuckDB's 'Could not set lock on file'), which passes once that process ends. A
     failed test, a model error or a killed dbt (no failed node) is not. Only the nodes' errors
-    are read, not the step's message, whose log path may itself say "lock" (a home 'blocks')."""
-    return "lock" in "; ".join(failed).lower()
+    are read, not the step's message, whose log path may itself say "lock" (a home 'blocks'),
+    and only DuckDB's phrase counts: a node or an error that merely says "block" does not."""
+    return DUCKDB_LOCK_ERROR in "; ".join(failed).lower()
 
 
 def failure_message(
