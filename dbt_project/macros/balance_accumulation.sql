@@ -57,14 +57,13 @@ with window_rows as {{ inline_cte() }} (
 {{ month_plan_ctes('window_rows', 'balance_date', stored_columns={'stored_days_loaded': 'max(days_loaded)'}) }},
 
 new_rows as {{ inline_cte() }} (
-    select r.*, p.action
-    from window_rows as r
-    inner join plan as p on r.month_start = p.month_start
     {%- if is_incremental() %}
-    where p.action = 'append'
+    select r.*, 'append' as action
+    from window_rows as r
+    where {{ in_planned_months('r.month_start', 'append') }}
     union all
     -- a recomputed month: every day of it, whether inside the window or not
-    select r.*, p.action
+    select r.*, 'recompute' as action
     from (
         select
             {{ day_columns }}
@@ -74,8 +73,11 @@ new_rows as {{ inline_cte() }} (
             and {{ partition_column }} between {{ run_window_month_start() }} and {{ run_window_month_end() }}
         {%- endif %}
     ) as r
-    inner join plan as p on r.month_start = p.month_start
-    where p.action = 'recompute'
+    where {{ in_planned_months('r.month_start', 'recompute') }}
+    {%- else %}
+    -- a first build: every month of the window is recomputed
+    select r.*, 'recompute' as action
+    from window_rows as r
     {%- endif %}
 ),
 
@@ -143,8 +145,7 @@ appended as (
     from (
         select s.*
         from {{ this }} as s
-        inner join plan as p on s.month_start = p.month_start
-        where p.action = 'append'
+        where {{ in_planned_months('s.month_start', 'append') }}
             and s.month_start between {{ run_window_month_start() }} and cast('{{ run_end_date() }}' as date)
     ) as s
     full outer join appended_days as n

@@ -66,8 +66,7 @@ recompute_txns as {{ inline_cte() }} (
         from {{ ref('stg_core__deposit_transactions') }}
         where business_date between {{ run_window_month_start() }} and {{ run_window_month_end() }}
     ) as t
-    inner join plan as p on t.month_start = p.month_start
-    where p.action = 'recompute'
+    where {{ in_planned_months('t.month_start', 'recompute') }}
 ),
 
 -- each transaction of a recomputed month as its latest delivery says
@@ -85,8 +84,7 @@ recomputed_progress as (
 append_txns as {{ inline_cte() }} (
     select t.*
     from window_txns as t
-    inner join plan as p on t.month_start = p.month_start
-    where p.action = 'append'
+    where {{ in_planned_months('t.month_start', 'append') }}
 ),
 
 {{ latest_delivery_ctes('appended_latest', 'append_txns', ['txn_id', 'month_start'], ['client_id', 'month_start', 'txn_type', 'amount_cny']) }},
@@ -95,8 +93,7 @@ append_txns as {{ inline_cte() }} (
 stored as (
     select s.client_id, s.month_start, s.settlement_txn_count, s.settlement_amount_cny
     from {{ this }} as s
-    inner join plan as p on s.month_start = p.month_start
-    where p.action = 'append'
+    where {{ in_planned_months('s.month_start', 'append') }}
         and s.month_start between {{ run_window_month_start() }} and cast('{{ run_end_date() }}' as date)
 ),
 {% endif %}
