@@ -83,7 +83,7 @@ plan as (
     side (a read_parquet pruned to the window's folders is estimated at a few thousand rows,
     `plan` at its input's millions), the whole month sits in one hash partition, which cannot
     spill. A 31-day range at 1M clients failed so (Out of Memory at the 3 GB limit, 6.4 GB to
-    succeed); as a filter the same statement took 5.6 s and 1.8 GB (docs/benchmark.md, "A month
+    succeed); as a filter the same statement took 5.5 s and 1.7 GB (docs/benchmark.md, "A month
     as one range ran out of memory").
 -#}
 {% macro in_planned_months(month_column, action) -%}
