@@ -269,20 +269,24 @@ def backfill(
 @warehouse_option
 def publish(date: dt.date | None, full: bool, home: Path | None, warehouse: Path | None) -> None:
     """Publish the marts of the build warehouse to the serving copy (normally the job does it)."""
-    from clientmart.serving.publish import mart_relations_from_manifest
+    from clientmart.serving.publish import PublishError, mart_relations_from_manifest
     from clientmart.serving.publish import publish as do_publish
     from orchestration.defs.dbt.project import dbt_project, prepare_manifest
 
     settings = _pipeline_settings(None, home, warehouse)
     manifest = prepare_manifest(dbt_project(settings), settings)
     day = date or dt.date.today()
-    result = do_publish(
-        settings.warehouse,
-        settings.serving,
-        mart_relations_from_manifest(manifest),
-        (day, day),
-        incremental=not full,
-    )
+    try:
+        result = do_publish(
+            settings.warehouse,
+            settings.serving,
+            mart_relations_from_manifest(manifest),
+            (day, day),
+            incremental=not full,
+            memory_limit=settings.publish_memory_limit,
+        )
+    except PublishError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(
         f"published {result.publication_id} ({result.mode}, from {result.base or 'an empty file'}) "
         f"to {result.path}: " + ", ".join(f"{k}={v}" for k, v in result.row_counts.items())

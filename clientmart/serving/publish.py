@@ -24,6 +24,11 @@ nights and grows by about 55 MB a night (some 10 GB after six months); 0.4-0.7 G
 standby cannot be taken: a reader still holds it (a connection opened before the last swap:
 DuckDB's lock refuses the writer), this process has it open, or it is missing. So the serving
 folder holds two publications.
+
+Memory: the publication's DuckDB runs under ``memory_limit`` (Settings.publish_memory_limit)
+and spills beyond it. Without one DuckDB takes up to 80% of RAM, mostly as cache of the
+blocks it read: a month's range at 1M clients published with a 4.9 GB peak, and with 98 s
+instead of 109 s under 2 GB (2.25 GB peak; docs/benchmark.md).
 """
 
 from __future__ import annotations
@@ -385,7 +390,14 @@ def _open_in_this_process(path: Path) -> bool:
     return False
 
 
-def _take_standby(serving_dir: Path, tmp: Path) -> duckdb.DuckDBPyConnection | None:
+def _connect(path: Path, memory_limit: str | None) -> duckdb.DuckDBPyConnection:
+    """The new publication's file open for writing, under ``memory_limit`` when one is given."""
+    return duckdb.connect(str(path), config={"memory_limit": memory_limit} if memory_limit else {})
+
+
+def _take_standby(
+    serving_dir: Path, tmp: Path, memory_limit: str | None
+) -> duckdb.DuckDBPyConnection | None:
     """The standby publication moved to ``tmp`` and open for writing, or None when it cannot
     be taken: missing, open in this process, held by a reader (DuckDB refuses the writer's
     lock), unreadable, or mostly freed space. A standby not taken is removed (a reader that
@@ -395,7 +407,7 @@ def _take_standby(serving_dir: Path, tmp: Path) -> duckdb.DuckDBPyConnection | N
         return None
     os.replace(standby, tmp)
     try:
-        con = duckdb.connect(str(tmp))
+        con = _connect(tmp, memory_limit)
     except duckdb.Error as exc:
         log.info("serving standby not taken (%s): the current publication is copied", exc)
         tmp.unlink(missing_ok=True)
@@ -408,19 +420,23 @@ def _take_standby(serving_dir: Path, tmp: Path) -> duckdb.DuckDBPyConnection | N
 
 
 def _open_base(
-    serving_dir: Path, tmp: Path, previous: Path | None, incremental: bool
+    serving_dir: Path,
+    tmp: Path,
+    previous: Path | None,
+    incremental: bool,
+    memory_limit: str | None,
 ) -> tuple[duckdb.DuckDBPyConnection, str | None]:
     """The new publication's file at ``tmp``, open for writing, and what it starts from:
     'standby' (the publication before the previous one), 'copy' (of the previous one), or
     None (empty: no previous publication, a full publish, or a previous file to compact)."""
     if incremental and previous is not None:
-        con = _take_standby(serving_dir, tmp)
+        con = _take_standby(serving_dir, tmp, memory_limit)
         if con is not None:
             return con, "standby"
         if not _needs_compaction(previous):
             shutil.copyfile(previous, tmp)
-            return duckdb.connect(str(tmp)), "copy"
-    return duckdb.connect(str(tmp)), None
+            return _connect(tmp, memory_limit), "copy"
+    return _connect(tmp, memory_limit), None
 
 
 def _fsync_dir(path: Path) -> None:
@@ -439,13 +455,15 @@ def publish(
     *,
     with_exports: bool = True,
     incremental: bool = True,
+    memory_limit: str | None = None,
 ) -> Publication:
     """Bring a new serving copy up to the build warehouse's ``relations`` and swap it in.
 
     ``run_dates`` is the range of business dates the run that publishes has just built; the
     log's ``business_date_min``/``max`` widen the previous publication's range with it, so a
     dashboard can say "as of" the latest business date held. ``incremental=False`` writes
-    every mart whole (as when there is no previous publication).
+    every mart whole (as when there is no previous publication). ``memory_limit`` is
+    DuckDB's for the publication (e.g. "2GB"; None: DuckDB's default, 80% of RAM).
     """
     build_path, serving_dir = Path(build_path), Path(serving_dir)
     if not build_path.exists():
@@ -456,10 +474,15 @@ def publish(
     final = serving_path(serving_dir)
     with publish_lock(serving_dir):
         for stale in serving_dir.glob(f"{SERVING_FILE}.tmp-*"):
-            stale.unlink()  # left by a publish that was killed; we hold the lock
+            # left by a publish that was killed (a file, and DuckDB's spill folder beside
+            # it, <file>.tmp); we hold the lock
+            if stale.is_dir():
+                shutil.rmtree(stale)
+            else:
+                stale.unlink()
         tmp = serving_dir / f"{SERVING_FILE}.tmp-{publication_id}"
         previous = final if final.exists() else None
-        con, base = _open_base(serving_dir, tmp, previous, incremental)
+        con, base = _open_base(serving_dir, tmp, previous, incremental, memory_limit)
         try:
             con.execute("SET max_vacuum_tasks = 0")  # see COMPACT_MIN_DEAD_ROWS
             since = _carry_log(con, previous, base)
@@ -550,9 +573,16 @@ def publish(
                 ],
             )
             con.execute("CHECKPOINT")
-        except BaseException:
+        except BaseException as exc:
             con.close()
             tmp.unlink(missing_ok=True)
+            if isinstance(exc, duckdb.OutOfMemoryException):
+                limit = memory_limit or "DuckDB's default, 80% of RAM"
+                raise PublishError(
+                    f"the publication ran out of DuckDB memory under its memory limit {limit} "
+                    f"(CLIENTMART_PUBLISH_MEMORY_LIMIT): raise it and publish again; the "
+                    f"previous publication is still served. DuckDB: {exc}"
+                ) from exc
             raise
         con.close()
         with open(tmp, "rb+") as handle:

@@ -189,3 +189,24 @@ def test_the_dbt_step_retries_while_another_process_holds_the_warehouse(settings
     assert outcome.success, outcome.error
     assert retried == [DBT_ASSETS_NAME]
     assert latest_publication(settings.serving)["business_date_max"] == D1
+
+
+def test_the_publish_runs_under_its_memory_limit_setting(settings):
+    """CLIENTMART_PUBLISH_MEMORY_LIMIT (Settings.publish_memory_limit) reaches the publish:
+    under 1 MB the run fails at the publish, at once (not retried), with an error that names
+    the limit, and nothing is published; under the default the same date publishes."""
+    starved = settings.model_copy(update={"publish_memory_limit": "1MB"})
+    instance = dagster_instance(starved)
+    deliver_date(starved.landing, D1)
+    (failed,) = run_dates(starved, build_definitions(starved, FIXTURE_DBT), instance, D1, D1)
+    assert not failed.success
+    assert "memory limit 1MB (CLIENTMART_PUBLISH_MEMORY_LIMIT)" in failed.error
+    assert latest_publication(starved.serving) is None
+    retries = instance.get_event_records(
+        dg.EventRecordsFilter(event_type=dg.DagsterEventType.STEP_UP_FOR_RETRY)
+    )
+    assert not retries
+
+    (published,) = run_dates(settings, build_definitions(settings, FIXTURE_DBT), instance, D1, D1)
+    assert published.success, published.error
+    assert latest_publication(settings.serving)["business_date_max"] == D1

@@ -87,6 +87,40 @@ def test_publish_refuses_when_a_mart_is_missing(tmp_path: Path) -> None:
     assert not serving_path(tmp_path / "serving").exists()
 
 
+def test_publish_runs_under_its_memory_limit_and_says_so_when_it_is_too_small(
+    tmp_path: Path,
+) -> None:
+    """The publish's DuckDB has a memory limit of its own: DuckDB's default is 80% of RAM, and
+    a month's range at 1M clients published with 4.9 GB (docs/benchmark.md). Under a limit too
+    small for the copy, the publish fails with an error that names the limit and its setting,
+    leaves no temporary file or spill folder, and the previous publication stays served."""
+    build, serving = tmp_path / "build.duckdb", tmp_path / "serving"
+    write_build(build, 1, rows=20_000)
+    before = publish(build, serving, MARTS, DAY, memory_limit="256MB")
+    write_build(build, 2, rows=20_000)
+    with pytest.raises(PublishError, match=r"memory limit 1MB \(CLIENTMART_PUBLISH_MEMORY_LIMIT\)"):
+        publish(build, serving, MARTS, DAY, memory_limit="1MB")
+    assert latest_publication(serving)["publication_id"] == before.publication_id
+    assert not list(serving.glob("clientmart.duckdb.tmp-*"))
+    after = publish(build, serving, MARTS, DAY, memory_limit="256MB")
+    assert after.row_counts == {"mart_balance_monthly": 20_000, "dim_branch": 1}
+
+
+def test_publish_removes_the_files_and_spill_folder_a_killed_publish_left(tmp_path: Path) -> None:
+    """A publish killed while DuckDB spilled leaves its new file and the spill folder DuckDB
+    keeps beside it (<file>.tmp); the next publish removes both and succeeds."""
+    build, serving = tmp_path / "build.duckdb", tmp_path / "serving"
+    write_build(build, 1)
+    left = serving / "clientmart.duckdb.tmp-20261205T010203-deadbeef"
+    spill = serving / "clientmart.duckdb.tmp-20261205T010203-deadbeef.tmp"
+    spill.mkdir(parents=True)
+    (spill / "duckdb_temp_storage_DEFAULT-0.tmp").write_bytes(b"\0" * 1024)
+    left.write_bytes(b"\0" * 1024)
+    publish(build, serving, MARTS, DAY)
+    assert not list(serving.glob("clientmart.duckdb.tmp-*"))
+    assert latest_publication(serving)["business_date_max"] == DAY[1]
+
+
 READER = textwrap.dedent(
     """
     import json, sys, time, duckdb

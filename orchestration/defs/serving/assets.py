@@ -42,7 +42,11 @@ def build_serving_assets(
         relations = mart_relations_from_manifest(manifest_path)
         try:
             result = publish(
-                settings.warehouse, settings.serving, relations, partition_dates(context)
+                settings.warehouse,
+                settings.serving,
+                relations,
+                partition_dates(context),
+                memory_limit=settings.publish_memory_limit,
             )
         except PublishError as exc:
             raise dg.Failure(str(exc), allow_retries=False) from exc
