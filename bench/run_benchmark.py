@@ -81,39 +81,39 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
-def _tree_read(root: int, name: str, parse: Callable[[str], float]) -> float:
-    """The sum of ``parse(/proc/<pid>/<name>)`` over ``root`` and every descendant (a process
-    that ended meanwhile is skipped)."""
-    total, todo, seen = 0.0, [root], set()
+def _tree_pids(root: int) -> list[int]:
+    """``root`` and every descendant alive now."""
+    pids, todo, seen = [], [root], set()
     while todo:
         pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
+        if pid not in seen:
+            seen.add(pid)
+            pids.append(pid)
+            todo.extend(_children(pid))
+    return pids
+
+
+def _sum_proc(pids: list[int], name: str, parse: Callable[[str], float]) -> float:
+    """The sum of ``parse(/proc/<pid>/<name>)`` over ``pids`` (one that ended is skipped)."""
+    total = 0.0
+    for pid in pids:
         try:
             with open(f"/proc/{pid}/{name}") as fh:
                 total += parse(fh.read())
         except OSError:
             continue
-        todo.extend(_children(pid))
     return total
 
 
-def tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and every descendant (from /proc/<pid>/statm)."""
-    return int(_tree_read(root, "statm", lambda text: int(text.split()[1]) * PAGE))
+def _rss_bytes(statm: str) -> int:
+    return int(statm.split()[1]) * PAGE
 
 
-def _cpu_ticks(stat: str) -> int:
+def _cpu_seconds(stat: str) -> float:
+    """User and system CPU of a process with the children it has reaped (cutime, cstime): a
+    dbt process that ends inside a window still counts, once its parent has waited for it."""
     fields = stat.rsplit(")", 1)[1].split()  # the fields after the command's name
-    return sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
-
-
-def tree_cpu_seconds(root: int) -> float:
-    """CPU seconds (user and system) of ``root`` and every descendant, from /proc/<pid>/stat,
-    with the children each has reaped (cutime, cstime): a dbt process that ends inside a
-    window still counts, once its parent has waited for it."""
-    return _tree_read(root, "stat", _cpu_ticks) / TICK
+    return sum(int(f) for f in fields[11:15]) / TICK  # utime stime cutime cstime
 
 
 class MemorySampler:
@@ -133,8 +133,9 @@ class MemorySampler:
             self._stop.wait(self.interval)
 
     def sample(self) -> None:
-        self.samples.append((time.time(), tree_rss(os.getpid())))
-        self.cpu.append((time.time(), tree_cpu_seconds(os.getpid())))
+        pids, now = _tree_pids(os.getpid()), time.time()
+        self.samples.append((now, int(_sum_proc(pids, "statm", _rss_bytes))))
+        self.cpu.append((now, _sum_proc(pids, "stat", _cpu_seconds)))
 
     def __enter__(self) -> MemorySampler:
         self._thread.start()
@@ -954,9 +955,7 @@ def summarise(report: dict[str, Any]) -> dict[str, Any]:
         "read_share_of_plain_polars": round(
             stages["read_decode"]["mb_per_s"] / report["plain_read"]["mb_per_s"], 2
         ),
-        "nightly_median_seconds": sorted(r["seconds"] for r in report["nightly"])[
-            len(report["nightly"]) // 2
-        ],
+        "nightly_median_seconds": _median([r["seconds"] for r in report["nightly"]]),
         # cores the pipeline kept busy in its dbt step (median over the nights; the machine's
         # count is the most): near it, only less work makes a night shorter, not a schedule
         "dbt_build_cores_median": _median(
