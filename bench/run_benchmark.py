@@ -536,6 +536,13 @@ def bank_record(wanted: dict[str, Any], seconds: float, summary: Any) -> dict[st
     }
 
 
+def bank_dates(args: argparse.Namespace) -> tuple[dt.date, dt.date]:
+    """The dates the generated bank must hold: the measured ones, and before them the
+    priming range's (``--prime-from``), which reads the same landing folder."""
+    end = args.start + dt.timedelta(days=args.days - 1)
+    return (min(args.start, args.prime_from) if args.prime_from else args.start), end
+
+
 def ensure_bank(landing: Path, clients: int, start: dt.date, end: dt.date, seed: int) -> dict:
     """Generate the bank unless this exact one is already there (generation is not timed)."""
     from clientmart.generator.bank import generate_bank
@@ -850,7 +857,8 @@ def main() -> None:
         report["bank"] = {"landing": str(args.landing), "generated": False}
     print(f"bank: {bank_name(report)}, {args.start}..{end} in {landing}", flush=True)
     if not args.landing:
-        report["bank"] = ensure_bank(landing, args.clients, args.start, end, args.seed)
+        first, last = bank_dates(args)
+        report["bank"] = ensure_bank(landing, args.clients, first, last, args.seed)
     if args.ingest_only:
         report["mode"] = "ingest_only"
         report["plain_read"] = plain_read(landing, dates[-1])

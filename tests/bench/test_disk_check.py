@@ -62,3 +62,12 @@ def test_a_run_that_does_not_fit_is_refused_before_it_starts(rb, monkeypatch, tm
 
     rb.check_disk(_args(tmp_path / "work", history_only=True, ignore_disk=True))
     rb.check_disk(_args(tmp_path / "work", history_only=True, history_clients=200_000))
+
+
+def test_a_primed_run_generates_the_bank_from_its_first_primed_date(rb, tmp_path) -> None:
+    # the priming range ingests 10-01..10-12 from the same landing folder: a bank generated
+    # from --start alone held none of them, and the raw checks refused the measured nights
+    primed = _args(tmp_path, start=dt.date(2026, 10, 13), days=4, prime_from=dt.date(2026, 10, 1))
+    assert rb.bank_dates(primed) == (dt.date(2026, 10, 1), dt.date(2026, 10, 16))
+    plain = _args(tmp_path, start=dt.date(2026, 10, 13), days=4)
+    assert rb.bank_dates(plain) == (dt.date(2026, 10, 13), dt.date(2026, 10, 16))
