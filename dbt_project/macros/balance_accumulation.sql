@@ -44,7 +44,8 @@
         {{ attributes }}
 {%- endset -%}
 
-with window_rows as {{ inline_cte() }} (
+{%- set window_cte -%}
+window_rows as {{ inline_cte() }} (
     select
         {{ day_columns }}
     from {{ day_rows }}
@@ -52,15 +53,21 @@ with window_rows as {{ inline_cte() }} (
     {%- if partition_column %}
         and {{ in_run_window(partition_column) }}
     {%- endif %}
-),
+)
+{%- endset -%}
+{%- set stored_columns = {'stored_days_loaded': 'max(days_loaded)'} -%}
+{#- the plan decided first: a night's statement then has no branch summing a month again -#}
+{%- set decided = decided_month_plan('with ' ~ window_cte ~ ',\n' ~ month_plan_ctes('window_rows', 'balance_date', stored_columns=stored_columns)) -%}
 
-{{ month_plan_ctes('window_rows', 'balance_date', stored_columns={'stored_days_loaded': 'max(days_loaded)'}) }},
+with {{ window_cte }},
+
+{{ month_plan_ctes('window_rows', 'balance_date', stored_columns=stored_columns, decided=decided) }},
 
 new_rows as {{ inline_cte() }} (
     {%- if is_incremental() %}
     select r.*, 'append' as action
     from window_rows as r
-    where {{ in_planned_months('r.month_start', 'append') }}
+    where {{ in_planned_months('r.month_start', 'append', decided) }}
     union all
     -- a recomputed month: every day of it, whether inside the window or not
     select r.*, 'recompute' as action
@@ -73,7 +80,7 @@ new_rows as {{ inline_cte() }} (
             and {{ partition_column }} between {{ run_window_month_start() }} and {{ run_window_month_end() }}
         {%- endif %}
     ) as r
-    where {{ in_planned_months('r.month_start', 'recompute') }}
+    where {{ in_planned_months('r.month_start', 'recompute', decided) }}
     {%- else %}
     -- a first build: every month of the window is recomputed
     select r.*, 'recompute' as action
@@ -145,7 +152,7 @@ appended as (
     from (
         select s.*
         from {{ this }} as s
-        where {{ in_planned_months('s.month_start', 'append') }}
+        where {{ in_planned_months('s.month_start', 'append', decided) }}
             and s.month_start between {{ run_window_month_start() }} and cast('{{ run_end_date() }}' as date)
     ) as s
     full outer join appended_days as n

@@ -573,6 +573,84 @@ def test_month_states_filter_their_rows_by_the_plan_instead_of_joining_it(
         assert month_joins_on_rows == [], name
 
 
+MONTH_STATE_DAY_SOURCES = {
+    # month state -> the relation its day rows come from, and that relation's date column
+    "int_account_balance_monthly": ("fct_deposit_balance_daily", "balance_date"),
+    "int_holding_value_monthly": ("stg_wealth__holdings", "business_date"),
+    "int_loan_balance_monthly": ("stg_core__loan_balances", "business_date"),
+    "int_client_settlement_state": ("stg_core__deposit_transactions", "business_date"),
+}
+
+
+def test_a_night_that_appends_reads_only_its_own_day(built: dict, tmp_path: Path) -> None:
+    """A night appended to the open month reads its own day's rows and no earlier day of the
+    month. The plan is decided before the statement (macro decided_month_plan), so the branch
+    that would sum a month again is left out of a night's statement: written as a filter on
+    the plan, it still read every day of the month to date in vain (at 1M clients on the
+    14th: 34M rows of the daily fact, 2.0 of int_account_balance_monthly's 4.4 s; 2026-12-05,
+    docs/benchmark.md)."""
+    raw = tmp_path / "raw"
+    shutil.copytree(built["raw"], raw)
+    warehouse = tmp_path / "night.duckdb"
+    env = {
+        **built["env"],
+        "DBT_CLIENTMART_WAREHOUSE_PATH": str(warehouse),
+        "DBT_CLIENTMART_RAW_ROOT": str(raw),
+    }
+    assert run_dbt(["seed"], env).success
+    first, night = DAYS[2].isoformat(), DAYS[3].isoformat()  # 02-01, then 02-02
+    assert run_dbt(["run", *SELECTION], {**env, **_window(first, first)}).success
+    # the small bank has no transaction on 2026-02-02: one for the settlement state's
+    # night, delivered after 02-01 ran (a recomputed month reads every delivery of it)
+    write_raw_file(
+        raw,
+        "deposit_transactions",
+        DAYS[3],
+        [
+            {
+                "txn_id": "T5",
+                "txn_date": DAYS[3],
+                "account_id": "A4",
+                "client_id": "C003",
+                "amount": "40000.00",
+                "direction": "C",
+                "txn_type": "transfer",
+                "channel": "online",
+                "counterparty": "某公司",
+            }
+        ],
+    )
+    models = list(MONTH_STATE_DAY_SOURCES)
+    night_env = {**env, **_window(night, night)}
+    # the night's day rows, without the month states themselves
+    assert run_dbt(["run", *SELECTION, "--exclude", *models], night_env).success
+    compiled = run_dbt(["compile", "--select", *models], night_env)
+    assert compiled.success
+    sqls = {r.node.name: r.node.compiled_code for r in compiled.results if r.node.name in models}
+    assert set(sqls) == set(models)
+    for name, sql in sqls.items():
+        source, date_column = MONTH_STATE_DAY_SOURCES[name]
+        ((night_rows,),) = query(
+            warehouse, f"select count(*) from {source} where {date_column} = '{night}'"
+        )
+        ((month_rows,),) = query(
+            warehouse,
+            f"select count(*) from {source} where {date_column} between '{first}' and '{night}'",
+        )
+        assert 0 < night_rows < month_rows, (name, night_rows, month_rows)
+        profile = json.loads(query(warehouse, f"explain (analyze, format json) {sql}")[0][1])
+        scans = [
+            n
+            for n in _plan_nodes(profile)
+            if (n.get("operator_name") or n.get("name", "")).strip()
+            in ("TABLE_SCAN", "SEQ_SCAN", "READ_PARQUET")
+            and n.get("extra_info", {}).get("Table", source).split(".")[-1] == source
+        ]
+        read = [int(n.get("operator_cardinality", 0)) for n in scans]
+        assert read, name  # the profile is read: the night's rows are scanned
+        assert max(read) == night_rows, (name, read, night_rows)
+
+
 def test_the_breakdown_folds_its_period_sources_without_full_outer_joins(built: dict) -> None:
     """int_breakdown_cells meets the month's positions and bands with the quarter's and year's
     prior ones in a union grouped by key: two full outer joins held both prior sides in hash

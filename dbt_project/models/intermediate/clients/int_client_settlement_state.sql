@@ -27,8 +27,7 @@
         _source_file
 {%- endset -%}
 
-with
-
+{%- set plan_inputs -%}
 settlement_types as (
     select txn_type from {{ ref('settlement_txn_types') }} where is_settlement
 ),
@@ -38,9 +37,9 @@ window_txns as {{ inline_cte() }} (
         {{ transaction_columns }}
     from {{ ref('stg_core__deposit_transactions') }}
     where {{ in_run_window('business_date') }}
-),
+)
+{%- if is_incremental() %},
 
-{% if is_incremental() %}
 -- transactions of the window delivered before it in the window's months: the stored sums may
 -- count an earlier version, so the months are summed again
 redelivered as (
@@ -52,10 +51,19 @@ redelivered as (
         where business_date >= {{ run_window_month_start() }}
             and business_date < cast('{{ run_start_date() }}' as date)
     )
-),
-{% endif %}
+)
+{%- endif %}
+{%- endset -%}
+{%- set append_also = '(select txn_count from redelivered) = 0' -%}
+{#- the plan decided first (macro decided_month_plan): a night's statement then has no branch
+    summing the month again, and does not look for redeliveries a second time -#}
+{%- set decided = decided_month_plan('with ' ~ plan_inputs ~ ',\n' ~ month_plan_ctes('window_txns', 'business_date', append_also=append_also)) -%}
 
-{{ month_plan_ctes('window_txns', 'business_date', append_also='(select txn_count from redelivered) = 0') }},
+with
+
+{{ plan_inputs }},
+
+{{ month_plan_ctes('window_txns', 'business_date', append_also=append_also, decided=decided) }},
 
 -- a recomputed month: every delivery of its transactions, whether inside the window or not
 recompute_txns as {{ inline_cte() }} (
@@ -66,7 +74,7 @@ recompute_txns as {{ inline_cte() }} (
         from {{ ref('stg_core__deposit_transactions') }}
         where business_date between {{ run_window_month_start() }} and {{ run_window_month_end() }}
     ) as t
-    where {{ in_planned_months('t.month_start', 'recompute') }}
+    where {{ in_planned_months('t.month_start', 'recompute', decided) }}
 ),
 
 -- each transaction of a recomputed month as its latest delivery says
@@ -84,7 +92,7 @@ recomputed_progress as (
 append_txns as {{ inline_cte() }} (
     select t.*
     from window_txns as t
-    where {{ in_planned_months('t.month_start', 'append') }}
+    where {{ in_planned_months('t.month_start', 'append', decided) }}
 ),
 
 {{ latest_delivery_ctes('appended_latest', 'append_txns', ['txn_id', 'month_start'], ['client_id', 'month_start', 'txn_type', 'amount_cny']) }},
@@ -93,7 +101,7 @@ append_txns as {{ inline_cte() }} (
 stored as (
     select s.client_id, s.month_start, s.settlement_txn_count, s.settlement_amount_cny
     from {{ this }} as s
-    where {{ in_planned_months('s.month_start', 'append') }}
+    where {{ in_planned_months('s.month_start', 'append', decided) }}
         and s.month_start between {{ run_window_month_start() }} and cast('{{ run_end_date() }}' as date)
 ),
 {% endif %}
