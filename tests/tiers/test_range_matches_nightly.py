@@ -232,6 +232,26 @@ def test_a_client_left_without_versions_leaves_the_tier_history(homes) -> None:
     assert logged == [(1,)]
 
 
+def test_a_night_writes_only_the_clients_whose_versions_changed(homes) -> None:
+    """The night rewrites a client's versions only when they differ from the stored ones: a
+    client with a change point in the open month has one every night, yet its tier seldom
+    moves (at 1M clients in a bank's first month, 6,178 of 963,431 clients on 10-14, all of
+    them written before, and again by the publication). Re-running a night that changes
+    nothing writes none, and the history stays the range's."""
+    ranged, nightly, _move = homes
+    _build(nightly, END, END)
+    written = _rows(
+        nightly,
+        "select relation_name, count(*) from incremental_writes where invocation_id = "
+        "(select invocation_id from incremental_writes order by write_id desc limit 1) "
+        "group by all order by all",
+    )
+    assert written, "the night logged no write: the test reads nothing"
+    assert [name for name, _ in written if name.endswith("mart_client_tier_history")] == []
+    query = "select * from mart_client_tier_history order by all"
+    assert _rows(nightly, query) == _rows(ranged, query)
+
+
 def test_a_past_month_keeps_the_tree_it_was_reported_on(homes) -> None:
     """The snapshot of 03-01 renamed BR01 and moved OT010101: February's rows (complete
     before it came) keep the old name and parent in both warehouses, March's have the new."""

@@ -7,10 +7,18 @@
     changes model rewrote (the window's months and the month after), those with a stored
     version that starts or ends in them (a point there may have gone), and every current
     version whose months_in_version no longer counts to the latest loaded month (the first
-    run of a month). So a night within a month writes the clients whose tier moved this
-    month, not every version ever kept. A client left without any version goes in the
-    post-hook (macros/tiers/tier_history.sql). On Spark a table, like dim_client: its
+    run of a month). Of those, only the clients whose versions differ from the stored ones
+    are written (in a bank's first month every client has a change point in the open month,
+    yet on a night at 1M clients 6,178 of 963,431 had a version that changed). So a night
+    writes the clients whose tier moved since the night before, not every version ever
+    kept. A client left without any version goes in the post-hook
+    (macros/tiers/tier_history.sql). On Spark a table, like dim_client: its
     delete+insert overwrites partitions of the key, which a client number cannot be. -#}
+{%- set history_columns = [
+    'client_id', 'version_number', 'valid_from', 'valid_to', 'is_current', 'final_tier',
+    'computed_tier', 'tier_group', 'override_source', 'rule_set_id', 'months_in_version',
+] -%}
+
 {{
     config(
         materialized=('table' if target.type == 'spark' else 'incremental'),
@@ -72,19 +80,49 @@ versions as (
         rule_set_id
     from client_changes
     where change_type = 'start'
+),
+
+history as (
+    select
+        v.client_id,
+        cast(v.version_number as integer) as version_number,
+        v.valid_from,
+        v.valid_to,
+        v.valid_to is null as is_current,
+        v.final_tier,
+        v.computed_tier,
+        v.tier_group,
+        v.override_source,
+        v.rule_set_id,
+        cast({{ dbt.datediff('v.valid_from', "coalesce(v.valid_to, " ~ dbt.dateadd('month', 1, 'l.latest_month_start') ~ ")", 'month') }} as integer) as months_in_version
+    from versions as v
+    cross join latest as l
 )
 
-select
-    v.client_id,
-    cast(v.version_number as integer) as version_number,
-    v.valid_from,
-    v.valid_to,
-    v.valid_to is null as is_current,
-    v.final_tier,
-    v.computed_tier,
-    v.tier_group,
-    v.override_source,
-    v.rule_set_id,
-    cast({{ dbt.datediff('v.valid_from', "coalesce(v.valid_to, " ~ dbt.dateadd('month', 1, 'l.latest_month_start') ~ ")", 'month') }} as integer) as months_in_version
-from versions as v
-cross join latest as l
+{% if is_incremental() %}
+-- the touched clients whose versions differ from the stored ones (a version added, changed
+-- or gone): the others are written as they are stored, so they are not written at all
+, stored_touched as (
+    select {{ history_columns | join(', ') }}
+    from {{ this }}
+    where client_id in (select client_id from touched)
+),
+
+changed as (
+    select client_id from (
+        select {{ history_columns | join(', ') }} from history
+        except
+        select {{ history_columns | join(', ') }} from stored_touched
+    ) as added
+    union
+    select client_id from (
+        select {{ history_columns | join(', ') }} from stored_touched
+        except
+        select {{ history_columns | join(', ') }} from history
+    ) as removed
+)
+
+select * from history where client_id in (select client_id from changed)
+{% else %}
+select * from history
+{% endif %}
