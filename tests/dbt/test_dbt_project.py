@@ -193,6 +193,19 @@ def test_quarantine_and_audit_are_readable(built: dict) -> None:
     assert audit == [("clients", 5, 5)]
 
 
+def _own_warehouse(built: dict, warehouse: Path) -> tuple[Path, Path, dict[str, str]]:
+    """A copy of the small bank's raw layer beside ``warehouse`` (new, empty) and the dbt
+    environment for both: a test that writes deliveries or builds nights of its own."""
+    raw = warehouse.parent / "raw"
+    shutil.copytree(built["raw"], raw)
+    env = {
+        **built["env"],
+        "DBT_CLIENTMART_WAREHOUSE_PATH": str(warehouse),
+        "DBT_CLIENTMART_RAW_ROOT": str(raw),
+    }
+    return raw, warehouse, env
+
+
 def test_nightly_runs_equal_the_full_build(built: dict, tmp_path: Path) -> None:
     """A range, then a date range, then one date re-run: same marts as the full build.
 
@@ -201,14 +214,7 @@ def test_nightly_runs_equal_the_full_build(built: dict, tmp_path: Path) -> None:
     file of 2026-02-02 updates one client and drops another; then a late correction of
     January (after February ran) re-run alone equals a full build.
     """
-    raw = tmp_path / "raw"
-    shutil.copytree(built["raw"], raw)
-    warehouse = tmp_path / "nightly.duckdb"
-    env = {
-        **built["env"],
-        "DBT_CLIENTMART_WAREHOUSE_PATH": str(warehouse),
-        "DBT_CLIENTMART_RAW_ROOT": str(raw),
-    }
+    raw, warehouse, env = _own_warehouse(built, tmp_path / "nightly.duckdb")
     first, last = DAYS[0].isoformat(), DAYS[-1].isoformat()
     steps = [
         _window(first, DAYS[1].isoformat()),
@@ -592,14 +598,7 @@ def test_a_night_that_appends_reads_only_its_own_day(built: dict, tmp_path: Path
     the plan, it still read every day of the month to date in vain (at 1M clients on the
     14th: 34M rows of the daily fact, 2.0 of int_account_balance_monthly's 4.4 s; 2026-12-05,
     docs/benchmark.md)."""
-    raw = tmp_path / "raw"
-    shutil.copytree(built["raw"], raw)
-    warehouse = tmp_path / "night.duckdb"
-    env = {
-        **built["env"],
-        "DBT_CLIENTMART_WAREHOUSE_PATH": str(warehouse),
-        "DBT_CLIENTMART_RAW_ROOT": str(raw),
-    }
+    raw, warehouse, env = _own_warehouse(built, tmp_path / "night.duckdb")
     assert run_dbt(["seed"], env).success
     first, night = DAYS[2].isoformat(), DAYS[3].isoformat()  # 02-01, then 02-02
     assert run_dbt(["run", *SELECTION], {**env, **_window(first, first)}).success
