@@ -57,7 +57,7 @@ window_rows as {{ inline_cte() }} (
 {%- endset -%}
 {%- set stored_columns = {'stored_days_loaded': 'max(days_loaded)'} -%}
 {#- the plan decided first: a night's statement then has no branch summing a month again -#}
-{%- set decided = decided_month_plan('with ' ~ window_cte ~ ',\n' ~ month_plan_ctes('window_rows', 'balance_date', stored_columns=stored_columns)) -%}
+{%- set decided = decided_month_plan('with ' ~ window_cte ~ ',\n' ~ month_plan_ctes('window_rows', 'balance_date', stored_columns=stored_columns), [day_rows]) -%}
 
 with {{ window_cte }},
 

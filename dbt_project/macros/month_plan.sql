@@ -122,8 +122,9 @@ plan as (
     The plan of a month state decided before its statement: `plan_query` (the CTEs up to and
     including those of month_plan_ctes, after `with`) is run, and its `plan` rows returned as
     a list of dicts, for month_plan_ctes and in_planned_months (argument `decided`), which
-    then write the months as constants. None while dbt only parses, or where
-    decide_month_plan_first says no.
+    then write the months as constants. None while dbt only parses, where
+    decide_month_plan_first says no, or while a relation of `inputs` (those the plan query
+    reads) does not exist yet.
 
     Why: written as a filter on `plan` (a scalar subquery), the branch that sums a month again
     is planned every night, and its scan reads every day of the month to date before the
@@ -132,10 +133,17 @@ plan as (
     months as constants a night's statement has no such branch, and a recomputed month's scan
     is pruned by them (docs/benchmark.md, 2026-12-05).
 -#}
-{% macro decided_month_plan(plan_query) -%}
+{% macro decided_month_plan(plan_query, inputs) -%}
     {%- if not execute or not decide_month_plan_first() -%}
         {{ return(none) }}
     {%- endif -%}
+    {#- nothing built yet (`dbt compile` or `dbt docs generate` on a new warehouse): the plan
+        stays in the statement -#}
+    {%- for relation in inputs -%}
+        {%- if load_relation(relation) is none -%}
+            {{ return(none) }}
+        {%- endif -%}
+    {%- endfor -%}
     {%- set table = run_query(plan_query ~ '\nselect * from plan order by month_start') -%}
     {%- set rows = [] -%}
     {%- for row in table.rows -%}

@@ -653,6 +653,20 @@ def test_a_night_that_appends_reads_only_its_own_day(built: dict, tmp_path: Path
         assert max(read) == night_rows, (name, read, night_rows)
 
 
+def test_the_month_states_compile_before_anything_is_built(built: dict, tmp_path: Path) -> None:
+    """`dbt compile` and `dbt docs generate` work on a warehouse where nothing is built yet:
+    with the relations the plan reads missing, a month state keeps its plan in the statement
+    instead of deciding it first (a query on them failed both commands)."""
+    env = {**built["env"], "DBT_CLIENTMART_WAREHOUSE_PATH": str(tmp_path / "empty.duckdb")}
+    compiled = run_dbt(["compile", "--select", *MONTH_STATE_DAY_SOURCES], env)
+    assert compiled.success
+    sqls = [
+        r.node.compiled_code for r in compiled.results if r.node.name in MONTH_STATE_DAY_SOURCES
+    ]
+    assert len(sqls) == len(MONTH_STATE_DAY_SOURCES)
+    assert all("window_months as (" in sql for sql in sqls)  # the plan's own CTEs
+
+
 def test_the_breakdown_folds_its_period_sources_without_full_outer_joins(built: dict) -> None:
     """int_breakdown_cells meets the month's positions and bands with the quarter's and year's
     prior ones in a union grouped by key: two full outer joins held both prior sides in hash

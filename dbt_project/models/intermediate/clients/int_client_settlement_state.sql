@@ -57,7 +57,10 @@ redelivered as (
 {%- set append_also = '(select txn_count from redelivered) = 0' -%}
 {#- the plan decided first (macro decided_month_plan): a night's statement then has no branch
     summing the month again, and does not look for redeliveries a second time -#}
-{%- set decided = decided_month_plan('with ' ~ plan_inputs ~ ',\n' ~ month_plan_ctes('window_txns', 'business_date', append_also=append_also)) -%}
+{%- set decided = decided_month_plan(
+    'with ' ~ plan_inputs ~ ',\n' ~ month_plan_ctes('window_txns', 'business_date', append_also=append_also),
+    [ref('stg_core__deposit_transactions'), ref('settlement_txn_types')]
+) -%}
 
 with
 
