@@ -130,8 +130,8 @@ plan as (
     is planned every night, and its scan reads every day of the month to date before the
     filter drops them all: at 1M clients on the 14th, 34M rows of the daily fact, 2.0 of
     int_account_balance_monthly's 4.4 s, and 1.1 s of the settlement state's 1.9 s. With the
-    months as constants a night's statement has no such branch, and a recomputed month's scan
-    is pruned by them (docs/benchmark.md, 2026-12-05).
+    months as constants a night's statement has no such branch (docs/benchmark.md,
+    2026-12-05).
 -#}
 {% macro decided_month_plan(plan_query, inputs) -%}
     {%- if not execute or not decide_month_plan_first() -%}
