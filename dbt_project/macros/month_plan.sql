@@ -120,8 +120,8 @@ plan as (
 
 {#-
     The plan of a month state decided before its statement: `plan_query` (the CTEs up to and
-    including those of month_plan_ctes, after `with`) is run, and its `plan` rows returned as
-    a list of dicts, for month_plan_ctes and in_planned_months (argument `decided`), which
+    including those of month_plan_ctes, after `with`) is run, and its `plan` rows returned
+    (agate rows, read by column name), for month_plan_ctes and in_planned_months (argument `decided`), which
     then write the months as constants. None while dbt only parses, where
     decide_month_plan_first says no, or while a relation of `inputs` (those the plan query
     reads) does not exist yet.
@@ -144,16 +144,7 @@ plan as (
             {{ return(none) }}
         {%- endif -%}
     {%- endfor -%}
-    {%- set table = run_query(plan_query ~ '\nselect * from plan order by month_start') -%}
-    {%- set rows = [] -%}
-    {%- for row in table.rows -%}
-        {%- set values = {} -%}
-        {%- for name in table.column_names -%}
-            {%- do values.update({name: row[name]}) -%}
-        {%- endfor -%}
-        {%- do rows.append(values) -%}
-    {%- endfor -%}
-    {{ return(rows) }}
+    {{ return(run_query(plan_query ~ '\nselect * from plan order by month_start').rows) }}
 {%- endmacro %}
 
 {#- Whether a month state decides its plan in a query of its own before its statement (see
