@@ -14,11 +14,6 @@
     kept. A client left without any version goes in the post-hook
     (macros/tiers/tier_history.sql). On Spark a table, like dim_client: its
     delete+insert overwrites partitions of the key, which a client number cannot be. -#}
-{%- set history_columns = [
-    'client_id', 'version_number', 'valid_from', 'valid_to', 'is_current', 'final_tier',
-    'computed_tier', 'tier_group', 'override_source', 'rule_set_id', 'months_in_version',
-] -%}
-
 {{
     config(
         materialized=('table' if target.type == 'spark' else 'incremental'),
@@ -101,25 +96,17 @@ history as (
 
 {% if is_incremental() %}
 -- the touched clients whose versions differ from the stored ones (a version added, changed
--- or gone): the others are written as they are stored, so they are not written at all
+-- or gone): the others are written as they are stored, so they are not written at all.
+-- Compared by position: the stored table has this select's columns, in its order
+-- (on_schema_change fail).
 , stored_touched as (
-    select {{ history_columns | join(', ') }}
-    from {{ this }}
-    where client_id in (select client_id from touched)
+    select * from {{ this }} where client_id in (select client_id from touched)
 ),
 
 changed as (
-    select client_id from (
-        select {{ history_columns | join(', ') }} from history
-        except
-        select {{ history_columns | join(', ') }} from stored_touched
-    ) as added
+    select client_id from (select * from history except select * from stored_touched) as added
     union
-    select client_id from (
-        select {{ history_columns | join(', ') }} from stored_touched
-        except
-        select {{ history_columns | join(', ') }} from history
-    ) as removed
+    select client_id from (select * from stored_touched except select * from history) as removed
 )
 
 select * from history where client_id in (select client_id from changed)
