@@ -1,22 +1,26 @@
-{#- A view, read by mart_client_tier for the months it writes (the run window's, and the month
-    before while its credits' pass-through windows can reach the run's dates;
-    macros/tiers/tier_windows.sql): DuckDB pushes those constant month bounds into the
-    scans below. Stored, it was a million rows at 1M clients written again every night for
-    its one reader. The transactions come from int_hidden_potential_txns, which a night
-    extends by its own days: the month's transactions are not read again every night. -#}
-{{ config(materialized='view') }}
+{#- Incremental: the run window's months, and the month before while its credits' pass-through
+    windows can reach the run's dates (macros/tiers/tier_windows.sql). The transactions come
+    from int_hidden_potential_txns, which a night extends by its own days: the month's
+    transactions are not read again every night. -#}
+{%- set months_before = hidden_potential_months_before() if is_incremental() else 0 %}
 
 with
 
 tiers as (
     select client_id, month_start, rule_set_id, assets_basis_cny, tier_group, is_near_next_tier
     from {{ ref('int_client_tier_monthly') }}
+    {% if is_incremental() %}
+        where {{ months_in_run_window('month_start', months_before=months_before) }}
+    {% endif %}
 ),
 
 -- utility debits and credits with their outflows (one row per window length of the seed)
 txns as (
     select client_id, month_start, txn_kind, amount_cny, window_days, outflow_cny
     from {{ ref('int_hidden_potential_txns') }}
+    {% if is_incremental() %}
+        where {{ months_in_run_window('month_start', months_before=months_before) }}
+    {% endif %}
 ),
 
 -- Deposit accounts with a balance in the month: the utility flag is for single-passbook clients.
@@ -24,6 +28,9 @@ deposit_accounts as (
     select client_id, month_start, count(*) as deposit_account_count
     from {{ ref('int_account_balance_monthly') }}
     where days_with_balance > 0
+    {% if is_incremental() %}
+        and {{ months_in_run_window('month_start', months_before=months_before) }}
+    {% endif %}
     group by client_id, month_start
 ),
 
