@@ -1,0 +1,124 @@
+"""The instance's event log (orchestration/event_log.py): Dagster's SQLite event log in its
+default place, with a pool per file. Runs are real in-process Dagster runs of a small asset."""
+
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from orchestration.event_log import OPEN_RUN_FILES, PooledSqliteEventLogStorage
+from orchestration.runner import DAGSTER_YAML
+
+
+@dg.asset
+def balance() -> int:
+    return 1
+
+
+def _home(path: Path, monkeypatch: pytest.MonkeyPatch, yaml: bool = True) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    if yaml:
+        shutil.copyfile(DAGSTER_YAML, path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(path))
+    return path
+
+
+def _materializations(instance: dg.DagsterInstance) -> list[str]:
+    records = instance.fetch_materializations(dg.AssetKey("balance"), limit=100).records
+    return sorted(record.run_id for record in records)
+
+
+def test_the_instance_keeps_its_event_log_where_dagster_does_and_reads_an_older_home(
+    tmp_path, monkeypatch
+):
+    # a home written by Dagster's default storage (no dagster.yaml), as before this class
+    home = _home(tmp_path / "dagster", monkeypatch, yaml=False)
+    with dg.DagsterInstance.from_config(str(home)) as default:
+        older = dg.materialize([balance], instance=default).run_id
+
+    shutil.copyfile(DAGSTER_YAML, home / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.event_log_storage
+        assert isinstance(storage, PooledSqliteEventLogStorage)
+        newer = dg.materialize([balance], instance=instance).run_id
+        assert _materializations(instance) == sorted([older, newer])
+        assert (home / "history" / "runs" / f"{newer}.db").exists()
+        assert (home / "history" / "runs" / "index.db").exists()
+        events = instance.all_logs(newer, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+        assert len(events) == 1
+
+    # and the default storage reads what the pooled one wrote (same files, same schema)
+    (home / "dagster.yaml").unlink()
+    with dg.DagsterInstance.from_config(str(home)) as default:
+        assert _materializations(default) == sorted([older, newer])
+
+
+def test_one_open_engine_per_file_and_only_the_recent_runs_stay_open(tmp_path, monkeypatch):
+    home = _home(tmp_path / "dagster", monkeypatch)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.event_log_storage
+        run_ids = [dg.materialize([balance], instance=instance).run_id for _ in range(6)]
+        engines = dict(storage._engines)
+        # the index and the last OPEN_RUN_FILES runs, each with its one pooled connection
+        assert set(engines) == {"index", *run_ids[-OPEN_RUN_FILES:]}
+        for engine in engines.values():
+            assert engine.pool.checkedout() == 0
+        index_engine = engines["index"]
+        dg.materialize([balance], instance=instance)
+        assert storage._engines["index"] is index_engine
+        # a closed run file opens again when it is read
+        assert len(instance.all_logs(run_ids[0])) > 0
+        assert run_ids[0] in storage._engines
+        assert len(_materializations(instance)) == 7
+
+
+def test_a_second_instance_sees_what_the_first_wrote_while_its_files_stay_open(
+    tmp_path, monkeypatch
+):
+    home = _home(tmp_path / "dagster", monkeypatch)
+    with (
+        dg.DagsterInstance.from_config(str(home)) as writer,
+        dg.DagsterInstance.from_config(str(home)) as reader,
+    ):
+        first = dg.materialize([balance], instance=writer).run_id
+        assert _materializations(reader) == [first]
+        second = dg.materialize([balance], instance=reader).run_id
+        assert _materializations(writer) == sorted([first, second])
+
+
+def _run_in_child(instance: dg.DagsterInstance) -> None:
+    # the instance the parent had, inherited by fork with its open engines
+    inherited = instance.event_log_storage._engines["index"]
+    dg.materialize([balance], instance=instance)
+    assert instance.event_log_storage._engines["index"] is not inherited
+
+
+def test_a_forked_child_opens_its_own_connections(tmp_path, monkeypatch):
+    home = _home(tmp_path / "dagster", monkeypatch)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        parent_run = dg.materialize([balance], instance=instance).run_id
+        index_engine = instance.event_log_storage._engines["index"]
+        child = multiprocessing.get_context("fork").Process(target=_run_in_child, args=(instance,))
+        child.start()
+        child.join(timeout=120)
+        assert child.exitcode == 0
+        # the parent's pool still works after the child used (and dropped) its copy
+        after = dg.materialize([balance], instance=instance).run_id
+        assert instance.event_log_storage._engines["index"] is index_engine
+        runs = _materializations(instance)
+        assert len(runs) == 3 and parent_run in runs and after in runs
+
+
+def test_wipe_closes_the_files_before_deleting_them(tmp_path, monkeypatch):
+    home = _home(tmp_path / "dagster", monkeypatch)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        run_id = dg.materialize([balance], instance=instance).run_id
+        instance.event_log_storage.wipe()
+        assert not (home / "history" / "runs" / f"{run_id}.db").exists()
+        assert _materializations(instance) == []
+        again = dg.materialize([balance], instance=instance).run_id
+        assert _materializations(instance) == [again]
