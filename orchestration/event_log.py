@@ -68,15 +68,20 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     ) -> PooledSqliteEventLogStorage:
         return cls(inst_data=inst_data, **config_value)
 
+    def _own_engines(self) -> OrderedDict[str, Engine]:
+        """The engines this process opened. A forked child must not use its parent's
+        connections (SQLAlchemy's rule): it starts with none, without closing the parent's,
+        which would close them for the parent too. Called under _db_lock."""
+        if self._engines_pid != os.getpid():
+            self._engines = OrderedDict()
+            self._engines_pid = os.getpid()
+        return self._engines
+
     def _engine(self, shard: str) -> Engine:
         """The file's engine, created on first use; the least recently used run file's engine
         is closed when more than OPEN_RUN_FILES run files are open. Called under _db_lock."""
-        if self._engines_pid != os.getpid():
-            # a forked child must not use its parent's connections (SQLAlchemy's rule): start
-            # over without closing them, which would close them for the parent too
-            self._engines = OrderedDict()
-            self._engines_pid = os.getpid()
-        engine = self._engines.get(shard)
+        engines = self._own_engines()
+        engine = engines.get(shard)
         if engine is None:
             engine = create_engine(
                 self.conn_string_for_shard(shard),
@@ -89,12 +94,12 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 # the thread that opened it
                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
             )
-            self._engines[shard] = engine
-            runs = [name for name in self._engines if name != INDEX_SHARD_NAME]
+            engines[shard] = engine
+            runs = [name for name in engines if name != INDEX_SHARD_NAME]
             for name in runs[: max(0, len(runs) - OPEN_RUN_FILES)]:
-                self._engines.pop(name).dispose()
+                engines.pop(name).dispose()
         else:
-            self._engines.move_to_end(shard)
+            engines.move_to_end(shard)
         return engine
 
     @contextmanager
@@ -110,11 +115,10 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def _close_engines(self) -> None:
         with self._db_lock:
-            if self._engines_pid == os.getpid():
-                for engine in self._engines.values():
-                    engine.dispose()
-            self._engines = OrderedDict()
-            self._engines_pid = os.getpid()
+            engines = self._own_engines()
+            for engine in engines.values():
+                engine.dispose()
+            engines.clear()
 
     def wipe(self) -> None:
         self._close_engines()
