@@ -70,6 +70,10 @@ def test_publication_log_and_parquet_exports_equal_the_marts(tmp_path: Path) -> 
         files = pl.scan_parquet(exports / mart / "**" / "*.parquet", hive_partitioning=True)
         got = files.collect().sort(key).select(expected.columns)
         assert_frame_equal(got, expected)
+        # each file on its own holds the mart's columns in the mart's order and types (the
+        # month column too: a reader that ignores the folders loses nothing)
+        for path in (exports / mart).rglob("*.parquet"):
+            assert list(pl.read_parquet_schema(path).items()) == list(expected.schema.items())
     con.close()
     # only the current and the previous publication's exports are kept
     assert len(list((serving / "exports.d").iterdir())) == 2
