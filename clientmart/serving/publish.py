@@ -74,6 +74,13 @@ COMPACT_MIN_FREE = 256 * 1024 * 1024
 # weight, and a mart that holds more than COMPACT_RATIO times its live rows, and at least
 # COMPACT_MIN_DEAD_ROWS dead ones, is written whole instead.
 COMPACT_MIN_DEAD_ROWS = 100_000
+# Up to this many changed keys of a mart (the night's day, the open month, a few periods) are
+# written into its DELETE and INSERT as constants, which DuckDB applies in the scan. More (a
+# mart updated by client) go through a temporary table, joined: a hash join that carries
+# every column of the rows it keeps, which took a month of the 37-column mart_client_tier
+# 3.0 s instead of 2.0 s at 1M clients (docs/benchmark.md, "A bank the project did not
+# generate, at 1M, on today's code").
+LITERAL_KEYS_MAX = 100
 
 log = logging.getLogger(__name__)
 
@@ -228,29 +235,11 @@ def _update_relation(
         _replace_whole(con, relation)
         return planned
     if planned.keys:
-        # typed values and their bounds: DuckDB then skips row groups outside them (zone
-        # maps), so a night's date costs its rows, not a scan of the history
-        # handed over as one Arrow column: executemany costs about 0.13 ms a value, so a
-        # month's clients (a million keys) would take minutes
         key_type = dict(_columns(con, "build", relation.schema, relation.name))[key]
-        con.register("publish_key_texts", pa.table({"key_value": pa.array(sorted(planned.keys))}))
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE publish_keys AS "
-            f"SELECT CAST(key_value AS {key_type}) AS key_value FROM publish_key_texts"
-        )
-        con.unregister("publish_key_texts")
-        low, high = con.execute(
-            "SELECT CAST(min(key_value) AS VARCHAR), CAST(max(key_value) AS VARCHAR) "
-            "FROM publish_keys"
-        ).fetchall()[0]
-        column = _quote(key)
-        where = (
-            f"{column} IN (SELECT key_value FROM publish_keys) AND {column} BETWEEN "
-            f"CAST({_literal(low)} AS {key_type}) AND CAST({_literal(high)} AS {key_type})"
-        )
+        where = _key_filter(con, _quote(key), key_type, planned.keys)
         con.execute(f"DELETE FROM {target} WHERE {where}")
         con.execute(f"INSERT INTO {target} SELECT * FROM {source} WHERE {where}")
-        con.execute("DROP TABLE publish_keys")
+        con.execute("DROP TABLE IF EXISTS publish_keys")
     if _count(con, target) != _count(con, source):
         log.warning(
             "serving %s: row count differs from the build after an incremental update "
@@ -260,6 +249,33 @@ def _update_relation(
         _replace_whole(con, relation)
         return TableChange(whole=True, key_column=key)
     return planned
+
+
+def _key_filter(
+    con: duckdb.DuckDBPyConnection, column: str, key_type: str, keys: frozenset[str]
+) -> str:
+    """The condition that selects the rows of ``keys`` (texts of the key column's values):
+    constants up to LITERAL_KEYS_MAX keys, else a temporary table ``publish_keys``."""
+    if len(keys) <= LITERAL_KEYS_MAX:
+        values = ", ".join(f"CAST({_literal(value)} AS {key_type})" for value in sorted(keys))
+        return f"{column} IN ({values})"
+    # typed values and their bounds: DuckDB then skips row groups outside them (zone maps),
+    # so a night's clients cost their rows, not a scan of the history. Handed over as one
+    # Arrow column: executemany costs about 0.13 ms a value, so a month's clients (a million
+    # keys) would take minutes
+    con.register("publish_key_texts", pa.table({"key_value": pa.array(sorted(keys))}))
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE publish_keys AS "
+        f"SELECT CAST(key_value AS {key_type}) AS key_value FROM publish_key_texts"
+    )
+    con.unregister("publish_key_texts")
+    low, high = con.execute(
+        "SELECT CAST(min(key_value) AS VARCHAR), CAST(max(key_value) AS VARCHAR) FROM publish_keys"
+    ).fetchall()[0]
+    return (
+        f"{column} IN (SELECT key_value FROM publish_keys) AND {column} BETWEEN "
+        f"CAST({_literal(low)} AS {key_type}) AND CAST({_literal(high)} AS {key_type})"
+    )
 
 
 def _written_keys(

@@ -119,7 +119,15 @@ def full_publication(build: Path, tmp_path: Path) -> Path:
     return serving
 
 
-def test_a_night_publishes_its_keys_and_equals_a_full_publication(tmp_path: Path) -> None:
+@pytest.mark.parametrize("literal_keys_max", [100, 0])
+def test_a_night_publishes_its_keys_and_equals_a_full_publication(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, literal_keys_max: int
+) -> None:
+    """Changed keys select their rows as constants (a few days or months) or through a
+    temporary table (more than LITERAL_KEYS_MAX, e.g. clients); both give the same file."""
+    from clientmart.serving import publish as publish_module
+
+    monkeypatch.setattr(publish_module, "LITERAL_KEYS_MAX", literal_keys_max)
     build, serving = tmp_path / "build.duckdb", tmp_path / "serving"
     new_build(build)
     first = publish(build, serving, MARTS, DAY)
