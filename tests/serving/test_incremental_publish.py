@@ -326,6 +326,49 @@ def test_a_mart_mostly_of_deleted_rows_is_written_whole(
     con.close()
 
 
+MONTHS = MartRelation("marts", "mart_months", unique_key="month_start")
+
+
+def test_a_mart_written_whole_is_in_key_order_so_replacing_a_month_leaves_no_dead_rows(
+    tmp_path: Path,
+) -> None:
+    """A mart first built over a range of months holds them side by side in its row groups
+    (here every other row). The first publication writes it in the order of its key, so the
+    month a night replaces is in row groups of its own: deleting it empties them and the
+    checkpoint drops them, instead of leaving the month's old rows among the live ones of
+    the month before (which made later publications write the mart whole, COMPACT_RATIO)."""
+    build, serving = tmp_path / "build.duckdb", tmp_path / "serving"
+    new_build(build)
+    con = duckdb.connect(str(build))
+    con.execute(
+        "CREATE TABLE marts.mart_months AS SELECT (DATE '2026-01-01' + to_months(i % 2))::DATE "
+        "AS month_start, i AS client_number, 1 AS version FROM range(600000) r(i)"
+    )
+    _log(con, MONTHS, ["*"])
+    con.close()
+    marts = [*MARTS, MONTHS]
+    publish(build, serving, marts, DAY)
+    for version in (2, 3, 4):  # nights that replace February: copy, then standby, standby
+        con = duckdb.connect(str(build))
+        con.execute("DELETE FROM marts.mart_months WHERE month_start = DATE '2026-02-01'")
+        con.execute(
+            "INSERT INTO marts.mart_months SELECT DATE '2026-02-01', i, ? FROM range(1, 600000, 2) "
+            "r(i)",
+            [version],
+        )
+        _log(con, MONTHS, ["2026-02-01"])
+        con.close()
+        result = publish(build, serving, marts, DAY)
+        assert not result.changes["mart_months"].whole  # by key: never compacted
+        # at most the row group the two months share keeps deleted rows
+        assert _dead_rows(serving_path(serving), "mart_months") < 122_880
+    con = duckdb.connect(str(serving_path(serving)), read_only=True)
+    assert con.execute(
+        "SELECT month_start, count(*), max(version) FROM mart_months GROUP BY 1 ORDER BY 1"
+    ).fetchall() == [(dt.date(2026, 1, 1), 300_000, 1), (dt.date(2026, 2, 1), 300_000, 4)]
+    con.close()
+
+
 def test_a_value_split_over_several_files_is_still_one_value(tmp_path: Path) -> None:
     """A large export writes more values than DuckDB keeps files open for
     (partitioned_write_max_open_files): it closes and reopens them, so one day can land in
