@@ -24,7 +24,8 @@
    the day, not history).
 
 Peak memory is the RSS of the whole process tree (this process, dbt, the floor), sampled from
-/proc every 0.2 s (psutil is not needed). Prints a table; writes JSON to ``--out``.
+/proc every 0.2 s (psutil is not needed). Prints a table and the targets of issue 10, each
+met or missed and by how much (``targets``); writes JSON to ``--out``.
 Not part of the test suite's pass/fail (design.md, Testing).
 """
 
@@ -942,6 +943,117 @@ def _median(values: list[float | None]) -> float | None:
     return known[len(known) // 2] if known else None
 
 
+@dataclass(frozen=True)
+class Target:
+    """One target of issue 10: ``key`` in the summary's ``targets``, ``higher`` when the
+    figure must reach the limit rather than stay under it."""
+
+    key: str
+    label: str
+    limit: float
+    unit: str
+    strict: bool = False
+    higher: bool = False
+
+    def verdict(self, value: float, measured: str) -> dict[str, Any]:
+        if self.higher:
+            met = value >= self.limit
+        else:
+            met = value < self.limit if self.strict else value <= self.limit
+        result: dict[str, Any] = {"limit": self.limit, "value": value, "met": met}
+        if not met:
+            result["missed_by"] = round(abs(value - self.limit), 3)
+        return {**result, "measured": measured}
+
+    def line(self, verdict: dict[str, Any]) -> str:
+        op = ">=" if self.higher else "<" if self.strict else "<="
+        figure = f"{verdict['value']:g}{self.unit}"
+        outcome = "met" if verdict["met"] else f"missed by {verdict['missed_by']:g}{self.unit}"
+        return (
+            f"  {self.label} {op} {self.limit:g}{self.unit}: {figure}, {outcome} "
+            f"({verdict['measured']})"
+        )
+
+
+#: issue 10's targets, set for 1M clients on this machine (2 cores, 24 GiB)
+TARGETS = (
+    Target("night_seconds", "one night end to end", 45.0, " s"),
+    Target("night_to_floor", "a night against its floor", 2.0, "x"),
+    Target("peak_rss_mb", "peak memory", 6144, " MB", strict=True),
+    Target("read_share", "read throughput, share of a plain polars.read_csv", 0.5, "", higher=True),
+    Target("backfill_to_nightly_sum", "dates as one range against their nights", 0.5, "x"),
+    Target("history_ratio", "a night after 6 months against after 1", 1.2, "x"),
+)
+NOT_RUN = {
+    "backfill_to_nightly_sum": "month as one range (--skip-backfill)",
+    "history_ratio": "history point (--history-months 0)",
+}
+
+
+def targets(report: dict[str, Any], summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each target the run measured: its figure, whether it is met, and by how much it is
+    missed. A night is judged by the worst of the run's nights, each against its own date's
+    floor. The floor of the run's first date is left out when there are others: it starts
+    without the day before's month-to-date state, so it does less than a night's work. A
+    target the run did not measure is left out."""
+    nights = report["nightly"]
+    # the floor of each night's date, run right after it (main)
+    paired = list(zip(nights, (f["total_s"] for f in report["floor"]), strict=True))
+    floored = paired[1:] or paired
+    worst = max(nights, key=lambda r: r["seconds"])
+    to_floor, its_floor = max(floored, key=lambda pair: pair[0]["seconds"] / pair[1])
+
+    def which(night: dict[str, Any], among: int, what: str) -> str:
+        if among == 1:
+            return f"the night of {night['start']}"
+        return f"worst of {among} {what}: {night['start']}"
+
+    values: dict[str, tuple[float, str]] = {
+        "night_seconds": (round(worst["seconds"], 2), which(worst, len(nights), "nights")),
+        "night_to_floor": (
+            round(to_floor["seconds"] / its_floor, 2),
+            which(to_floor, len(floored), "nights after the first"),
+        ),
+        "peak_rss_mb": (summary["peak_rss_mb"], "peak RSS of the process tree over every run"),
+        "read_share": (
+            summary["read_share_of_plain_polars"],
+            f"the files of {nights[-1]['start']}",
+        ),
+    }
+    if "backfill_to_nightly_sum" in summary:
+        values["backfill_to_nightly_sum"] = (
+            summary["backfill_to_nightly_sum"],
+            f"{len(nights)} dates as one range",
+        )
+    if "history" in report:
+        history = report["history"]
+        months = max(
+            int(key.split("_")[1])
+            for key in history
+            if key.startswith("after_") and key.endswith("_months")
+        )
+        values["history_ratio"] = (
+            history["ratio"],
+            f"a night after {months} months of history against after 1, "
+            f"{history['clients']:,} clients",
+        )
+    return {t.key: t.verdict(*values[t.key]) for t in TARGETS if t.key in values}
+
+
+def targets_lines(report: dict[str, Any]) -> list[str]:
+    summary = report["summary"]
+    verdicts = summary.get("targets", {})
+    lines = [
+        f"targets of issue 10 (set for 1M clients on 2 cores; this run: {bank_name(report)}, "
+        f"{summary['cpus']} cores):"
+    ]
+    lines += [t.line(verdicts[t.key]) for t in TARGETS if t.key in verdicts]
+    missing = [label for key, label in NOT_RUN.items() if key not in verdicts]
+    if missing:
+        lines.append("  not run: " + ", ".join(missing))
+    return lines
+
+
 def summarise(report: dict[str, Any]) -> dict[str, Any]:
     """The targets of issue 10 as ratios, for the last date (the most month-to-date history)."""
     last, fl = report["nightly"][-1], report["floor"][-1]
@@ -983,6 +1095,7 @@ def summarise(report: dict[str, Any]) -> dict[str, Any]:
         summary["peak_rss_mb"] = max(summary["peak_rss_mb"], report["backfill"]["peak_rss_mb"])
     if "history" in report:
         summary["history"] = summarise_history(report["history"])
+    summary["targets"] = targets(report, summary)
     return summary
 
 
@@ -1040,7 +1153,9 @@ def table(report: dict[str, Any]) -> str:
     )
     lines.append("")
     for key, value in report["summary"].items():
-        lines.append(f"{key}: {value}")
+        if key != "targets":
+            lines.append(f"{key}: {value}")
+    lines += ["", *targets_lines(report)]
     return "\n".join(lines)
 
 
