@@ -1014,7 +1014,11 @@ def targets(report: dict[str, Any], summary: dict[str, Any]) -> dict[str, dict[s
             round(to_floor["seconds"] / its_floor, 2),
             which(to_floor, len(floored), "nights after the first"),
         ),
-        "peak_rss_mb": (summary["peak_rss_mb"], "peak RSS of the process tree over every run"),
+        "peak_rss_mb": (
+            summary["peak_rss_mb"],
+            "peak RSS of the process tree in the nightly runs"
+            + (" and the range" if "backfill" in report else ""),
+        ),
         "read_share": (
             summary["read_share_of_plain_polars"],
             f"the files of {nights[-1]['start']}",
