@@ -1075,7 +1075,8 @@ def targets_lines(report: dict[str, Any]) -> list[str]:
 
 
 def summarise(report: dict[str, Any]) -> dict[str, Any]:
-    """The targets of issue 10 as ratios, for the last date (the most month-to-date history)."""
+    """The figures of issue 10's targets, for the last date (the most month-to-date history),
+    and each target's verdict (``targets``: the worst night, see ``targets``)."""
     last, fl = report["nightly"][-1], report["floor"][-1]
     stages = last["stages"]
     summary: dict[str, Any] = {
