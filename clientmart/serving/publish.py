@@ -23,7 +23,10 @@ nights and grows by about 55 MB a night (some 10 GB after six months); 0.4-0.7 G
 1.2-5 s to copy on the benchmark machine. The current file is copied as before when the
 standby cannot be taken: a reader still holds it (a connection opened before the last swap:
 DuckDB's lock refuses the writer), this process has it open, or it is missing. So the serving
-folder holds two publications.
+folder holds two publications. It is also copied when the standby would cost more: the
+publication between the two came from a range (a backfill), whose rows the standby would
+have to write again. At 1M clients the night after a 23-day range published in 50 s from the
+standby instead of about 10 s (STANDBY_ROW_COST).
 
 Memory: the publication's DuckDB runs under ``memory_limit`` (Settings.publish_memory_limit)
 and spills beyond it. Without one DuckDB takes up to 80% of RAM, mostly as cache of the
@@ -81,6 +84,13 @@ COMPACT_MIN_DEAD_ROWS = 100_000
 # 3.0 s instead of 2.0 s at 1M clients (docs/benchmark.md, "A bank the project did not
 # generate, at 1M, on today's code").
 LITERAL_KEYS_MAX = 100
+# The standby is passed over when the rows it would write beyond the night's (those the
+# publication in between wrote, and the night does not write again) cost more than copying
+# the current file: a row written by DELETE + INSERT costs about ten rows copied with the
+# file. At 1M clients a day of the daily fact (2.5M rows) took 1.2 s to write, and a 0.74 GB
+# file of 27M rows 1.2 s to copy; after a 23-day range, 56M rows took about 40 s to write
+# again, against about 2-4 s to copy the 2.0 GB file of 80M rows (docs/benchmark.md).
+STANDBY_ROW_COST = 10
 
 log = logging.getLogger(__name__)
 
@@ -289,11 +299,14 @@ def _key_filter(
 
 
 def _written_keys(
-    con: duckdb.DuckDBPyConnection, since: tuple[int, str] | None
+    con: duckdb.DuckDBPyConnection,
+    since: tuple[int, str] | None,
+    upto: tuple[int, str] | None = None,
 ) -> tuple[dict[str, frozenset[str]] | None, tuple[int, str] | None]:
     """Key values written per relation after the write ``since`` (the previous publication's
-    mark: write id and its dbt invocation), and the new mark. None when the log cannot tell:
-    no log in the build, no mark, or a mark the log does not hold (the build was rebuilt)."""
+    mark: write id and its dbt invocation) up to the mark ``upto`` (default: the log's last
+    write), and that mark. None when the log cannot tell: no log in the build, no mark, or a
+    mark the log does not hold (the build was rebuilt)."""
     found = con.execute(
         "SELECT table_schema FROM information_schema.tables "
         "WHERE table_catalog = 'build' AND table_name = ?",
@@ -302,17 +315,19 @@ def _written_keys(
     if not found:
         return None, None
     table = f"build.{_quote(found[0][0])}.{WRITE_LOG}"
-    last = con.execute(
-        f"SELECT write_id, invocation_id FROM {table} ORDER BY write_id DESC LIMIT 1"
-    ).fetchall()
-    upto = last[0] if last else None
+    if upto is None:
+        last = con.execute(
+            f"SELECT write_id, invocation_id FROM {table} ORDER BY write_id DESC LIMIT 1"
+        ).fetchall()
+        upto = last[0] if last else None
     if since is None or upto is None:
         return None, upto
-    held = con.execute(
-        f"SELECT count(*) FROM {table} WHERE write_id = ? AND invocation_id = ?", list(since)
-    ).fetchall()[0][0]
-    if not held:
-        return None, upto
+    for mark in (since, upto):
+        held = con.execute(
+            f"SELECT count(*) FROM {table} WHERE write_id = ? AND invocation_id = ?", list(mark)
+        ).fetchall()[0][0]
+        if not held:
+            return None, upto
     rows = con.execute(
         f"SELECT relation_name, list(DISTINCT key_value) FROM {table} "
         "WHERE write_id > ? AND write_id <= ? GROUP BY relation_name",
@@ -445,20 +460,80 @@ def _take_standby(
     return con
 
 
+def _standby_costs_more(
+    serving_dir: Path, previous: Path, build_path: Path, relations: Sequence[MartRelation]
+) -> bool:
+    """Whether bringing the standby up would cost more than copying ``previous`` (see
+    STANDBY_ROW_COST): the rows of the marts' keys that the publication in between wrote and
+    the build has written since it does not name, against the rows ``previous`` holds. False
+    when the log cannot tell, or the standby is missing or open in this process (it is not
+    taken then anyway)."""
+    standby = standby_path(serving_dir)
+    if not standby.exists() or _open_in_this_process(standby):
+        return False
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH {_literal(str(build_path))} AS build (READ_ONLY)")
+        con.execute(f"ATTACH {_literal(str(previous))} AS previous (READ_ONLY)")
+        con.execute(f"ATTACH {_literal(str(standby))} AS standby (READ_ONLY)")
+        between, upto = _written_keys(
+            con, _latest_mark(con, "standby"), _latest_mark(con, "previous")
+        )
+        since, _ = _written_keys(con, upto)
+        if between is None or since is None:
+            return False
+        again = 0
+        for relation in relations:
+            name = f"{relation.schema}.{relation.name}"
+            keys = between.get(name, frozenset()) - since.get(name, frozenset())
+            if relation.unique_key is None or not keys or "*" in since.get(name, frozenset()):
+                continue  # written whole either way, or not at all
+            source = f"build.{_quote(relation.schema)}.{_quote(relation.name)}"
+            if "*" in keys:
+                again += _count(con, source)
+                continue
+            key_type = dict(_columns(con, "build", relation.schema, relation.name))[
+                relation.unique_key
+            ]
+            where = _key_filter(con, _quote(relation.unique_key), key_type, keys)
+            again += _count(con, f"{source} WHERE {where}")
+        held = con.execute(
+            "SELECT coalesce(sum(estimated_size), 0) FROM duckdb_tables() "
+            "WHERE database_name = 'previous'"
+        ).fetchall()[0][0]
+    except duckdb.Error as exc:  # an unreadable standby: _take_standby decides
+        log.info("serving standby's cost not estimated (%s)", exc)
+        return False
+    finally:
+        con.close()
+    if again * STANDBY_ROW_COST <= held:
+        return False
+    log.info(
+        "serving standby not taken: it would write %d rows again that the publication since "
+        "it wrote (a range); the current publication (%d rows) is copied",
+        again,
+        held,
+    )
+    return True
+
+
 def _open_base(
     serving_dir: Path,
     tmp: Path,
     previous: Path | None,
     incremental: bool,
     memory_limit: str | None,
+    build_path: Path,
+    relations: Sequence[MartRelation],
 ) -> tuple[duckdb.DuckDBPyConnection, str | None]:
     """The new publication's file at ``tmp``, open for writing, and what it starts from:
     'standby' (the publication before the previous one), 'copy' (of the previous one), or
     None (empty: no previous publication, a full publish, or a previous file to compact)."""
     if incremental and previous is not None:
-        con = _take_standby(serving_dir, tmp, memory_limit)
-        if con is not None:
-            return con, "standby"
+        if not _standby_costs_more(serving_dir, previous, build_path, relations):
+            con = _take_standby(serving_dir, tmp, memory_limit)
+            if con is not None:
+                return con, "standby"
         if not _needs_compaction(previous):
             shutil.copyfile(previous, tmp)
             return _connect(tmp, memory_limit), "copy"
@@ -508,7 +583,9 @@ def publish(
                 stale.unlink()
         tmp = serving_dir / f"{SERVING_FILE}.tmp-{publication_id}"
         previous = final if final.exists() else None
-        con, base = _open_base(serving_dir, tmp, previous, incremental, memory_limit)
+        con, base = _open_base(
+            serving_dir, tmp, previous, incremental, memory_limit, build_path, relations
+        )
         try:
             con.execute("SET max_vacuum_tasks = 0")  # see COMPACT_MIN_DEAD_ROWS
             since = _carry_log(con, previous, base)

@@ -300,6 +300,10 @@ def test_a_mart_mostly_of_deleted_rows_is_written_whole(
     from clientmart.serving import publish as publish_module
 
     monkeypatch.setattr(publish_module, "COMPACT_MIN_DEAD_ROWS", 1000 if limit_exceeded else 10**9)
+    # a quarter of this small file changes each night, so copying it would be cheaper than
+    # the standby's second night of rows (STANDBY_ROW_COST); the standby is what leaves the
+    # deleted rows under test, and a night of a real bank changes a small share of its file
+    monkeypatch.setattr(publish_module, "STANDBY_ROW_COST", 0)
     marts = [*MARTS, CLIENTS]
     build, serving = tmp_path / "build.duckdb", tmp_path / "serving"
     new_build(build)
@@ -442,6 +446,50 @@ def test_a_publication_takes_over_the_standby_instead_of_copying_the_current_fil
     assert fingerprint(serving_path(serving)) == fingerprint(
         serving_path(full_publication(build, tmp_path))
     )
+
+
+@pytest.mark.parametrize("literal_keys_max", [100, 0])
+def test_after_a_range_the_next_night_copies_the_current_file_instead_of_the_standby(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    literal_keys_max: int,
+) -> None:
+    """The standby after a range is the publication before it: bringing it up would write the
+    range's rows again, so the night copies the range's publication and writes its own."""
+    from clientmart.serving import publish as publish_module
+
+    monkeypatch.setattr(publish_module, "LITERAL_KEYS_MAX", literal_keys_max)
+    build, serving = tmp_path / "build.duckdb", tmp_path / "serving"
+    new_build(build)
+    publish(build, serving, MARTS, DAY)
+    night(build, "2026-03-01")
+    publish(build, serving, MARTS, DAY)
+    for day in range(2, 31):  # a range: 29 dates in one run, one publication
+        night(build, f"2026-03-{day:02d}")
+    after_range = publish(build, serving, MARTS, DAY)
+    assert after_range.base == "standby"  # it skips one night: 20 rows against 1,240
+    range_inode = serving_path(serving).stat().st_ino
+
+    night(build, "2026-03-31")
+    with caplog.at_level("INFO", logger="clientmart.serving.publish"):
+        following = publish(build, serving, MARTS, DAY)
+    # the standby would write the range's 580 rows again, ten times the cost of copying
+    # the range's publication (1,787 rows)
+    assert following.base == "copy" and following.mode == "incremental"
+    assert "serving standby not taken: it would write 580 rows again" in caplog.text
+    assert following.changes["fct_balance_daily"].keys == {"2026-03-31"}
+    assert standby_path(serving).stat().st_ino == range_inode  # the range's file, untouched
+    full = full_publication(build, tmp_path)
+    assert fingerprint(serving_path(serving)) == fingerprint(serving_path(full))
+    assert exports_fingerprint(serving) == exports_fingerprint(full)
+
+    # the night after that skips one night again: the standby is taken
+    night(build, "2026-04-01")
+    assert publish(build, serving, MARTS, DAY).base == "standby"
+    full = full_publication(build, tmp_path)
+    assert fingerprint(serving_path(serving)) == fingerprint(serving_path(full))
+    assert exports_fingerprint(serving) == exports_fingerprint(full)
 
 
 READER_HOLDING = """
