@@ -3,6 +3,7 @@ default place, with a pool per file. Runs are real in-process Dagster runs of a 
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import shutil
 from pathlib import Path
@@ -55,6 +56,26 @@ def test_the_instance_keeps_its_event_log_where_dagster_does_and_reads_an_older_
     (home / "dagster.yaml").unlink()
     with dg.DagsterInstance.from_config(str(home)) as default:
         assert _materializations(default) == sorted([older, newer])
+
+
+@dg.asset
+def logging_balance() -> int:
+    logging.getLogger("clientmart.serving.publish").info("serving standby not taken: a test")
+    logging.getLogger("clientmart.serving.publish").debug("below the level")
+    logging.getLogger("some_library").warning("not the project's")
+    return 1
+
+
+def test_the_projects_python_loggers_write_into_the_run_log(tmp_path, monkeypatch):
+    """dagster.yaml's python_logs: what clientmart's modules log (the publish's choices and
+    warnings) is in the run's log, at INFO and above; other libraries' loggers are not."""
+    home = _home(tmp_path / "dagster", monkeypatch)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        run_id = dg.materialize([logging_balance], instance=instance).run_id
+        messages = [entry.user_message for entry in instance.all_logs(run_id)]
+    assert "serving standby not taken: a test" in messages
+    assert "below the level" not in messages
+    assert "not the project's" not in messages
 
 
 def test_one_open_engine_per_file_and_only_the_recent_runs_stay_open(tmp_path, monkeypatch):
