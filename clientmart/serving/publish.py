@@ -464,8 +464,8 @@ def _standby_costs_more(
     serving_dir: Path, previous: Path, build_path: Path, relations: Sequence[MartRelation]
 ) -> bool:
     """Whether bringing the standby up would cost more than copying ``previous`` (see
-    STANDBY_ROW_COST): the rows of the marts' keys that the publication in between wrote and
-    the build has written since it does not name, against the rows ``previous`` holds. False
+    STANDBY_ROW_COST): the rows of the keys that ``previous`` took in (the publication in
+    between) and the night does not write again, against the rows ``previous`` holds. False
     when the log cannot tell, or the standby is missing or open in this process (it is not
     taken then anyway)."""
     standby = standby_path(serving_dir)
@@ -510,7 +510,8 @@ def _standby_costs_more(
         return False
     log.info(
         "serving standby not taken: it would write %d rows again that the publication since "
-        "it wrote (a range); the current publication (%d rows) is copied",
+        "it took in (a range, or a small file early in a bank's life); the current "
+        "publication, %d rows, is copied instead",
         again,
         held,
     )

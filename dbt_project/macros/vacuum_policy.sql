@@ -4,8 +4,10 @@
     then merged the row groups around the deleted rows by writing their live rows again,
     about 2 s of a 24 s dbt run at 200k clients after six months (wall time, the closing
     checkpoint included). Without it, a row group that a delete emptied is still dropped,
-    and the deleted rows left in partly deleted ones stay: about one row group per table,
-    the same after five nights. The first night of a month and every range (a backfill, a
+    and the deleted rows left in partly deleted ones stay: about one row group for most
+    tables, the same after five nights. int_rm_activity_daily leaves about 400k a night at
+    1M clients (5.5M by the end of October), which cost nothing measurable: compacting them
+    did not make a night faster (docs/benchmark.md). The first night of a month and every range (a backfill, a
     re-run of several dates) vacuum as before, and take those rows back (859k -> 353k at
     200k).
 -#}
