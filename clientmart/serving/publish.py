@@ -315,6 +315,7 @@ def _written_keys(
     if not found:
         return None, None
     table = f"build.{_quote(found[0][0])}.{WRITE_LOG}"
+    checked = [since] if upto is None else [since, upto]  # the log's last write is held
     if upto is None:
         last = con.execute(
             f"SELECT write_id, invocation_id FROM {table} ORDER BY write_id DESC LIMIT 1"
@@ -322,7 +323,7 @@ def _written_keys(
         upto = last[0] if last else None
     if since is None or upto is None:
         return None, upto
-    for mark in (since, upto):
+    for mark in checked:
         held = con.execute(
             f"SELECT count(*) FROM {table} WHERE write_id = ? AND invocation_id = ?", list(mark)
         ).fetchall()[0][0]
