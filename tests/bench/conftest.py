@@ -30,3 +30,9 @@ def rb() -> ModuleType:
 def raw_bind() -> ModuleType:
     """bench/raw_bind.py."""
     return bench_script("raw_bind")
+
+
+@pytest.fixture
+def cc() -> ModuleType:
+    """bench/compare_checkouts.py."""
+    return bench_script("compare_checkouts")

@@ -1,0 +1,175 @@
+"""The same night under two checkouts of the project, on fresh copies of one home, interleaved.
+
+On a shared machine seconds from different hours do not compare (docs/benchmark.md: the same
+night took 75-113 s within an hour). To measure a change, this runs one date again and again,
+each time on a fresh copy of a pipeline home taken before that date, alternating the
+checkouts (say main and a worktree holding the change), each run in a process of its own with
+that checkout first on ``sys.path``. Per run it prints the wall seconds of the run
+(``orchestration.runner.execute``; loading the definitions is not timed), the CPU seconds of
+the process tree, dbt's ``elapsed_time``, its node and data-test counts and whether the
+night's dbt parsed the whole project ("full") or partially; then each checkout's mean.
+
+    python bench/compare_checkouts.py --home H --landing L --key K --date 2026-10-16 \\
+        --checkout A=/work/main --checkout B=/tmp/wt --order ABBAABBA
+
+A home: a benchmark ``--work`` folder's ``nightly_*`` holds one after its last night; for a
+date before that, load a home up to the day before (``pipeline_home`` and
+``orchestration.runner.backfill``) and keep a copy.
+
+The copy's dbt manifest is removed before each run, so that loading the definitions parses
+the checkout's own project, untimed. Without that, a checkout whose files are older than the
+copied manifest would not parse at load, and its timed night would pay a full parse instead:
+the copy's warehouse path changes dbt's profile, which defeats partial parsing once (about
+4-5 s; docs/benchmark.md, "A model's keys inside its column rules").
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+FIGURES = ("wall", "cpu", "dbt_elapsed", "nodes", "tests")
+
+
+def _cpu_seconds() -> float:
+    used = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return sum(usage.ru_utime + usage.ru_stime for usage in used)
+
+
+def run_one(root: Path, home: Path, landing: Path, key: Path, date: dt.date) -> dict[str, float]:
+    """One night in ``home`` with the code of the checkout at ``root``."""
+    sys.path[:0] = [str(root), str(root / "bench")]
+    from run_benchmark import isolated_settings
+
+    import orchestration
+    from orchestration.build import build_definitions
+    from orchestration.runner import dagster_instance, execute
+
+    if not Path(orchestration.__file__).resolve().is_relative_to(root):
+        raise SystemExit(f"orchestration came from {orchestration.__file__}, not {root}")
+
+    settings = isolated_settings(home, landing, key)
+    defs, instance = build_definitions(settings), dagster_instance(settings)
+    since = dt.datetime.now(dt.UTC).isoformat()
+    cpu, began = _cpu_seconds(), time.perf_counter()
+    outcome = execute(settings, defs, instance, date, date)
+    wall, cpu = time.perf_counter() - began, _cpu_seconds() - cpu
+    if not outcome.success:
+        raise SystemExit(f"the night {date} failed in {home}: {outcome.error}")
+    target = home / "dbt" / "dbt_project" / "target"
+    results = json.loads((target / "run_results.json").read_text())
+    nodes = results["results"]
+    return {
+        "wall": round(wall, 2),
+        "cpu": round(cpu, 1),
+        "dbt_elapsed": round(results["elapsed_time"], 2),
+        "nodes": len(nodes),
+        "tests": sum(node["unique_id"].startswith("test.") for node in nodes),
+        "parse": night_parse(target, since),
+    }
+
+
+def night_parse(target: Path, since: str) -> str:
+    """ "full" when a dbt command after ``since`` (UTC, ISO) parsed the whole project (its JSON
+    log says why it could not parse partially), else "partial"."""
+    for log in sorted(target.glob("dbt.log*")):
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            if '"UnableToPartialParse"' not in line:
+                continue
+            stamp = json.loads(line)["info"]["ts"].replace("Z", "+00:00")
+            if dt.datetime.fromisoformat(stamp) >= dt.datetime.fromisoformat(since):
+                return "full"
+    return "partial"
+
+
+def fresh_copy(home: Path, copy: Path) -> None:
+    """``copy`` becomes ``home`` as it was, without its dbt manifest (parsed again per run)."""
+    if copy.exists():
+        shutil.rmtree(copy)
+    shutil.copytree(home, copy)
+    (copy / "dbt" / "dbt_project" / "target" / "manifest.json").unlink(missing_ok=True)
+
+
+def parse_checkouts(specs: list[str]) -> dict[str, Path]:
+    checkouts = {}
+    for spec in specs:
+        label, sep, path = spec.partition("=")
+        if not sep or not label or not path:
+            raise SystemExit(f"--checkout {spec!r}: expected LABEL=PATH")
+        if not (Path(path) / "orchestration").is_dir():
+            raise SystemExit(f"--checkout {spec!r}: {path} holds no orchestration/ package")
+        checkouts[label] = Path(path).resolve()
+    return checkouts
+
+
+def summarise(runs: list[dict]) -> dict[str, dict[str, float]]:
+    """Each checkout's mean of every figure, in the order the checkouts first ran."""
+    labels = list(dict.fromkeys(run["label"] for run in runs))
+    return {
+        label: {
+            figure: round(statistics.mean(run[figure] for run in runs if run["label"] == label), 2)
+            for figure in FIGURES
+        }
+        for label in labels
+    }
+
+
+def compare(args: argparse.Namespace) -> list[dict]:
+    checkouts = parse_checkouts(args.checkout)
+    unknown = sorted(set(args.order) - set(checkouts))
+    if unknown:
+        raise SystemExit(f"--order names checkouts not given with --checkout: {unknown}")
+    copy = args.copy or args.home.with_name(args.home.name + "_compare")
+    runs = []
+    for label in args.order:
+        fresh_copy(args.home, copy)
+        root = checkouts[label]
+        env = dict(os.environ, PYTHONPATH=str(root))
+        command = [sys.executable, str(Path(__file__).resolve()), "--one", str(root)]
+        command += ["--home", str(copy), "--landing", str(args.landing), "--key", str(args.key)]
+        command += ["--date", args.date.isoformat()]
+        done = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True)
+        if done.returncode:
+            sys.stderr.write(done.stderr[-5000:])
+            raise SystemExit(f"run {len(runs) + 1} ({label}, {root}) failed")
+        run = {"label": label, **json.loads(done.stdout.strip().splitlines()[-1])}
+        runs.append(run)
+        print("  ".join(f"{k} {v}" for k, v in run.items()), flush=True)
+    shutil.rmtree(copy, ignore_errors=True)
+    for label, means in summarise(runs).items():
+        figures = "  ".join(f"{k} {v}" for k, v in means.items())
+        print(f"mean {label} ({checkouts[label]}): {figures}")
+    if args.out:
+        args.out.write_text(json.dumps({"runs": runs, "means": summarise(runs)}, indent=1))
+    return runs
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--home", type=Path, required=True, help="A pipeline home before --date.")
+    parser.add_argument("--landing", type=Path, required=True, help="The bank's delivery folder.")
+    parser.add_argument("--key", type=Path, required=True, help="The home's pseudonym key file.")
+    parser.add_argument("--date", type=dt.date.fromisoformat, required=True)
+    parser.add_argument("--checkout", action="append", default=[], help="LABEL=PATH, repeated.")
+    parser.add_argument("--order", default="ABBA", help="Labels in the order to run them.")
+    parser.add_argument("--copy", type=Path, help="Where to copy the home (default beside it).")
+    parser.add_argument("--out", type=Path, help="Also write the runs and means as JSON here.")
+    parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)  # a checkout: one run
+    args = parser.parse_args(argv)
+    if args.one:
+        print(json.dumps(run_one(args.one, args.home, args.landing, args.key, args.date)))
+    else:
+        compare(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""bench/compare_checkouts.py: the same night on fresh copies of one home, under each checkout."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from clientmart.generator.bank import generate_bank
+from clientmart.settings import PROJECT_ROOT
+
+
+def test_checkouts_are_label_and_path_and_means_are_per_label(cc, tmp_path: Path) -> None:
+    assert cc.parse_checkouts([f"A={PROJECT_ROOT}"]) == {"A": PROJECT_ROOT.resolve()}
+    for bad in ("A", f"={PROJECT_ROOT}", f"A={tmp_path}"):
+        with pytest.raises(SystemExit):
+            cc.parse_checkouts([bad])
+    runs = [
+        {"label": "B", "wall": 10.0, "cpu": 20.0, "dbt_elapsed": 5.0, "nodes": 141, "tests": 73},
+        {"label": "A", "wall": 14.0, "cpu": 24.0, "dbt_elapsed": 6.0, "nodes": 177, "tests": 109},
+        {"label": "B", "wall": 12.0, "cpu": 22.0, "dbt_elapsed": 7.0, "nodes": 141, "tests": 73},
+    ]
+    assert cc.summarise(runs) == {
+        "B": {"wall": 11.0, "cpu": 21.0, "dbt_elapsed": 6.0, "nodes": 141, "tests": 73},
+        "A": {"wall": 14.0, "cpu": 24.0, "dbt_elapsed": 6.0, "nodes": 177, "tests": 109},
+    }
+
+
+def test_a_night_that_parsed_the_whole_project_is_told_apart(cc, tmp_path: Path) -> None:
+    def line(name: str, ts: str) -> str:
+        return json.dumps({"info": {"name": name, "ts": ts, "msg": "..."}})
+
+    (tmp_path / "dbt.log.1").write_text(
+        line("UnableToPartialParse", "2026-12-05T21:54:23.1Z") + "\n", encoding="utf-8"
+    )
+    (tmp_path / "dbt.log").write_text(
+        line("PartialParsingEnabled", "2026-12-05T21:56:00.0Z") + "\n", encoding="utf-8"
+    )
+    assert cc.night_parse(tmp_path, "2026-12-05T21:54:00+00:00") == "full"
+    assert cc.night_parse(tmp_path, "2026-12-05T21:55:00+00:00") == "partial"
+
+
+def test_each_run_has_a_fresh_copy_of_the_home_and_leaves_the_home_as_it_was(
+    cc, rb, tmp_path: Path, capsys
+) -> None:
+    """Two runs of one night under this checkout (as A and B): both run the whole night on
+    a copy made from the same home, parse the project before the timer (dbt's partial parse
+    in the night), and the home is untouched."""
+    from orchestration.build import build_definitions
+    from orchestration.runner import dagster_instance, execute
+
+    first, night = dt.date(2026, 11, 2), dt.date(2026, 11, 3)
+    landing, key = tmp_path / "landing", tmp_path / "pseudonym.key"
+    generate_bank(landing, clients=60, start=first, end=night, seed=3)
+    home = tmp_path / "home"
+    settings = rb.isolated_settings(home, landing, key)
+    defs, instance = build_definitions(settings), dagster_instance(settings)
+    assert execute(settings, defs, instance, first, first).success
+    before = {path: path.stat().st_mtime_ns for path in home.rglob("*") if path.is_file()}
+
+    out = tmp_path / "compare.json"
+    cc.main(
+        ["--home", str(home), "--landing", str(landing), "--key", str(key),
+         "--date", night.isoformat(), "--checkout", f"A={PROJECT_ROOT}",
+         "--checkout", f"B={PROJECT_ROOT}", "--order", "AB", "--out", str(out)]
+    )  # fmt: skip
+
+    report = json.loads(out.read_text())
+    assert [run["label"] for run in report["runs"]] == ["A", "B"]
+    for run in report["runs"]:
+        assert run["wall"] > 0 and run["cpu"] > 0 and run["dbt_elapsed"] > 0
+        assert run["tests"] > 0 and run["nodes"] > run["tests"]
+        assert run["parse"] == "partial"
+    assert report["runs"][0]["nodes"] == report["runs"][1]["nodes"]
+    assert set(report["means"]) == {"A", "B"}
+    printed = capsys.readouterr().out
+    assert f"mean A ({PROJECT_ROOT.resolve()})" in printed and "mean B" in printed
+    after = {path: path.stat().st_mtime_ns for path in home.rglob("*") if path.is_file()}
+    assert after == before
+    assert not (tmp_path / "home_compare").exists()
