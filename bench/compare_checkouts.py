@@ -16,7 +16,7 @@ A home: a benchmark ``--work`` folder's ``nightly_*`` holds one after its last n
 date before that, load a home up to the day before (``pipeline_home`` and
 ``orchestration.runner.backfill``) and keep a copy.
 
-The copy's dbt manifest is removed before each run, so that loading the definitions parses
+Each run removes the copy's dbt manifest before it loads the definitions, so that the load parses
 the checkout's own project, untimed. Without that, a checkout whose files are older than the
 copied manifest would not parse at load, and its timed night would pay a full parse instead:
 the copy's warehouse path changes dbt's profile, which defeats partial parsing once (about
@@ -52,12 +52,15 @@ def run_one(root: Path, home: Path, landing: Path, key: Path, date: dt.date) -> 
 
     import orchestration
     from orchestration.build import build_definitions
+    from orchestration.defs.dbt.project import dbt_project
     from orchestration.runner import dagster_instance, execute
 
     if not Path(orchestration.__file__).resolve().is_relative_to(root):
         raise SystemExit(f"orchestration came from {orchestration.__file__}, not {root}")
 
     settings = isolated_settings(home, landing, key)
+    target = Path(dbt_project(settings).target_path)
+    (target / "manifest.json").unlink(missing_ok=True)  # parsed again at load, untimed
     defs, instance = build_definitions(settings), dagster_instance(settings)
     since = dt.datetime.now(dt.UTC).isoformat()
     cpu, began = _cpu_seconds(), time.perf_counter()
@@ -65,7 +68,6 @@ def run_one(root: Path, home: Path, landing: Path, key: Path, date: dt.date) -> 
     wall, cpu = time.perf_counter() - began, _cpu_seconds() - cpu
     if not outcome.success:
         raise SystemExit(f"the night {date} failed in {home}: {outcome.error}")
-    target = home / "dbt" / "dbt_project" / "target"
     results = json.loads((target / "run_results.json").read_text())
     nodes = results["results"]
     return {
@@ -89,14 +91,6 @@ def night_parse(target: Path, since: str) -> str:
             if dt.datetime.fromisoformat(stamp) >= dt.datetime.fromisoformat(since):
                 return "full"
     return "partial"
-
-
-def fresh_copy(home: Path, copy: Path) -> None:
-    """``copy`` becomes ``home`` as it was, without its dbt manifest (parsed again per run)."""
-    if copy.exists():
-        shutil.rmtree(copy)
-    shutil.copytree(home, copy)
-    (copy / "dbt" / "dbt_project" / "target" / "manifest.json").unlink(missing_ok=True)
 
 
 def parse_checkouts(specs: list[str]) -> dict[str, Path]:
@@ -131,7 +125,9 @@ def compare(args: argparse.Namespace) -> list[dict]:
     copy = args.copy or args.home.with_name(args.home.name + "_compare")
     runs = []
     for label in args.order:
-        fresh_copy(args.home, copy)
+        if copy.exists():
+            shutil.rmtree(copy)
+        shutil.copytree(args.home, copy)
         root = checkouts[label]
         env = dict(os.environ, PYTHONPATH=str(root))
         command = [sys.executable, str(Path(__file__).resolve()), "--one", str(root)]
@@ -145,11 +141,12 @@ def compare(args: argparse.Namespace) -> list[dict]:
         runs.append(run)
         print("  ".join(f"{k} {v}" for k, v in run.items()), flush=True)
     shutil.rmtree(copy, ignore_errors=True)
-    for label, means in summarise(runs).items():
-        figures = "  ".join(f"{k} {v}" for k, v in means.items())
-        print(f"mean {label} ({checkouts[label]}): {figures}")
+    means = summarise(runs)
+    for label, figures in means.items():
+        shown = "  ".join(f"{k} {v}" for k, v in figures.items())
+        print(f"mean {label} ({checkouts[label]}): {shown}")
     if args.out:
-        args.out.write_text(json.dumps({"runs": runs, "means": summarise(runs)}, indent=1))
+        args.out.write_text(json.dumps({"runs": runs, "means": means}, indent=1))
     return runs
 
 
