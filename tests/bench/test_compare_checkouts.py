@@ -17,15 +17,38 @@ def test_checkouts_are_label_and_path_and_means_are_per_label(cc, tmp_path: Path
     for bad in ("A", f"={PROJECT_ROOT}", f"A={tmp_path}"):
         with pytest.raises(SystemExit):
             cc.parse_checkouts([bad])
+    steps = {"ingest": 1.0, "dbt_step": 6.0, "publish": 2.0}
     runs = [
-        {"label": "B", "wall": 10.0, "cpu": 20.0, "dbt_elapsed": 5.0, "nodes": 141, "tests": 73},
-        {"label": "A", "wall": 14.0, "cpu": 24.0, "dbt_elapsed": 6.0, "nodes": 177, "tests": 109},
-        {"label": "B", "wall": 12.0, "cpu": 22.0, "dbt_elapsed": 7.0, "nodes": 141, "tests": 73},
+        {"label": "B", "wall": 10.0, "cpu": 20.0, "dbt_elapsed": 5.0, "nodes": 141, "tests": 73}
+        | steps,
+        {"label": "A", "wall": 14.0, "cpu": 24.0, "dbt_elapsed": 6.0, "nodes": 177, "tests": 109}
+        | steps,
+        {"label": "B", "wall": 12.0, "cpu": 22.0, "dbt_elapsed": 7.0, "nodes": 141, "tests": 73}
+        | steps
+        | {"publish": 3.0},
     ]
     assert cc.summarise(runs) == {
-        "B": {"wall": 11.0, "cpu": 21.0, "dbt_elapsed": 6.0, "nodes": 141, "tests": 73},
-        "A": {"wall": 14.0, "cpu": 24.0, "dbt_elapsed": 6.0, "nodes": 177, "tests": 109},
+        "B": {"wall": 11.0, "cpu": 21.0, "dbt_elapsed": 6.0, "nodes": 141, "tests": 73}
+        | steps
+        | {"publish": 2.5},
+        "A": {"wall": 14.0, "cpu": 24.0, "dbt_elapsed": 6.0, "nodes": 177, "tests": 109} | steps,
     }
+
+
+def test_a_copy_of_a_home_keeps_the_exports_link(cc, tmp_path: Path) -> None:
+    """The serving folder's ``exports`` is a link to the current publication's exports; a
+    copy that followed it would make the night's publish export every mart whole."""
+    serving = tmp_path / "home" / "serving"
+    (serving / "exports.d" / "p1" / "mart_a").mkdir(parents=True)
+    (serving / "exports.d" / "p1" / "mart_a" / "mart_a.parquet").write_bytes(b"PAR1")
+    (serving / "exports").symlink_to(Path("exports.d") / "p1", target_is_directory=True)
+    copy = tmp_path / "home_compare"
+    (copy / "stale").mkdir(parents=True)
+    cc.copy_home(tmp_path / "home", copy)
+    link = copy / "serving" / "exports"
+    assert link.is_symlink() and link.resolve() == (copy / "serving" / "exports.d" / "p1")
+    assert (link / "mart_a" / "mart_a.parquet").read_bytes() == b"PAR1"
+    assert not (copy / "stale").exists()
 
 
 def test_a_night_that_parsed_the_whole_project_is_told_apart(cc, tmp_path: Path) -> None:
@@ -73,6 +96,8 @@ def test_each_run_has_a_fresh_copy_of_the_home_and_leaves_the_home_as_it_was(
         assert run["wall"] > 0 and run["cpu"] > 0 and run["dbt_elapsed"] > 0
         assert run["tests"] > 0 and run["nodes"] > run["tests"]
         assert run["parse"] == "partial"
+        assert 0 < run["ingest"] + run["dbt_step"] + run["publish"] <= run["wall"]
+        assert min(run["ingest"], run["dbt_step"], run["publish"]) > 0
     assert report["runs"][0]["nodes"] == report["runs"][1]["nodes"]
     assert set(report["means"]) == {"A", "B"}
     printed = capsys.readouterr().out
