@@ -41,7 +41,6 @@ import time
 from pathlib import Path
 
 FIGURES = ("wall", "cpu", "dbt_elapsed", "nodes", "tests", "ingest", "dbt_step", "publish")
-STEPS = {"raw_feeds": "ingest", "clientmart_dbt": "dbt_step", "serving_publication": "publish"}
 
 
 def _cpu_seconds() -> float:
@@ -52,7 +51,7 @@ def _cpu_seconds() -> float:
 def run_one(root: Path, home: Path, landing: Path, key: Path, date: dt.date) -> dict[str, float]:
     """One night in ``home`` with the code of the checkout at ``root``."""
     sys.path[:0] = [str(root), str(root / "bench")]
-    from run_benchmark import isolated_settings
+    from run_benchmark import DBT_STEP, INGEST_STEP, PUBLISH_STEP, isolated_settings
 
     import orchestration
     from orchestration.build import build_definitions
@@ -74,10 +73,11 @@ def run_one(root: Path, home: Path, landing: Path, key: Path, date: dt.date) -> 
         raise SystemExit(f"the night {date} failed in {home}: {outcome.error}")
     results = json.loads((target / "run_results.json").read_text())
     nodes = results["results"]
+    figure_of = {INGEST_STEP: "ingest", DBT_STEP: "dbt_step", PUBLISH_STEP: "publish"}
     steps = {
-        STEPS[stat.step_key]: round(stat.end_time - stat.start_time, 2)
+        figure_of[stat.step_key]: round(stat.end_time - stat.start_time, 2)
         for stat in instance.get_run_step_stats(outcome.run_id)
-        if stat.step_key in STEPS
+        if stat.step_key in figure_of
     }
     return {
         "wall": round(wall, 2),
@@ -86,7 +86,7 @@ def run_one(root: Path, home: Path, landing: Path, key: Path, date: dt.date) -> 
         "nodes": len(nodes),
         "tests": sum(node["unique_id"].startswith("test.") for node in nodes),
         "parse": night_parse(target, since),
-        **{figure: steps.get(figure, 0.0) for figure in STEPS.values()},
+        **{figure: steps.get(figure, 0.0) for figure in figure_of.values()},
     }
 
 
