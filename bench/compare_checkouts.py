@@ -13,6 +13,11 @@ three steps (ingest, dbt, publish); then each checkout's mean.
     python bench/compare_checkouts.py --home H --landing L --key K --date 2026-10-16 \\
         --checkout A=/work/main --checkout B=/tmp/wt --order ABBAABBA
 
+Each run uses the Python of the checkout's own virtual environment (``<checkout>/.venv``, as
+``make venv`` creates it) when it has one, else the Python running this script: a change of
+pinned dependencies (say, another DuckDB) is compared by giving the worktree its own
+``.venv``. Each run reports the DuckDB version it ran on.
+
 A home: a benchmark ``--work`` folder's ``nightly_*`` holds one after its last night; for a
 date before that, load a home up to the day before (``pipeline_home`` and
 ``orchestration.runner.backfill``) and keep a copy that keeps symbolic links (``cp -a``, or
@@ -60,6 +65,7 @@ def run_one(root: Path, home: Path, landing: Path, key: Path, date: dt.date) -> 
 
     if not Path(orchestration.__file__).resolve().is_relative_to(root):
         raise SystemExit(f"orchestration came from {orchestration.__file__}, not {root}")
+    import duckdb
 
     settings = isolated_settings(home, landing, key)
     target = Path(dbt_project(settings).target_path)
@@ -86,6 +92,7 @@ def run_one(root: Path, home: Path, landing: Path, key: Path, date: dt.date) -> 
         "nodes": len(nodes),
         "tests": sum(node["unique_id"].startswith("test.") for node in nodes),
         "parse": night_parse(target, since),
+        "duckdb": duckdb.__version__,
         **{figure: steps.get(figure, 0.0) for figure in figure_of.values()},
     }
 
@@ -111,6 +118,12 @@ def copy_home(home: Path, copy: Path) -> None:
     if copy.exists():
         shutil.rmtree(copy)
     shutil.copytree(home, copy, symlinks=True)
+
+
+def checkout_python(root: Path) -> str:
+    """The Python a checkout's runs use: its own ``.venv``'s when it has one."""
+    own = root / ".venv" / "bin" / "python"
+    return str(own) if own.is_file() else sys.executable
 
 
 def parse_checkouts(specs: list[str]) -> dict[str, Path]:
@@ -148,7 +161,7 @@ def compare(args: argparse.Namespace) -> list[dict]:
         copy_home(args.home, copy)
         root = checkouts[label]
         env = dict(os.environ, PYTHONPATH=str(root))
-        command = [sys.executable, str(Path(__file__).resolve()), "--one", str(root)]
+        command = [checkout_python(root), str(Path(__file__).resolve()), "--one", str(root)]
         command += ["--home", str(copy), "--landing", str(args.landing), "--key", str(args.key)]
         command += ["--date", args.date.isoformat()]
         done = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True)

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from clientmart.generator.bank import generate_bank
@@ -33,6 +34,22 @@ def test_checkouts_are_label_and_path_and_means_are_per_label(cc, tmp_path: Path
         | {"publish": 2.5},
         "A": {"wall": 14.0, "cpu": 24.0, "dbt_elapsed": 6.0, "nodes": 177, "tests": 109} | steps,
     }
+
+
+def test_a_checkout_runs_with_its_own_virtual_environment_when_it_has_one(
+    cc, tmp_path: Path
+) -> None:
+    """A worktree with other pinned dependencies (its own ``.venv``) runs on them; a checkout
+    without one runs on the Python that runs the comparison."""
+    import sys
+
+    bare, own = tmp_path / "bare", tmp_path / "own"
+    python = own / ".venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("")
+    bare.mkdir()
+    assert cc.checkout_python(bare) == sys.executable
+    assert cc.checkout_python(own) == str(python)
 
 
 def test_a_copy_of_a_home_keeps_the_exports_link(cc, tmp_path: Path) -> None:
@@ -96,6 +113,7 @@ def test_each_run_has_a_fresh_copy_of_the_home_and_leaves_the_home_as_it_was(
         assert run["wall"] > 0 and run["cpu"] > 0 and run["dbt_elapsed"] > 0
         assert run["tests"] > 0 and run["nodes"] > run["tests"]
         assert run["parse"] == "partial"
+        assert run["duckdb"] == duckdb.__version__
         assert 0 < run["ingest"] + run["dbt_step"] + run["publish"] <= run["wall"]
         assert min(run["ingest"], run["dbt_step"], run["publish"]) > 0
     assert report["runs"][0]["nodes"] == report["runs"][1]["nodes"]
