@@ -124,6 +124,35 @@
     as decimal(24, 2))
 {%- endmacro %}
 
+{#- numerator / denominator as DECIMAL(24, scale), rounded half-up (half away from zero) on
+    the exact quotient; null when the denominator is zero or null. Both operands are DECIMALs
+    (or integers) with at most `input_scale` decimals. Why a macro: DuckDB divides DECIMALs
+    in DOUBLE, and its round() of a DOUBLE rounds the binary value, which lies just below
+    or above an exact half (139500 / 320000 = 0.4359375 rounded to 0.435937 by DuckDB 2.0,
+    to 0.435938 by 1.5; 2.675 to 2.67 by 2.0). On DuckDB the quotient is taken in HUGEINT
+    units of 10^-input_scale instead, exact for operands below 10^(31 - input_scale). -#}
+{% macro ratio(numerator, denominator, scale=6, input_scale=6) -%}
+    {{ return(adapter.dispatch('ratio', 'clientmart')(numerator, denominator, scale, input_scale)) }}
+{%- endmacro %}
+
+{% macro default__ratio(numerator, denominator, scale, input_scale) -%}
+    cast(round(
+        cast({{ numerator }} as decimal(38, {{ input_scale }}))
+            / nullif(cast({{ denominator }} as decimal(38, {{ input_scale }})), 0),
+        {{ scale }}
+    ) as decimal(24, {{ scale }}))
+{%- endmacro %}
+
+{% macro duckdb__ratio(numerator, denominator, scale, input_scale) -%}
+    {%- set unit = 10 ** input_scale -%}
+    {%- set n -%}(cast(cast({{ numerator }} as decimal(38, {{ input_scale }})) * {{ unit }} as hugeint) * cast({{ 10 ** scale }} as hugeint)){%- endset -%}
+    {%- set d -%}nullif(cast(cast({{ denominator }} as decimal(38, {{ input_scale }})) * {{ unit }} as hugeint), 0){%- endset -%}
+    cast(
+        cast(sign({{ n }}) * sign({{ d }}) * ((2 * abs({{ n }}) + abs({{ d }})) // (2 * abs({{ d }}))) as decimal(38, 0))
+        * cast({{ '%.*f' % (scale, 10 ** -scale) }} as decimal({{ scale + 1 }}, {{ scale }}))
+    as decimal(24, {{ scale }}))
+{%- endmacro %}
+
 {#- The breakdown's period types and their length in months. -#}
 {% macro period_types() -%}
     {{ return({'month': 1, 'quarter': 3, 'year': 12}) }}

@@ -423,6 +423,35 @@ def test_only_a_night_inside_a_month_skips_the_vacuum(
     assert by_hand.results[0].node.compiled_code.strip() == statement
 
 
+def test_a_ratio_rounds_its_exact_quotient_half_up(built: dict) -> None:
+    """macros ratio(): the published ratios and the front-loaded plan round the exact
+    quotient half away from zero. A DOUBLE quotient does not: DuckDB 2.0 rounds 139500 /
+    320000 = 0.4359375 to 0.435937 and 2.675 to 2.67 (the binary values lie just below)."""
+    cases = [
+        ("139500.00", "320000.00", 6, "0.435938"),
+        ("187700.00", "320000.00", 6, "0.586563"),
+        ("-4837229.25", "3500000.00", 6, "-1.382066"),
+        ("2.675", "1", 2, "2.68"),
+        ("-2.675", "1", 2, "-2.68"),
+        ("1.005", "1", 2, "1.01"),
+        ("2", "3", 6, "0.666667"),
+        ("1", "-3", 6, "-0.333333"),
+        ("5", "0", 6, None),
+        ("null", "2", 6, None),
+        # a bank's year of 积数 over a client count: far beyond DOUBLE's 16 digits
+        ("123456789012345678.25", "7", 2, "17636684144620811.18"),
+    ]
+    columns = ", ".join(
+        "{{ ratio('cast(" + n + " as decimal(38, 3))', 'cast(" + d + " as decimal(24, 2))', "
+        f"scale={scale}) }}}} as r{i}"
+        for i, (n, d, scale, _) in enumerate(cases)
+    )
+    shown = run_dbt(["show", "--inline", f"select {columns}"], built["env"])
+    assert shown.success
+    got = [None if v is None else str(v) for v in shown.results[0].agate_table.rows[0]]
+    assert got == [expected for *_, expected in cases]
+
+
 def test_a_new_warehouse_is_written_in_the_current_storage_format(built: dict) -> None:
     """profiles.yml's config_options reach DuckDB when dbt creates the warehouse: its
     current storage format (DICT_FSST string compression) writes the nightly's large

@@ -3,10 +3,6 @@
     cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, month_start_expr)) }} as date)
 {%- endmacro %}
 
-{#- A ratio as DECIMAL(24,6); null when the denominator is zero. -#}
-{% macro tiers_ratio(numerator, denominator) -%}
-    cast(round(cast({{ numerator }} as double) / nullif(cast({{ denominator }} as double), 0), 6) as decimal(24, 6))
-{%- endmacro %}
 
 {#- The longest pass-through window of seed hidden_potential_rules, in days: how far after a
     payroll/pension credit its debits can count, so how far before the run's first date a

@@ -70,10 +70,14 @@ select
     {{ to_money('targets.target_value') }} as target_value,
     {{ money_divide('targets.target_value * day_shares.working_day_of_month', 'day_shares.working_days_in_month') }}
         as plan_linear_cum_value,
-    {{ to_money(
-        'targets.target_value * day_shares.share_before_week'
-        ~ ' + targets.target_value * day_shares.effective_week_share'
-        ~ ' * day_shares.day_of_week_in_month / day_shares.working_days_in_week'
+    {#- the weeks before plus this week's share spread over its working days, as one exact
+        quotient over the week's working days (money: 2 decimals x a share's 6) -#}
+    {{ ratio(
+        'targets.target_value * day_shares.share_before_week * day_shares.working_days_in_week'
+        ~ ' + targets.target_value * day_shares.effective_week_share * day_shares.day_of_week_in_month',
+        'day_shares.working_days_in_week',
+        scale=2,
+        input_scale=8
     ) }} as plan_front_loaded_cum_value
 from targets
 inner join day_shares

@@ -69,7 +69,7 @@ final as (
         cast(coalesce(a.deposit_account_count, 0) as integer) as deposit_account_count,
         {{ to_money('coalesce(p.payroll_pension_credit_cny, 0)') }} as payroll_pension_credit_cny,
         {{ to_money('coalesce(p.quick_outflow_cny, 0)') }} as quick_outflow_cny,
-        {{ tiers_ratio('p.quick_outflow_cny', 'p.payroll_pension_credit_cny') }} as quick_outflow_ratio,
+        {{ ratio('p.quick_outflow_cny', 'p.payroll_pension_credit_cny') }} as quick_outflow_ratio,
         coalesce(
             ti.tier_group = 'mass'
             and u.utility_autopay_cny >= hp.utility_min_monthly_autopay_cny

@@ -224,7 +224,7 @@ measured as (
         all_levels.*,
         case
             when plan_front_loaded_cum_value <> 0
-                then actual_cum_value / plan_front_loaded_cum_value
+                then {{ ratio('actual_cum_value', 'plan_front_loaded_cum_value') }}
             when actual_cum_value > 0 then 999998
             when actual_cum_value is not null then 1
         end as front_loaded_plan_ratio_raw,
@@ -257,18 +257,18 @@ select
     {{ to_money('measured.actual_cum_value') }} as actual_cum_value,
     case
         when measured.target_value <> 0
-            then cast(round(measured.actual_cum_value / measured.target_value, 6) as decimal(24, 6))
+            then {{ ratio('measured.actual_cum_value', 'measured.target_value') }}
     end as attainment_rate,
     {{ to_money('measured.plan_linear_cum_value - measured.actual_cum_value') }} as gap_to_linear_plan_value,
     {{ to_money('measured.plan_front_loaded_cum_value - measured.actual_cum_value') }}
         as gap_to_front_loaded_plan_value,
-    cast(round(measured.front_loaded_plan_ratio_raw, 6) as decimal(24, 6)) as front_loaded_plan_ratio,
+    cast(measured.front_loaded_plan_ratio_raw as decimal(24, 6)) as front_loaded_plan_ratio,
     status_rules.status,
     {{ to_money('measured.remaining_gap_raw') }} as remaining_gap_value,
     {{ to_money('measured.weighted_pipeline_value') }} as weighted_pipeline_value,
     case
         when measured.remaining_gap_raw > 0
-            then cast(round(measured.weighted_pipeline_value / measured.remaining_gap_raw, 6) as decimal(24, 6))
+            then {{ ratio('measured.weighted_pipeline_value', 'measured.remaining_gap_raw') }}
     end as pipeline_gap_coverage_rate
 from measured
 left join {{ ref('rm_metrics') }} as metrics

@@ -87,11 +87,11 @@ select
     cast(a.client_count as bigint) as client_count,
     {{ to_money('a.total_assets_cny') }} as total_assets_cny,
     {{ to_money('a.top_assets_cny') }} as top20_assets_cny,
-    {{ tiers_ratio('a.top_assets_cny', 'a.total_assets_cny') }} as top20_asset_share,
+    {{ ratio('a.top_assets_cny', 'a.total_assets_cny') }} as top20_asset_share,
     -- Gini of the ascending-sorted assets x_1..x_n: 2*sum(i*x_i)/(n*sum x) - (n+1)/n
-    {{ tiers_ratio('2 * a.rank_weighted_assets - (a.client_count + 1) * a.total_assets_cny', 'a.client_count * a.total_assets_cny') }} as gini_coefficient
+    {{ ratio('2 * a.rank_weighted_assets - (a.client_count + 1) * a.total_assets_cny', 'a.client_count * a.total_assets_cny') }} as gini_coefficient
     {%- for decile in range(1, 10) %},
-    {{ tiers_ratio('a.bottom_p' ~ (decile * 10) ~ '_assets_cny', 'a.total_assets_cny') }} as lorenz_p{{ decile * 10 }}_asset_share
+    {{ ratio('a.bottom_p' ~ (decile * 10) ~ '_assets_cny', 'a.total_assets_cny') }} as lorenz_p{{ decile * 10 }}_asset_share
     {%- endfor %}
 from aggregated as a
 inner join institutions as i on i.inst_code = a.inst_code and i.month_start = a.month_start
