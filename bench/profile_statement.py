@@ -55,12 +55,14 @@ class Profile:
 
 
 def _walk(node: dict, depth: int = 0) -> Iterator[Operator]:
+    """The operators of DuckDB 2's JSON profile below ``node`` (each with its ``name``,
+    ``timing`` and the rows it emitted, ``intermediate_rows``)."""
     extra = node.get("extra_info") or {}
     yield Operator(
-        seconds=float(node.get("operator_timing", 0.0)),
+        seconds=float(node.get("timing", 0.0)),
         depth=depth,
-        name=(node.get("operator_name") or node.get("operator_type") or "").strip(),
-        rows=int(node.get("operator_cardinality", 0)),
+        name=(node.get("name") or node.get("type") or "").strip(),
+        rows=int(node.get("intermediate_rows", 0)),
         info={k: str(extra[k]) for k in SHOWN if k in extra},
     )
     for child in node.get("children", []):
@@ -88,8 +90,9 @@ def profile(warehouse: Path, sql: str, *, threads: int = 2, memory_limit: str = 
     return Profile(
         seconds=seconds,
         rows=rows,
-        cpu_seconds=float(tree.get("cpu_time", 0.0)),
-        operators=list(_walk(tree)),
+        # DuckDB 2: the query's totals under "query", its plan's roots under "operator"
+        cpu_seconds=float(tree["query"].get("cpu_time", 0.0)),
+        operators=[op for root in tree["operator"] for op in _walk(root)],
     )
 
 

@@ -65,6 +65,11 @@ STANDBY_SUFFIX = ".standby"  # the publication before the current one: the next 
 PUBLICATION_LOG = "publication_log"
 WRITE_LOG = "incremental_writes"  # in the build warehouse (dbt macros/incremental_writes.sql)
 RESTRICTED_TAGS = {"pii", "restricted"}
+# The serving file's storage format: the one every DuckDB since 1.0 reads (DuckDB 1.5's
+# default for a new file), so a BI tool on an older DuckDB than the pipeline's opens it.
+# DuckDB 2.0 writes its own format by default, which no 1.x reader opens. (The build
+# warehouse, read only by the pipeline, takes its format from dbt's profile: profiles.yml.)
+SERVING_STORAGE_VERSION = "v1.0.0"
 # An incremental publish leaves deleted rows' space behind; when the file is this many times
 # its content and the freed space is over COMPACT_MIN_FREE bytes, it is written whole again.
 COMPACT_RATIO = 1.5
@@ -434,7 +439,10 @@ def _open_in_this_process(path: Path) -> bool:
 
 def _connect(path: Path, memory_limit: str | None) -> duckdb.DuckDBPyConnection:
     """The new publication's file open for writing, under ``memory_limit`` when one is given."""
-    return duckdb.connect(str(path), config={"memory_limit": memory_limit} if memory_limit else {})
+    config = {"storage_compatibility_version": SERVING_STORAGE_VERSION}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    return duckdb.connect(str(path), config=config)
 
 
 def _take_standby(

@@ -672,12 +672,11 @@ def test_a_night_that_appends_reads_only_its_own_day(built: dict, tmp_path: Path
         profile = json.loads(query(warehouse, f"explain (analyze, format json) {sql}")[0][1])
         scans = [
             n
-            for n in _plan_nodes(profile)
-            if (n.get("operator_name") or n.get("name", "")).strip()
-            in ("TABLE_SCAN", "SEQ_SCAN", "READ_PARQUET")
+            for n in _plan_nodes(profile["operator"])  # DuckDB 2: the plan under "operator"
+            if n.get("name", "").strip() in ("TABLE_SCAN", "SEQ_SCAN", "READ_PARQUET")
             and n.get("extra_info", {}).get("Table", source).split(".")[-1] == source
         ]
-        read = [int(n.get("operator_cardinality", 0)) for n in scans]
+        read = [int(n.get("intermediate_rows", 0)) for n in scans]
         assert read, name  # the profile is read: the night's rows are scanned
         assert max(read) == night_rows, (name, read, night_rows)
 

@@ -94,7 +94,7 @@ def _sha(path) -> str:
 def _mart(settings, name: str, key: str) -> pl.DataFrame:
     con = duckdb.connect(str(serving_path(settings.serving)), read_only=True)
     try:
-        return con.execute(f"SELECT * FROM {name} ORDER BY {key}").pl()
+        return con.sql(f"SELECT * FROM {name} ORDER BY {key}").pl()
     finally:
         con.close()
 

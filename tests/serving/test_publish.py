@@ -66,7 +66,7 @@ def test_publication_log_and_parquet_exports_equal_the_marts(tmp_path: Path) -> 
     assert (exports / "dim_branch" / "dim_branch.parquet").exists()
     con = duckdb.connect(str(serving_path(serving)), read_only=True)
     for mart, key in (("mart_balance_monthly", "client_id"), ("dim_branch", "branch_code")):
-        expected = con.execute(f"SELECT * FROM {mart} ORDER BY {key}").pl()
+        expected = con.sql(f"SELECT * FROM {mart} ORDER BY {key}").pl()
         files = pl.scan_parquet(exports / mart / "**" / "*.parquet", hive_partitioning=True)
         got = files.collect().sort(key).select(expected.columns)
         assert_frame_equal(got, expected)
@@ -77,6 +77,23 @@ def test_publication_log_and_parquet_exports_equal_the_marts(tmp_path: Path) -> 
     con.close()
     # only the current and the previous publication's exports are kept
     assert len(list((serving / "exports.d").iterdir())) == 2
+
+
+def test_the_serving_copy_stays_readable_by_older_duckdb_readers(tmp_path: Path) -> None:
+    """BI tools may read the serving file with an older DuckDB than the pipeline's: a first
+    publication and one built on it keep the storage format that DuckDB 1.0 and later open
+    (DuckDB tags it "v1.0.0+"). DuckDB 2.0 writes its own format unless told ("v2.0.0+"),
+    which DuckDB 1.5 refuses to open (checked by hand on a file 2.0.1 wrote)."""
+    build, serving = tmp_path / "build.duckdb", tmp_path / "serving"
+    for version, window in ((1, (dt.date(2026, 9, 1), dt.date(2026, 9, 1))), (2, DAY)):
+        write_build(build, version)
+        publish(build, serving, MARTS, window)
+        con = duckdb.connect(str(serving_path(serving)), read_only=True)
+        tags = con.execute(
+            "SELECT tags['storage_version'] FROM duckdb_databases() WHERE NOT internal"
+        ).fetchall()
+        con.close()
+        assert tags == [("v1.0.0+",)], (version, tags)
 
 
 def test_publish_refuses_when_a_mart_is_missing(tmp_path: Path) -> None:
