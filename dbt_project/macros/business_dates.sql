@@ -118,10 +118,16 @@
     {%- set cents -%}cast(cast({{ numerator }} as decimal(18, 2)) * 100 as bigint){%- endset -%}
     {%- set days -%}cast({{ denominator }} as bigint){%- endset -%}
     cast(
-        cast(
-            sign({{ cents }}) * ((2 * abs({{ cents }}) + {{ days }}) // (2 * {{ days }}))
-        as decimal(18, 0)) * cast(0.01 as decimal(3, 2))
+        cast({{ integer_divide_half_up(cents, days) }} as decimal(18, 0)) * cast(0.01 as decimal(3, 2))
     as decimal(24, 2))
+{%- endmacro %}
+
+{#- numerator / denominator of two integers, rounded half away from zero, in integer
+    arithmetic (null when the denominator is null; a zero denominator is the caller's to
+    exclude): the exact rounding of money_divide and ratio. -#}
+{% macro integer_divide_half_up(numerator, denominator) -%}
+    sign({{ numerator }}) * sign({{ denominator }})
+        * ((2 * abs({{ numerator }}) + abs({{ denominator }})) // (2 * abs({{ denominator }})))
 {%- endmacro %}
 
 {#- numerator / denominator as DECIMAL(24, scale), rounded half-up (half away from zero) on
@@ -148,7 +154,7 @@
     {%- set n -%}(cast(cast({{ numerator }} as decimal(38, {{ input_scale }})) * {{ unit }} as hugeint) * cast({{ 10 ** scale }} as hugeint)){%- endset -%}
     {%- set d -%}nullif(cast(cast({{ denominator }} as decimal(38, {{ input_scale }})) * {{ unit }} as hugeint), 0){%- endset -%}
     cast(
-        cast(sign({{ n }}) * sign({{ d }}) * ((2 * abs({{ n }}) + abs({{ d }})) // (2 * abs({{ d }}))) as decimal(38, 0))
+        cast({{ integer_divide_half_up(n, d) }} as decimal(38, 0))
         * cast({{ '%.*f' % (scale, 10 ** -scale) }} as decimal({{ scale + 1 }}, {{ scale }}))
     as decimal(24, {{ scale }}))
 {%- endmacro %}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from pathlib import Path
 
 import duckdb
@@ -41,8 +42,6 @@ def test_a_checkout_runs_with_its_own_virtual_environment_when_it_has_one(
 ) -> None:
     """A worktree with other pinned dependencies (its own ``.venv``) runs on them; a checkout
     without one runs on the Python that runs the comparison."""
-    import sys
-
     bare, own = tmp_path / "bare", tmp_path / "own"
     python = own / ".venv" / "bin" / "python"
     python.parent.mkdir(parents=True)

@@ -3,7 +3,6 @@
     cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, month_start_expr)) }} as date)
 {%- endmacro %}
 
-
 {#- The longest pass-through window of seed hidden_potential_rules, in days: how far after a
     payroll/pension credit its debits can count, so how far before the run's first date a
     credit the run's dates can change may lie. 0 while not executing (parsing). -#}
