@@ -1,23 +1,11 @@
-"""The benchmark scripts as modules for their tests (bench/ is not a package)."""
+"""Fixtures: the benchmark scripts as modules (bench_scripts.py)."""
 
 from __future__ import annotations
 
-import importlib
-import sys
 from types import ModuleType
 
 import pytest
-
-from clientmart.settings import PROJECT_ROOT
-
-
-def bench_script(name: str) -> ModuleType:
-    """A script of bench/, imported once per session by Python's module cache."""
-    sys.path.insert(0, str(PROJECT_ROOT / "bench"))
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(str(PROJECT_ROOT / "bench"))
+from bench_scripts import bench_script
 
 
 @pytest.fixture

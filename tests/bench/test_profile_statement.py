@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-from conftest import bench_script
+from bench_scripts import bench_script
 
 
 def test_the_profile_names_each_scan_with_the_rows_it_read(tmp_path: Path, capsys) -> None:

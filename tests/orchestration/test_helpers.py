@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import duckdb
 import pytest
-from conftest import warehouse_held
+from fixture_deliveries import warehouse_held
 
 from orchestration.alerts import write_alert
 from orchestration.defs.dbt.assets import (

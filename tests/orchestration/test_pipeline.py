@@ -11,7 +11,7 @@ import time
 import dagster as dg
 import duckdb
 import polars as pl
-from conftest import FIXTURE_DBT, deliver, deliver_date, fx_row, warehouse_held
+from fixture_deliveries import FIXTURE_DBT, deliver, deliver_date, fx_row, warehouse_held
 from polars.testing import assert_frame_equal
 
 from clientmart.serving.publish import latest_publication, serving_path

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
-from conftest import FIXTURE_DBT, deliver_date
+from fixture_deliveries import FIXTURE_DBT, deliver_date
 
 from orchestration.build import build_definitions
 from orchestration.defs.dbt.project import dbt_project

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
-from conftest import deliver, deliver_date, fx_row
 from dagster._core.storage.defs_state.base import set_defs_state_storage  # no public API
+from fixture_deliveries import deliver, deliver_date, fx_row
 
 from orchestration.defs.pipeline.jobs import JOB_NAME, MONTH_JOB_NAME
 from orchestration.gating import delivery_tag, month_delivery_tag

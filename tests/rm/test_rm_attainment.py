@@ -8,7 +8,7 @@ from collections import Counter
 from decimal import Decimal
 
 import rm_bank
-from conftest import BuiltBank
+from rm_build import BuiltBank
 
 INVESTMENT = {"fund", "wmp", "bond", "precious_metal"}
 DEC = dt.date(2026, 12, 1)

@@ -11,7 +11,7 @@ import datetime as dt
 import importlib.util
 from pathlib import Path
 
-from conftest import DBT_PROJECT
+from rm_build import DBT_PROJECT
 
 SCRIPT = DBT_PROJECT / "scripts" / "build_calendar_seed.py"
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import rm_bank
-from conftest import DBT, RM_SELECTION, BuiltBank, dbt_options, deliver_and_ingest
+from rm_build import DBT, RM_SELECTION, BuiltBank, dbt_options, deliver_and_ingest
 
 from clientmart.settings import Settings
 
