@@ -1,9 +1,6 @@
 """The benchmark scripts as modules for their tests (bench/ is not a package).
 
-A module of its own, not conftest.py, so that test modules can import it by name: pytest
-loads every conftest.py under the one module name ``conftest``, and a test module that
-imported from it got whichever folder's conftest was loaded last when more than one test
-folder was named on the command line.
+Not in conftest.py, so that test modules can import it by name (tests/test_suite_collection.py).
 """
 
 from __future__ import annotations

@@ -1,10 +1,7 @@
 """What the orchestration tests deliver and hold: a tiny landing delivery writer, the tiny dbt
 project's path, and a writer in another process holding the warehouse.
 
-A module of its own, not conftest.py, so that test modules can import it by name: pytest
-loads every conftest.py under the one module name ``conftest``, and a test module that
-imported from it got whichever folder's conftest was loaded last when more than one test
-folder was named on the command line.
+Not in conftest.py, so that test modules can import it by name (tests/test_suite_collection.py).
 """
 
 from __future__ import annotations

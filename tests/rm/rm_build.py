@@ -1,10 +1,7 @@
 """How the RM tests deliver, ingest and build the tiny RM bank (rm_bank.py), shared by the
 session fixture in conftest.py and the tests that build a bank of their own.
 
-A module of its own, not conftest.py, so that test modules can import it by name: pytest
-loads every conftest.py under the one module name ``conftest``, and a test module that
-imported from it got whichever folder's conftest was loaded last when more than one test
-folder was named on the command line.
+Not in conftest.py, so that test modules can import it by name (tests/test_suite_collection.py).
 """
 
 from __future__ import annotations
