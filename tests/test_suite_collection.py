@@ -25,13 +25,12 @@ def test_no_test_module_imports_a_conftest() -> None:
         if path.name == "conftest.py":
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = (
-                [node.module or ""]
-                if isinstance(node, ast.ImportFrom)
-                else [alias.name for alias in node.names]
-                if isinstance(node, ast.Import)
-                else []
-            )
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
             if "conftest" in names:
                 offenders.append(f"{path.relative_to(TESTS)}:{node.lineno}")
     assert not offenders, (
