@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -34,6 +35,9 @@ STARTUP_TIMEOUT_S = 300
 PAGE_TIMEOUT_S = 120
 
 ASSET_NODES_QUERY = "{ assetNodes { assetKey { path } groupName } }"
+MART_DESCRIPTION_QUERY = (
+    '{ assetNodes(assetKeys: [{path: ["mart_client_breakdown"]}]) { description } }'
+)
 
 
 def _free_port() -> int:
@@ -149,11 +153,21 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chro
 
 
 def _page_shows(driver: webdriver.Chrome, url: str, texts: list[str], shot: Path) -> str:
+    """Load ``url`` and wait until the page shows every one of ``texts``.
+
+    The UI renders in stages (the header first, then data fetched over GraphQL), so every
+    text a test checks is waited for here; a text that never appears fails with the page's
+    text and a screenshot, not with whatever stage the page had reached.
+    """
     driver.get(url)
     try:
         WebDriverWait(driver, PAGE_TIMEOUT_S).until(
             lambda d: all(text in d.find_element("tag name", "body").text for text in texts)
         )
+    except TimeoutException:
+        body = driver.find_element("tag name", "body").text
+        missing = [text for text in texts if text not in body]
+        pytest.fail(f"{url} did not show {missing} within {PAGE_TIMEOUT_S} s (see {shot}):\n{body}")
     finally:
         driver.save_screenshot(str(shot))
     return driver.find_element("tag name", "body").text
@@ -175,32 +189,39 @@ def test_webserver_serves_the_project_asset_graph(webserver: str) -> None:
 def test_chromium_finds_the_assets_in_the_catalog(
     webserver: str, browser: webdriver.Chrome, tmp_path: Path
 ) -> None:
-    body = _page_shows(
-        browser, f"{webserver}/assets", ["attainment_status_rules"], tmp_path / "catalog.png"
+    # an asset of the project, and the project's code location
+    _page_shows(
+        browser,
+        f"{webserver}/assets",
+        ["attainment_status_rules", "orchestration.definitions"],
+        tmp_path / "catalog.png",
     )
-    assert "orchestration.definitions" in body  # the project's code location
 
 
 def test_chromium_opens_a_mart_with_its_documentation(
     webserver: str, browser: webdriver.Chrome, tmp_path: Path
 ) -> None:
+    # The page shows the asset's name before its description has loaded, so wait for the
+    # description itself: its first line as the webserver serves it, markdown marks removed.
+    served = _graphql(webserver, MART_DESCRIPTION_QUERY)["data"]["assetNodes"][0]["description"]
+    first_line = served.strip().splitlines()[0].replace("*", "").replace("`", "").strip()
+    assert "institution" in first_line.lower(), served  # the dbt docs block, not a default
     body = _page_shows(
         browser,
         f"{webserver}/assets/mart_client_breakdown",
-        ["mart_client_breakdown"],
+        ["mart_client_breakdown", first_line],
         tmp_path / "mart.png",
     )
-    # the dbt model's description reaches the page
-    assert "institution" in body.lower()
+    # the description's later lines are rendered too, not only its first
+    assert "multidimensional client breakdown" in body.lower()
 
 
 def test_chromium_shows_the_lineage_groups(
     webserver: str, browser: webdriver.Chrome, tmp_path: Path
 ) -> None:
-    body = _page_shows(
+    _page_shows(
         browser,
         f"{webserver}/asset-groups",
-        ["Global asset lineage", "marts", "staging", "serving"],
+        ["Global asset lineage", "raw", "staging", "intermediate", "marts", "serving"],
         tmp_path / "lineage.png",
     )
-    assert "intermediate" in body
