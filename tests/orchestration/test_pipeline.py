@@ -160,6 +160,15 @@ def test_failed_check_does_not_publish_later_dates_wait_and_a_rerun_completes(se
     assert_frame_equal(_mart(fresh, "mart_fx_monthly", "month_start"), nightly_monthly)
 
 
+def _steps_up_for_retry(instance: dg.DagsterInstance) -> list[str]:
+    """The step keys of every run's STEP_UP_FOR_RETRY events, in the order they were logged."""
+    return [
+        entry.step_key or ""
+        for run in instance.get_runs()
+        for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY)
+    ]
+
+
 def test_the_dbt_step_retries_while_another_process_holds_the_warehouse(settings, defs):
     """A warehouse file held by another process (a notebook opened on build.duckdb) fails
     the dbt step with DuckDB's lock error; the step is retried, not the run failed, and the
@@ -172,10 +181,7 @@ def test_the_dbt_step_retries_while_another_process_holds_the_warehouse(settings
         """Let the file go once the dbt step has failed and is up for retry."""
         deadline = time.monotonic() + 120
         while not retried and time.monotonic() < deadline:
-            for record in instance.get_event_records(
-                dg.EventRecordsFilter(event_type=dg.DagsterEventType.STEP_UP_FOR_RETRY)
-            ):
-                retried.append(record.event_log_entry.step_key or "")
+            retried.extend(_steps_up_for_retry(instance))
             time.sleep(0.2)
         release()
 
@@ -202,10 +208,7 @@ def test_the_publish_runs_under_its_memory_limit_setting(settings):
     assert not failed.success
     assert "memory limit 1MB (CLIENTMART_PUBLISH_MEMORY_LIMIT)" in failed.error
     assert latest_publication(starved.serving) is None
-    retries = instance.get_event_records(
-        dg.EventRecordsFilter(event_type=dg.DagsterEventType.STEP_UP_FOR_RETRY)
-    )
-    assert not retries
+    assert not _steps_up_for_retry(instance)
 
     (published,) = run_dates(settings, build_definitions(settings, FIXTURE_DBT), instance, D1, D1)
     assert published.success, published.error

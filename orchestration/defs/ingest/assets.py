@@ -104,7 +104,7 @@ def _finish(
     """The end of an ingest step: tag the run with the delivery keys it built (so the
     arrival sensor does not request them again), render the data docs once per run (each
     feed's latest validation), and yield each feed's materialization and check."""
-    context.instance.add_run_tags(context.run_id, delivered)
+    context.instance.add_run_tags(context.run.run_id, delivered)
     docs = build_data_docs(settings)
     context.log.info(f"great-expectations data docs: {docs}")
     yield from _outcomes(results)
