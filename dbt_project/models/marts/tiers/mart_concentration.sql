@@ -13,7 +13,7 @@
 with
 
 tiers as (
-    select client_id, month_start, inst_code, cast(total_month_end_cny as decimal(18, 2)) as total_month_end_cny
+    select month_start, inst_code, cast(total_month_end_cny as decimal(18, 2)) as total_month_end_cny
     from {{ ref('int_client_tier_monthly') }}
     {% if is_incremental() %}
         where {{ months_in_run_window('month_start') }}
@@ -31,30 +31,35 @@ institutions as (
 
 -- Every client counts in its own institution and in each ancestor.
 client_ancestors as (
-    select t.client_id, t.month_start, t.total_month_end_cny, i.head_office_code as group_inst_code
+    select t.month_start, t.total_month_end_cny, i.head_office_code as group_inst_code
     from tiers as t inner join institutions as i on i.inst_code = t.inst_code and i.month_start = t.month_start
     where i.head_office_code is not null
     union all
-    select t.client_id, t.month_start, t.total_month_end_cny, i.branch_code
+    select t.month_start, t.total_month_end_cny, i.branch_code
     from tiers as t inner join institutions as i on i.inst_code = t.inst_code and i.month_start = t.month_start
     where i.branch_code is not null
     union all
-    select t.client_id, t.month_start, t.total_month_end_cny, i.sub_branch_code
+    select t.month_start, t.total_month_end_cny, i.sub_branch_code
     from tiers as t inner join institutions as i on i.inst_code = t.inst_code and i.month_start = t.month_start
     where i.sub_branch_code is not null
     union all
-    select t.client_id, t.month_start, t.total_month_end_cny, i.outlet_code
+    select t.month_start, t.total_month_end_cny, i.outlet_code
     from tiers as t inner join institutions as i on i.inst_code = t.inst_code and i.month_start = t.month_start
     where i.outlet_code is not null
 ),
 
+-- Ranked by assets alone: clients with equal assets may take each other's ranks, but every
+-- figure below sums assets over a range of ranks (or rank x assets), which equal assets leave
+-- the same whichever of them holds which rank (the unit test's H1 has a tie across the p90
+-- boundary). No tie-break on client_id: measured at 1M clients it took about 40 % of the
+-- statement (1.46 -> 0.88 s alone).
 ranked as (
     select
         group_inst_code,
         month_start,
         total_month_end_cny,
         row_number() over (
-            partition by group_inst_code, month_start order by total_month_end_cny, client_id
+            partition by group_inst_code, month_start order by total_month_end_cny
         ) as asc_rank,
         count(*) over (partition by group_inst_code, month_start) as client_count
     from client_ancestors
