@@ -51,8 +51,8 @@ client_ancestors as (
 -- Ranked by assets alone: clients with equal assets may take each other's ranks, but every
 -- figure below sums assets over a range of ranks (or rank x assets), which equal assets leave
 -- the same whichever of them holds which rank (the unit test's H1 has a tie across the p90
--- boundary). No tie-break on client_id: measured at 1M clients it took about 40 % of the
--- statement (1.46 -> 0.88 s alone).
+-- boundary). No tie-break on client_id: at 1M clients it took 40 % of the statement's CPU
+-- (1.81 -> 1.08 CPU-s, bench/profile_statement.py; docs/benchmark.md).
 ranked as (
     select
         group_inst_code,
