@@ -161,7 +161,7 @@ def test_failed_check_does_not_publish_later_dates_wait_and_a_rerun_completes(se
 
 
 def _steps_up_for_retry(instance: dg.DagsterInstance) -> list[str]:
-    """The step keys of every run's STEP_UP_FOR_RETRY events, in the order they were logged."""
+    """The step keys of the STEP_UP_FOR_RETRY events of every run of ``instance``."""
     return [
         entry.step_key or ""
         for run in instance.get_runs()
