@@ -1,6 +1,9 @@
 -- Client counts are distinct at every level: recomputed independently from the positions
 -- (month periods, no banding, family totals), every cell's client_count must equal the
 -- number of distinct clients with a position under that institution (on the month's tree).
+-- It reads the positions and the tree beside the mart: meta.dagster.ref makes it a check of
+-- the mart in Dagster (a singular test with one ref is one by itself), not a bare observation.
+{{ config(meta={'dagster': {'ref': {'name': 'mart_client_breakdown'}}}) }}
 {%- set levels = institution_levels() %}
 with positions as (
     select p.month_start, p.client_id, p.product_family, p.inst_code, i.*

@@ -15,6 +15,7 @@ from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 from landing_oracle import money, parse_amount, parse_date, records
@@ -206,6 +207,35 @@ def test_nightly_runs_do_not_make_dbt_reparse_the_project(bank: dict) -> None:
     assert invocations >= 3, events[:20]
     assert events.count("UnableToPartialParse") == 1
     assert events.count("PartialParsingSkipParsing") == invocations - 1
+
+
+def test_every_data_test_of_the_night_is_an_asset_check(bank: dict) -> None:
+    """A dbt data test reaches Dagster as a check of the model it tests, so the UI and the
+    freshness sensor see it on that asset. A singular test that reads several models names
+    its model in meta.dagster.ref; without it Dagster logs the result as an observation and
+    warns every night."""
+    settings: Settings = bank["settings"]
+    manifest = json.loads(dbt_project(settings).manifest_path.read_text(encoding="utf-8"))
+    tests = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "test"}
+    checks = {k.name for k in bank["defs"].resolve_asset_graph().asset_check_keys}
+    assert tests and not tests - checks, sorted(tests - checks)
+    nightly = bank["instance"].get_runs(limit=1)[0]
+    observed = bank["instance"].all_logs(
+        nightly.run_id, of_type=dg.DagsterEventType.ASSET_OBSERVATION
+    )
+    assert not [e.dagster_event.asset_key for e in observed]
+    evaluated = {
+        e.dagster_event.event_specific_data.asset_check_key
+        for e in bank["instance"].all_logs(
+            nightly.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        )
+    }
+    assert (
+        dg.AssetCheckKey(
+            dg.AssetKey("mart_client_breakdown"), "breakdown_client_counts_are_distinct"
+        )
+        in evaluated
+    )
 
 
 def _raw_digest(settings: Settings) -> str:
