@@ -115,3 +115,45 @@ def test_a_target_the_run_did_not_measure_is_left_out_and_printed_as_not_run(rb)
     assert not_run in printed
     # the verdicts are printed once, as lines, not as the summary's raw dictionary
     assert "'limit'" not in printed
+
+
+def test_a_night_end_to_end_counts_the_process_a_scheduled_run_starts(rb) -> None:
+    """The nights share the benchmark's process; a scheduled night starts its own (Dagster,
+    dbt-core, the definitions, great-expectations). A night end to end adds that start; a
+    night against its floor does not (the floor's figure has no interpreter start either)."""
+    report = _report([("2026-02-11", 40.0), ("2026-02-12", 38.5)], floors=[1.0, 2.0])
+    report["process_start"] = {"seconds": 6.5, "runs": [6.4, 6.5, 7.1], "parts": {}}
+    report["summary"] = rb.summarise(report)
+
+    summary = report["summary"]
+    assert summary["process_start_seconds"] == 6.5
+    assert summary["nightly_as_scheduled_seconds"] == 45.0
+    night = summary["targets"]["night_seconds"]
+    assert night == {
+        "limit": 45.0,
+        "value": 46.5,
+        "met": False,
+        "missed_by": 1.5,
+        "measured": "worst of 2 nights: 2026-02-11, in its run 40 s + process start 6.5 s",
+    }
+    assert summary["targets"]["night_to_floor"]["value"] == 19.25
+    assert "night end to end <= 45 s: 46.5 s, missed by 1.5 s" in rb.table(report)
+
+
+def test_the_process_start_is_measured_in_a_fresh_interpreter(rb, tmp_path) -> None:
+    from clientmart.settings import Settings
+
+    measured = rb.process_start(Settings(home=tmp_path), repeat=1)
+
+    assert measured["runs"] == [measured["seconds"]]
+    parts = measured["parts"]
+    assert list(parts) == [
+        "import_dagster",
+        "import_pipeline",
+        "load_definitions",
+        "open_instance",
+        "import_great_expectations",
+    ]
+    # a fresh interpreter imports them all again, whatever this test process has imported
+    assert parts["import_great_expectations"] > 0.2
+    assert measured["seconds"] > sum(parts.values())
