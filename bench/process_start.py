@@ -6,11 +6,11 @@ A night the daemon's schedule or sensor launches (or ``clientmart run``) runs in
 process. Before its first step that process imports Dagster and dagster-dbt (which imports
 dbt-core) and loads the definitions; its ingest step then imports great-expectations. The
 benchmark's nights run one after the other in one process (``run_benchmark.py``), so they pay
-this once; ``run_benchmark.py`` runs this script in a subprocess and adds its wall time to a
-night's as the scheduler runs it. Prints one JSON line: the seconds of each part, in the order
-a run pays them, and the clock time when they are done (``ready_at``: the parent's start
-of the process to that point includes the interpreter's own start; its exit comes after a
-night's publish and is not counted).
+this once; ``run_benchmark.py`` runs this script in a subprocess and adds the time from its
+start to its being ready to a night's, as the scheduler runs it. Prints one JSON line: the
+seconds of each part, in the order a run pays them, and the clock time when they are done
+(``ready_at``: the parent's start of the process to that point includes the interpreter's
+own start; its exit comes after a night's publish and is not counted).
 """
 
 from __future__ import annotations

@@ -505,7 +505,11 @@ def process_start(settings: Settings, repeat: int = 3) -> dict[str, Any]:
         child = json.loads(done.stdout.strip().splitlines()[-1])
         runs.append({"seconds": round(child["ready_at"] - t0, 3), "parts": child["parts"]})
     median = sorted(runs, key=operator.itemgetter("seconds"))[len(runs) // 2]
-    return {"seconds": median["seconds"], "runs": [r["seconds"] for r in runs], **median}
+    return {
+        "seconds": median["seconds"],
+        "runs": [r["seconds"] for r in runs],
+        "parts": median["parts"],
+    }
 
 
 def plain_read(landing: Path, date: dt.date) -> dict[str, Any]:
@@ -1044,12 +1048,12 @@ def start_seconds(report: dict[str, Any]) -> float:
 
 def targets(report: dict[str, Any], summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Each target the run measured: its figure, whether it is met, and by how much it is
-    missed. A night is judged by the worst of the run's nights: end to end, as the scheduler
-    runs it, with the process start it pays in a process of its own; against the floor, in
-    its run (the floor's figure leaves out its interpreter's start too), each against its
-    own date's floor. The floor of the run's first date is left out when there are others: it starts
-    without the day before's month-to-date state, so it does less than a night's work. A
-    target the run did not measure is left out."""
+    missed. A night is judged by the worst of the run's nights: end to end as the scheduler
+    runs it, with the start of the process it gets (``process_start``); against the floor,
+    its run alone (the floor's figure leaves out its interpreter's start too), each against
+    its own date's floor. The floor of the run's first date is left out when there are
+    others: it starts without the day before's month-to-date state, so it does less than a
+    night's work. A target the run did not measure is left out."""
     nights = report["nightly"]
     # the floor of each night's date, run right after it (main)
     paired = list(zip(nights, (f["total_s"] for f in report["floor"]), strict=True))
