@@ -466,24 +466,19 @@ def isolated_settings(home: Path, landing: Path, key: Path) -> Settings:
 # --- floor and plain read ------------------------------------------------------------------
 
 
+def script_json(script: str, *args: str) -> dict[str, Any]:
+    """Run ``bench/<script>`` in a fresh interpreter; the JSON of its last line of output."""
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), *args], check=True, capture_output=True, text=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def run_floor(landing: Path, date: dt.date, work: Path, sampler: MemorySampler) -> dict[str, Any]:
     t0 = time.time()
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH / "floor.py"),
-            "--landing",
-            str(landing),
-            "--date",
-            date.isoformat(),
-            "--work",
-            str(work),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
+    result = script_json(
+        "floor.py", "--landing", str(landing), "--date", date.isoformat(), "--work", str(work)
     )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
     result["tree_peak_rss_mb"] = round(sampler.peak(t0, time.time()) / 2**20)
     return result
 
@@ -496,13 +491,7 @@ def process_start(settings: Settings, repeat: int = 3) -> dict[str, Any]:
     runs = []
     for _ in range(repeat):
         t0 = time.time()
-        done = subprocess.run(
-            [sys.executable, str(BENCH / "process_start.py"), settings.model_dump_json()],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        child = json.loads(done.stdout.strip().splitlines()[-1])
+        child = script_json("process_start.py", settings.model_dump_json())
         runs.append({"seconds": round(child["ready_at"] - t0, 3), "parts": child["parts"]})
     median = sorted(runs, key=operator.itemgetter("seconds"))[len(runs) // 2]
     return {
