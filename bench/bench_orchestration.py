@@ -76,8 +76,13 @@ def direct(settings: Settings, date: dt.date) -> float:
     if build.returncode != 0:
         tail = (build.stdout + build.stderr).splitlines()[-25:]
         raise SystemExit("direct dbt build failed:\n" + "\n".join(tail))
-    publish(
-        settings.warehouse, settings.serving, mart_relations_from_manifest(manifest), (date, date)
+    publish(  # as the job's publish asset does
+        settings.warehouse,
+        settings.serving,
+        mart_relations_from_manifest(manifest),
+        (date, date),
+        memory_limit=settings.publish_memory_limit,
+        storage_version=settings.serving_storage_version,
     )
     return time.perf_counter() - started
 

@@ -463,6 +463,21 @@ def isolated_settings(home: Path, landing: Path, key: Path) -> Settings:
     )
 
 
+def tuned_settings() -> dict[str, Any]:
+    """The settings from the environment that change how fast a night runs (the CLIENTMART_*
+    variables the benchmark's homes inherit), so a report says what it measured."""
+    settings = Settings()
+    return {
+        name: getattr(settings, name)
+        for name in (
+            "warehouse_memory_limit",
+            "publish_memory_limit",
+            "serving_storage_version",
+            "ingest_chunk_mb",
+        )
+    }
+
+
 # --- floor and plain read ------------------------------------------------------------------
 
 
@@ -860,7 +875,9 @@ def main() -> None:
         },
         "clients": None if args.landing else args.clients,
         "dates": [args.start.isoformat(), end.isoformat()],
+        "settings": tuned_settings(),
     }
+    print("  settings: " + ", ".join(f"{k}={v}" for k, v in report["settings"].items()))
     if args.history_only:
         with MemorySampler() as sampler:
             report["history"] = history_point(

@@ -284,6 +284,7 @@ def publish(date: dt.date | None, full: bool, home: Path | None, warehouse: Path
             (day, day),
             incremental=not full,
             memory_limit=settings.publish_memory_limit,
+            storage_version=settings.serving_storage_version,
         )
     except PublishError as exc:
         raise click.ClickException(str(exc)) from exc

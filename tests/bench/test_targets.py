@@ -157,3 +157,14 @@ def test_the_process_start_is_measured_in_a_fresh_interpreter(rb, tmp_path) -> N
     # a fresh interpreter imports them all again, whatever this test process has imported
     assert parts["import_great_expectations"] > 0.2
     assert measured["seconds"] > sum(parts.values())
+
+
+def test_the_report_names_the_settings_a_night_runs_with(rb, monkeypatch) -> None:
+    """A figure measured with a non-default setting (the serving file's format, a memory
+    limit) says so in its report: the benchmark's homes inherit CLIENTMART_* variables."""
+    monkeypatch.setenv("CLIENTMART_SERVING_STORAGE_VERSION", "v1.5.0")
+    monkeypatch.setenv("CLIENTMART_WAREHOUSE_MEMORY_LIMIT", "4GB")
+    settings = rb.tuned_settings()
+    assert settings["serving_storage_version"] == "v1.5.0"
+    assert settings["warehouse_memory_limit"] == "4GB"
+    assert settings["publish_memory_limit"] == "2GB"

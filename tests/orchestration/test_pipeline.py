@@ -197,6 +197,23 @@ def test_the_dbt_step_retries_while_another_process_holds_the_warehouse(settings
     assert latest_publication(settings.serving)["business_date_max"] == D1
 
 
+def test_the_publish_writes_the_serving_storage_version_setting(settings):
+    """CLIENTMART_SERVING_STORAGE_VERSION (Settings.serving_storage_version) reaches the
+    publish: the serving file is in DuckDB 1.0's format by default and in 1.5's when set."""
+    instance = dagster_instance(settings)
+    deliver_date(settings.landing, D1)
+    for version, tag in (("v1.0.0", "v1.0.0+"), ("v1.5.0", "v1.5.0+")):
+        chosen = settings.model_copy(update={"serving_storage_version": version})
+        (outcome,) = run_dates(chosen, build_definitions(chosen, FIXTURE_DBT), instance, D1, D1)
+        assert outcome.success, outcome.error
+        con = duckdb.connect(str(serving_path(settings.serving)), read_only=True)
+        found = con.execute(
+            "SELECT tags['storage_version'] FROM duckdb_databases() WHERE NOT internal"
+        ).fetchall()
+        con.close()
+        assert found == [(tag,)], version
+
+
 def test_the_publish_runs_under_its_memory_limit_setting(settings):
     """CLIENTMART_PUBLISH_MEMORY_LIMIT (Settings.publish_memory_limit) reaches the publish:
     under 1 MB the run fails at the publish, at once (not retried), with an error that names

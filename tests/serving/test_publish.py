@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from pydantic import ValidationError
 
 from clientmart.serving.publish import (
     MartRelation,
@@ -25,6 +26,7 @@ from clientmart.serving.publish import (
     publish,
     serving_path,
 )
+from clientmart.settings import Settings
 
 MARTS = [MartRelation("marts", "mart_balance_monthly"), MartRelation("marts", "dim_branch")]
 DAY = (dt.date(2026, 9, 30), dt.date(2026, 9, 30))
@@ -94,6 +96,57 @@ def test_the_serving_copy_stays_readable_by_older_duckdb_readers(tmp_path: Path)
         ).fetchall()
         con.close()
         assert tags == [("v1.0.0+",)], (version, tags)
+
+
+def storage_tag(path: Path) -> str:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(
+            "SELECT tags['storage_version'] FROM duckdb_databases() WHERE NOT internal"
+        ).fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def test_a_newer_storage_format_takes_effect_without_reusing_files_of_the_old_one(
+    tmp_path: Path,
+) -> None:
+    """CLIENTMART_SERVING_STORAGE_VERSION: a bank whose BI tools all read with DuckDB 1.5 or
+    later may have the serving file written in DuckDB 1.5's format (its string compression
+    writes a night's rows with about a fifth less CPU; docs/serving.md). A file keeps the
+    format it was created with, so the first publication in the new format starts from an
+    empty file instead of the standby or a copy in the old one; the next copies that one
+    (the standby is still old); from the third on the standby is taken again. Each
+    publication equals the build and carries the publication log."""
+    build, serving = tmp_path / "build.duckdb", tmp_path / "serving"
+    write_build(build, 1)
+    publish(build, serving, MARTS, DAY)
+    assert storage_tag(serving_path(serving)) == "v1.0.0+"
+    bases = []
+    for version in (2, 3, 4):
+        write_build(build, version)
+        result = publish(build, serving, MARTS, DAY, storage_version="v1.5.0")
+        bases.append(result.base)
+        assert storage_tag(serving_path(serving)) == "v1.5.0+", version
+        con = duckdb.connect(str(serving_path(serving)), read_only=True)
+        assert con.execute("SELECT version FROM dim_branch").fetchall() == [(version,)]
+        assert con.execute("SELECT count(*) FROM publication_log").fetchall() == [(version,)]
+        con.close()
+    assert bases == [None, "copy", "standby"]
+    assert storage_tag(serving / "clientmart.duckdb.standby") == "v1.5.0+"
+    # and back: the old format again, for a reader that cannot be upgraded
+    write_build(build, 5)
+    assert publish(build, serving, MARTS, DAY).base is None
+    assert storage_tag(serving_path(serving)) == "v1.0.0+"
+
+
+def test_an_unknown_serving_storage_version_is_refused_when_the_settings_load() -> None:
+    """A version DuckDB does not know fails at start, naming the variable, not at the end of
+    a night's build when the publish opens its file."""
+    with pytest.raises(ValidationError, match="CLIENTMART_SERVING_STORAGE_VERSION=v9.9.9"):
+        Settings(serving_storage_version="v9.9.9")
+    assert Settings(serving_storage_version="v1.5.0").serving_storage_version == "v1.5.0"
+    assert Settings.model_fields["serving_storage_version"].default == "v1.0.0"
 
 
 def test_publish_refuses_when_a_mart_is_missing(tmp_path: Path) -> None:

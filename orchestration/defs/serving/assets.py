@@ -47,6 +47,7 @@ def build_serving_assets(
                 relations,
                 partition_dates(context),
                 memory_limit=settings.publish_memory_limit,
+                storage_version=settings.serving_storage_version,
             )
         except PublishError as exc:
             raise dg.Failure(str(exc), allow_retries=False) from exc
