@@ -95,11 +95,7 @@ def replay(
         wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     finally:
         serving._standby_costs_more = taken
-    con = duckdb.connect(str(result.path), read_only=True)
-    try:
-        tag = serving._file_format(con)
-    finally:
-        con.close()
+    tag = serving.storage_format(result.path)
     shutil.rmtree(copy)
     return {
         "format": version,

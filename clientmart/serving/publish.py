@@ -474,6 +474,16 @@ def _file_format(con: duckdb.DuckDBPyConnection) -> str:
     ).fetchall()[0][0]
 
 
+def storage_format(path: Path) -> str:
+    """The storage format tag of the DuckDB file at ``path`` (a serving file), e.g.
+    "v1.0.0+": DuckDB 1.0 and later open a "v1.0.0+" file, only 1.5 and later "v1.5.0+"."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return _file_format(con)
+    finally:
+        con.close()
+
+
 def _in_format(con: duckdb.DuckDBPyConnection, version: str, what: str) -> bool:
     """Whether the file ``con`` has open (the ``what``: a publication's base) is in the format
     ``version`` writes; logs why it is passed over when not."""

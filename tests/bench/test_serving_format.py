@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 from bench_scripts import bench_script
 
-from clientmart.serving.publish import MartRelation, publish, serving_path
+from clientmart.serving.publish import MartRelation, publish, serving_path, storage_format
 
 MARTS = [MartRelation("marts", "mart_balance_monthly")]
 DAY = dt.date(2026, 9, 30)
@@ -24,16 +24,6 @@ def write_build(path: Path, version: int) -> None:
         f"CAST(i * 10.25 + {version} AS DECIMAL(24,2)) AS balance_cny FROM range(500) t(i)"
     )
     con.close()
-
-
-def tag(path: Path) -> str:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(
-            "SELECT tags['storage_version'] FROM duckdb_databases() WHERE NOT internal"
-        ).fetchall()[0][0]
-    finally:
-        con.close()
 
 
 def test_formats_alternate_each_as_often_first_as_last() -> None:
@@ -55,5 +45,5 @@ def test_each_replay_publishes_a_copy_in_its_format_from_the_standby(tmp_path: P
         assert (run["format"], run["file"], run["base"]) == (version, expected, "standby")
         assert run["wall"] > 0 and run["cpu"] >= 0
         assert not (tmp_path / "copy").exists()
-    assert tag(serving_path(served)) == "v1.0.0+"
+    assert storage_format(serving_path(served)) == "v1.0.0+"
     assert serving_path(served).stat().st_mtime_ns == before

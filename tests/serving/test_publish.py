@@ -25,6 +25,7 @@ from clientmart.serving.publish import (
     mart_relations_from_manifest,
     publish,
     serving_path,
+    storage_format,
 )
 from clientmart.settings import Settings
 
@@ -90,22 +91,7 @@ def test_the_serving_copy_stays_readable_by_older_duckdb_readers(tmp_path: Path)
     for version, window in ((1, (dt.date(2026, 9, 1), dt.date(2026, 9, 1))), (2, DAY)):
         write_build(build, version)
         publish(build, serving, MARTS, window)
-        con = duckdb.connect(str(serving_path(serving)), read_only=True)
-        tags = con.execute(
-            "SELECT tags['storage_version'] FROM duckdb_databases() WHERE NOT internal"
-        ).fetchall()
-        con.close()
-        assert tags == [("v1.0.0+",)], (version, tags)
-
-
-def storage_tag(path: Path) -> str:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(
-            "SELECT tags['storage_version'] FROM duckdb_databases() WHERE NOT internal"
-        ).fetchall()[0][0]
-    finally:
-        con.close()
+        assert storage_format(serving_path(serving)) == "v1.0.0+", version
 
 
 def test_a_newer_storage_format_takes_effect_without_reusing_files_of_the_old_one(
@@ -121,23 +107,23 @@ def test_a_newer_storage_format_takes_effect_without_reusing_files_of_the_old_on
     build, serving = tmp_path / "build.duckdb", tmp_path / "serving"
     write_build(build, 1)
     publish(build, serving, MARTS, DAY)
-    assert storage_tag(serving_path(serving)) == "v1.0.0+"
+    assert storage_format(serving_path(serving)) == "v1.0.0+"
     bases = []
     for version in (2, 3, 4):
         write_build(build, version)
         result = publish(build, serving, MARTS, DAY, storage_version="v1.5.0")
         bases.append(result.base)
-        assert storage_tag(serving_path(serving)) == "v1.5.0+", version
+        assert storage_format(serving_path(serving)) == "v1.5.0+", version
         con = duckdb.connect(str(serving_path(serving)), read_only=True)
         assert con.execute("SELECT version FROM dim_branch").fetchall() == [(version,)]
         assert con.execute("SELECT count(*) FROM publication_log").fetchall() == [(version,)]
         con.close()
     assert bases == [None, "copy", "standby"]
-    assert storage_tag(serving / "clientmart.duckdb.standby") == "v1.5.0+"
+    assert storage_format(serving / "clientmart.duckdb.standby") == "v1.5.0+"
     # and back: the old format again, for a reader that cannot be upgraded
     write_build(build, 5)
     assert publish(build, serving, MARTS, DAY).base is None
-    assert storage_tag(serving_path(serving)) == "v1.0.0+"
+    assert storage_format(serving_path(serving)) == "v1.0.0+"
 
 
 def test_an_unknown_serving_storage_version_is_refused_when_the_settings_load() -> None:
