@@ -155,13 +155,14 @@ def _load_pipeline(settings: Settings):  # noqa: ANN202 (Dagster types imported 
     return build_definitions(settings), dagster_instance(settings)
 
 
-def _unless_busy(call: Callable[[], list]) -> list:
-    """Run ``call``; a warehouse kept busy by a daemon run becomes a clean CLI error."""
-    from orchestration.runner import WarehouseBusyError
+def _unless_refused(call: Callable[[], list]) -> list:
+    """Run ``call``; a run refused before it ran (a warehouse kept busy by a daemon run, a date
+    outside the job's partitions) becomes a clean CLI error."""
+    from orchestration.runner import RunRefusedError
 
     try:
         return call()
-    except WarehouseBusyError as exc:
+    except RunRefusedError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -204,7 +205,7 @@ def run(
     settings = _pipeline_settings(landing, home, warehouse)
     defs, instance = _load_pipeline(settings)
     _finish(
-        _unless_busy(
+        _unless_refused(
             lambda: run_dates(settings, defs, instance, first, last, allow_past, click.echo)
         ),
         settings,
@@ -243,7 +244,7 @@ def backfill(
     first, last = _date_range(None, start, end)
     settings = _pipeline_settings(landing, home, warehouse)
     defs, instance = _load_pipeline(settings)
-    outcomes = _unless_busy(
+    outcomes = _unless_refused(
         lambda: run_backfill(
             settings, defs, instance, first, last, allow_past, chunk_days, click.echo
         )

@@ -25,6 +25,15 @@ def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
     )
 
 
+def business_date_bounds(settings: Settings) -> tuple[dt.date, dt.date]:
+    """First and last business date the job runs now: CLIENTMART_FIRST_BUSINESS_DATE, and
+    today in the bank's time zone (a date's partition exists once its day has begun there)."""
+    first = dt.date.fromisoformat(settings.first_business_date)
+    last = daily_partitions(settings).get_last_partition_key()
+    # no partition yet (a first business date still to come): no date runs
+    return first, dt.date.fromisoformat(last) if last else first - dt.timedelta(days=1)
+
+
 def partition_dates(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
     """First and last business date (inclusive) of the partitions this step materialises."""
     window = context.partition_time_window

@@ -34,7 +34,7 @@ from orchestration.gating import (
     RANGE_START_TAG,
     delivered_month_keys,
 )
-from orchestration.partitions import dates_between, months_between
+from orchestration.partitions import business_date_bounds, dates_between, months_between
 
 DAGSTER_YAML = PROJECT_ROOT / "dagster.yaml"
 
@@ -97,8 +97,35 @@ _WRITING = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
 QUEUE_POLL_SECONDS = 5.0
 
 
-class WarehouseBusyError(RuntimeError):
+class RunRefusedError(RuntimeError):
+    """Nothing was run: the request cannot run as asked; the message says why and what to do."""
+
+
+class WarehouseBusyError(RunRefusedError):
     """Another run kept writing the warehouse longer than the CLI was willing to wait."""
+
+
+class BusinessDateError(RunRefusedError):
+    """A date outside the job's daily partitions: before the first business date, or one whose
+    day has not begun in the bank's time zone."""
+
+
+def check_business_dates(settings: Settings, start: dt.date, end: dt.date) -> None:
+    """Refuse ``start..end`` whole, before anything runs, when a date of it is not a partition
+    of the job (Dagster would stop the run with an unknown partition key, after the dates
+    before it had run)."""
+    first, last = business_date_bounds(settings)
+    if start < first:
+        raise BusinessDateError(
+            f"business date {start} is before {first}, the first business date of this "
+            "pipeline (CLIENTMART_FIRST_BUSINESS_DATE); nothing was run."
+        )
+    if end > last:
+        raise BusinessDateError(
+            f"business date {end} has not begun yet: the last business date the job runs now "
+            f"is {last}, today in {settings.timezone} (CLIENTMART_TIMEZONE); nothing was run. "
+            "Run it once its day has begun."
+        )
 
 
 def wait_for_other_writers(
@@ -173,6 +200,7 @@ def execute(
     # variable; an instance entered and dropped earlier in this process (tests, the CLI's
     # several homes) would otherwise leave a dead weakref there ("Attempted to resolve
     # undefined DagsterInstance weakref"). Point it at the instance this run uses.
+    check_business_dates(settings, start, end)
     with set_defs_state_storage(instance.defs_state_storage):
         return _execute(settings, defs, instance, start, end, allow_past, progress)
 
@@ -251,6 +279,7 @@ def run_dates(
 ) -> list[RunOutcome]:
     """One run per business date, in order, as the nightly schedule would; stop at a failure
     (later dates wait for it)."""
+    check_business_dates(settings, start, end)
     outcomes = []
     for date in dates_between(start, end):
         outcome = execute(settings, defs, instance, date, date, allow_past, progress)
@@ -273,6 +302,7 @@ def backfill(
 ) -> list[RunOutcome]:
     """The range as few runs as possible: one run (ingest loops the dates, dbt runs once with
     start/end vars), or chunks of ``chunk_days`` in date order; stop at a failure."""
+    check_business_dates(settings, start, end)
     dates = dates_between(start, end)
     size = chunk_days or len(dates)
     outcomes = []
