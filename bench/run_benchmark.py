@@ -18,7 +18,9 @@
 4. A plain ``polars.read_csv`` (``read_excel`` for .xlsx) of the last date's files: the read
    stage's throughput as a share of it.
 5. Backfill: the same dates as one range (``orchestration.runner.backfill``) in a fresh home.
-6. History (``--history-months``, 0 to skip): a bank of ``--history-clients`` built by one
+6. History (``--history-months``, 0 to skip): a bank of ``--history-clients`` from the month of
+   ``--history-start`` (default: the latest whose last night has happened; ``--start`` with
+   ``--history-only``), built by one
    backfill up to two days before day ``--history-day`` of month 2 and of month N+1, then the
    day before run nightly (the first night after a bulk backfill, recorded as ``warm_up``:
    it also pays the backfill's after-effects), then day ``--history-day`` nightly, as in a
@@ -459,7 +461,7 @@ def isolated_settings(home: Path, landing: Path, key: Path) -> Settings:
         dagster_home=home / "dagster",
         alerts_dir=home / "alerts",
         pseudonym_key_file=key,
-        first_business_date="2020-01-01",
+        first_business_date=FIRST_BUSINESS_DATE,
     )
 
 
@@ -573,6 +575,63 @@ def bank_dates(args: argparse.Namespace) -> tuple[dt.date, dt.date]:
     priming range's (``--prime-from``), which reads the same landing folder."""
     end = args.start + dt.timedelta(days=args.days - 1)
     return (min(args.start, args.prime_from) if args.prime_from else args.start), end
+
+
+#: the first measured night unless ``--start`` says otherwise
+DEFAULT_START = dt.date(2026, 10, 1)
+
+#: the first business date of the benchmark's homes (``isolated_settings``)
+FIRST_BUSINESS_DATE = "2020-01-01"
+
+
+def add_months(month: dt.date, n: int) -> dt.date:
+    """The first day of the month ``n`` months after (before, when negative) ``month``'s."""
+    index = month.year * 12 + month.month - 1 + n
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def history_calendar(start: dt.date, months: int, day: int) -> tuple[dt.date, dt.date, dt.date]:
+    """The history point's first date (the first of ``start``'s month) and its two measured
+    nights: day ``day`` of the month after it (after 1 month) and of the month ``months``
+    after it (after ``months`` months)."""
+    first = start.replace(day=1)
+    return first, add_months(first, 1).replace(day=day), add_months(first, months).replace(day=day)
+
+
+def default_history_start(last: dt.date, months: int, day: int) -> dt.date:
+    """The latest history whose last night (day ``day`` of its last month) is not after
+    ``last``, the last business date the pipeline runs now."""
+    last_month = last.replace(day=1) if last.day >= day else add_months(last.replace(day=1), -1)
+    return add_months(last_month, -months)
+
+
+def check_dates(args: argparse.Namespace, last: dt.date) -> None:
+    """Refuse, before anything is generated, a run whose dates go past ``last``: the job has
+    no partition for a day that has not begun, and a run stopped there after hours (on
+    2026-12-06 the default history of ``make bench`` ran to 2027-04-10)."""
+    runs = []
+    if not args.history_only:
+        runs.append(("--start/--days", args.start + dt.timedelta(days=args.days - 1)))
+    if args.history_only or args.history_months > 0:
+        _, _, probe_n = history_calendar(args.history_start, args.history_months, args.history_day)
+        runs.append(("--history-start/--history-months/--history-day", probe_n))
+    for flags, end in runs:
+        if end > last:
+            raise SystemExit(
+                f"{flags}: the run would reach business date {end}, after {last}, the last "
+                "business date the pipeline runs today (its daily partitions end today in "
+                "CLIENTMART_TIMEZONE); choose earlier dates. Nothing was generated or run."
+            )
+
+
+def resolve_history_start(args: argparse.Namespace, start_given: bool, last: dt.date) -> dt.date:
+    """``--history-start``; else ``--start`` when only the history runs (the commands of
+    docs/benchmark.md); else the latest history that has happened by ``last``."""
+    if args.history_start is not None:
+        return args.history_start
+    if args.history_only and start_given:
+        return args.start
+    return default_history_start(last, args.history_months, args.history_day)
 
 
 def ensure_bank(landing: Path, clients: int, start: dt.date, end: dt.date, seed: int) -> dict:
@@ -703,13 +762,10 @@ def history_point(
 
     if args.history_months < 2:
         raise SystemExit("--history-months: at least 2 (one month is the point compared with)")
-    first = args.start.replace(day=1)
-    months = [first]
-    for _ in range(args.history_months):
-        months.append((months[-1] + dt.timedelta(days=32)).replace(day=1))
+    first, probe_1, probe_n = history_calendar(
+        args.history_start, args.history_months, args.history_day
+    )
     day = dt.timedelta(days=1)
-    probe_1 = months[1].replace(day=args.history_day)
-    probe_n = months[-1].replace(day=args.history_day)
     landing = args.work / f"landing_history_{args.history_clients}"
     if landing.exists():  # a bank ingested while written may be pruned: write it again
         shutil.rmtree(landing)
@@ -760,6 +816,11 @@ def history_point(
             steps[date]()
             spent[0] += time.perf_counter() - t
 
+    print(
+        f"history: {args.history_clients:,} clients, {first}..{probe_n}, measured nights "
+        f"{probe_1} and {probe_n} in {landing}",
+        flush=True,
+    )
     t = time.perf_counter()
     summary = generate_bank(
         landing,
@@ -802,7 +863,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=31)
-    parser.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2026, 10, 1))
+    parser.add_argument(
+        "--start",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="First measured night (default 2026-10-01); with --history-only, the history's "
+        "first month unless --history-start is given.",
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
         "--out",
@@ -825,6 +892,13 @@ def main() -> None:
         help="Clients of the history bank (default --clients).",
     )
     parser.add_argument("--history-day", type=int, default=10)
+    parser.add_argument(
+        "--history-start",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="First month of the history bank (default: the latest whose last night, day "
+        "--history-day of its last month, has happened).",
+    )
     parser.add_argument(
         "--history-prune-landing",
         action=argparse.BooleanOptionalAction,
@@ -860,6 +934,13 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.history_clients = args.history_clients or args.clients
+    start_given = args.start is not None
+    args.start = args.start or DEFAULT_START
+    from orchestration.partitions import business_date_bounds
+
+    _, last = business_date_bounds(Settings(first_business_date=FIRST_BUSINESS_DATE))
+    args.history_start = resolve_history_start(args, start_given, last)
+    check_dates(args, last)
     check_disk(args)
     out = args.out or BENCH / "results" / f"benchmark-{args.clients}.json"
     end = args.start + dt.timedelta(days=args.days - 1)

@@ -49,7 +49,7 @@ def test_a_history_run_that_fails_late_keeps_the_nights_it_measured(
     monkeypatch.setattr(rb, "measured_run", lambda *a: {"seconds": 80.0, "dbt_nodes": {}})
     args = argparse.Namespace(
         history_months=6,
-        start=dt.date(2026, 1, 1),
+        history_start=dt.date(2026, 1, 1),
         history_day=10,
         work=tmp_path,
         history_clients=10,
