@@ -192,14 +192,18 @@ def main() -> None:
     args = parser.parse_args()
     if args.work is not None and args.work.exists() and any(args.work.iterdir()):
         parser.error(f"--work {args.work} is not empty: the homes must start fresh")
+    from orchestration.partitions import business_date_bounds
+
+    days = max(args.range_days, 1)
+    # the job's last daily partition: today in the bank's time zone
+    _, last_partition = business_date_bounds(Settings())
     if args.date is None:
-        args.date = dt.date.today() - dt.timedelta(days=max(args.range_days, 1))
-    last = args.date + dt.timedelta(days=max(args.range_days, 1) - 1)
-    tomorrow = dt.date.today() + dt.timedelta(days=1)  # the daily partitions end there
-    if last > tomorrow:
+        args.date = last_partition - dt.timedelta(days=days)
+    last = args.date + dt.timedelta(days=days - 1)
+    if last > last_partition:
         parser.error(
-            f"the bank would run to {last}, past the last daily partition ({tomorrow}): "
-            f"take --date {tomorrow - dt.timedelta(days=max(args.range_days, 1) - 1)} or earlier"
+            f"the bank would run to {last}, past the last daily partition ({last_partition}): "
+            f"take --date {last_partition - dt.timedelta(days=days - 1)} or earlier"
         )
     result: dict = {"clients": args.clients, "load_average_start": os.getloadavg()}
     with tempfile.TemporaryDirectory(prefix="bench-orch-") as tmp:
