@@ -605,23 +605,26 @@ def default_history_start(last: dt.date, months: int, day: int) -> dt.date:
     return add_months(last_month, -months)
 
 
-def check_dates(args: argparse.Namespace, last: dt.date) -> None:
-    """Refuse, before anything is generated, a run whose dates go past ``last``: the job has
-    no partition for a day that has not begun, and a run stopped there after hours (on
-    2026-12-06 the default history of ``make bench`` ran to 2027-04-10)."""
+def check_dates(args: argparse.Namespace, settings: Settings) -> None:
+    """Refuse, before anything is generated, nights or a history whose dates are not
+    partitions of the job (the runner's rule, ``check_business_dates``): a run stopped on the
+    first such date after hours (on 2026-12-06 the default history of ``make bench`` ran to
+    2027-04-10)."""
+    from orchestration.runner import BusinessDateError, check_business_dates
+
     runs = []
     if not args.history_only:
-        runs.append(("--start/--days", args.start + dt.timedelta(days=args.days - 1)))
+        runs.append(("--start/--days", *bank_dates(args)))
     if args.history_only or args.history_months > 0:
-        _, _, probe_n = history_calendar(args.history_start, args.history_months, args.history_day)
-        runs.append(("--history-start/--history-months/--history-day", probe_n))
-    for flags, end in runs:
-        if end > last:
-            raise SystemExit(
-                f"{flags}: the run would reach business date {end}, after {last}, the last "
-                "business date the pipeline runs today (its daily partitions end today in "
-                "CLIENTMART_TIMEZONE); choose earlier dates. Nothing was generated or run."
-            )
+        first, _, probe_n = history_calendar(
+            args.history_start, args.history_months, args.history_day
+        )
+        runs.append(("--history-start/--history-months/--history-day", first, probe_n))
+    for flags, start, end in runs:
+        try:
+            check_business_dates(settings, start, end)
+        except BusinessDateError as exc:
+            raise SystemExit(f"{flags}: {exc} Nothing was generated.") from exc
 
 
 def resolve_history_start(args: argparse.Namespace, start_given: bool, last: dt.date) -> dt.date:
@@ -938,9 +941,9 @@ def main() -> None:
     args.start = args.start or DEFAULT_START
     from orchestration.partitions import business_date_bounds
 
-    _, last = business_date_bounds(Settings(first_business_date=FIRST_BUSINESS_DATE))
-    args.history_start = resolve_history_start(args, start_given, last)
-    check_dates(args, last)
+    homes = Settings(first_business_date=FIRST_BUSINESS_DATE)  # the homes' partitions
+    args.history_start = resolve_history_start(args, start_given, business_date_bounds(homes)[1])
+    check_dates(args, homes)
     check_disk(args)
     out = args.out or BENCH / "results" / f"benchmark-{args.clients}.json"
     end = args.start + dt.timedelta(days=args.days - 1)

@@ -54,13 +54,16 @@ def test_nights_or_a_history_past_today_are_refused_before_anything_is_generated
 ) -> None:
     later = dt.date.today() + dt.timedelta(days=2)  # not yet begun in any time zone
     future = ["--clients", "100", "--start", later.isoformat(), "--days", "2"]
-    with pytest.raises(SystemExit, match=r"--start/--days: the run would reach business date"):
+    with pytest.raises(SystemExit, match=r"--start/--days: business date .* has not begun yet"):
         _main(rb, monkeypatch, tmp_path, *future, "--history-months", "0")
     history = ["--history-only", "--history-clients", "100", "--history-months", "2"]
     month_ago = (dt.date.today() - dt.timedelta(days=31)).isoformat()
     with pytest.raises(SystemExit, match="--history-start/--history-months/--history-day") as e:
         _main(rb, monkeypatch, tmp_path, *history, "--start", month_ago)
-    assert "Nothing was generated or run" in str(e.value)
+    assert "has not begun yet" in str(e.value) and "Nothing was generated" in str(e.value)
+    before = ["--clients", "100", "--start", "2019-12-30", "--days", "3", "--history-months", "0"]
+    with pytest.raises(SystemExit, match="--start/--days: business date 2019-12-30 is before"):
+        _main(rb, monkeypatch, tmp_path, *before)
 
 
 def test_the_default_run_plans_a_history_that_has_happened(rb, monkeypatch, tmp_path) -> None:
