@@ -27,13 +27,15 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt
     raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD or YYYYMMDD")
 
 
-def _settings(landing: Path | None, home: Path | None) -> Settings:
+def _settings(landing: Path | None, home: Path | None, warehouse: Path | None = None) -> Settings:
     overrides: dict[str, object] = {}
     if home is not None:
         overrides["home"] = home
     if landing is not None:
         overrides["landing_root"] = landing
-    return Settings(**overrides)
+    if warehouse is not None:
+        overrides["warehouse_path"] = warehouse
+    return Settings(**overrides)  # validated, so relative folders become absolute
 
 
 landing_option = click.option(
@@ -126,13 +128,6 @@ allow_past_option = click.option(
 )
 
 
-def _pipeline_settings(landing: Path | None, home: Path | None, warehouse: Path | None) -> Settings:
-    settings = _settings(landing, home)
-    if warehouse is not None:
-        settings = settings.model_copy(update={"warehouse_path": warehouse})
-    return settings
-
-
 def _date_range(
     date: dt.date | None, start: dt.date | None, end: dt.date | None
 ) -> tuple[dt.date, dt.date]:
@@ -202,7 +197,7 @@ def run(
     from orchestration.runner import run_dates
 
     first, last = _date_range(date, start, end)
-    settings = _pipeline_settings(landing, home, warehouse)
+    settings = _settings(landing, home, warehouse)
     defs, instance = _load_pipeline(settings)
     _finish(
         _unless_refused(
@@ -242,7 +237,7 @@ def backfill(
     from orchestration.runner import backfill as run_backfill
 
     first, last = _date_range(None, start, end)
-    settings = _pipeline_settings(landing, home, warehouse)
+    settings = _settings(landing, home, warehouse)
     defs, instance = _load_pipeline(settings)
     outcomes = _unless_refused(
         lambda: run_backfill(
@@ -274,7 +269,7 @@ def publish(date: dt.date | None, full: bool, home: Path | None, warehouse: Path
     from clientmart.serving.publish import publish as do_publish
     from orchestration.defs.dbt.project import dbt_project, prepare_manifest
 
-    settings = _pipeline_settings(None, home, warehouse)
+    settings = _settings(None, home, warehouse)
     manifest = prepare_manifest(dbt_project(settings), settings)
     day = date or dt.date.today()
     try:
