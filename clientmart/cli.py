@@ -253,7 +253,9 @@ def backfill(
     "date",
     callback=_date,
     default=None,
-    help="Business date the build warehouse was last built for (publication log).",
+    help="Business date the build warehouse was last built for, when it holds a date no "
+    "publication did (publication log, what BI shows as 'data as of'). Default: the business "
+    "dates of the previous publication.",
 )
 @click.option(
     "--full",
@@ -271,13 +273,12 @@ def publish(date: dt.date | None, full: bool, home: Path | None, warehouse: Path
 
     settings = _settings(None, home, warehouse)
     manifest = prepare_manifest(dbt_project(settings), settings)
-    day = date or dt.date.today()
     try:
         result = do_publish(
             settings.warehouse,
             settings.serving,
             mart_relations_from_manifest(manifest),
-            (day, day),
+            (date, date) if date else None,
             incremental=not full,
             memory_limit=settings.publish_memory_limit,
             storage_version=settings.serving_storage_version,
@@ -286,7 +287,9 @@ def publish(date: dt.date | None, full: bool, home: Path | None, warehouse: Path
         raise click.ClickException(str(exc)) from exc
     click.echo(
         f"published {result.publication_id} ({result.mode}, from {result.base or 'an empty file'}) "
-        f"to {result.path}: " + ", ".join(f"{k}={v}" for k, v in result.row_counts.items())
+        f"to {result.path}, business dates {result.business_date_min}.."
+        f"{result.business_date_max}: "
+        + ", ".join(f"{k}={v}" for k, v in result.row_counts.items())
     )
 
 

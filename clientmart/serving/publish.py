@@ -624,7 +624,7 @@ def publish(
     build_path: Path,
     serving_dir: Path,
     relations: Sequence[MartRelation],
-    run_dates: tuple[dt.date, dt.date],
+    run_dates: tuple[dt.date, dt.date] | None,
     *,
     with_exports: bool = True,
     incremental: bool = True,
@@ -635,7 +635,9 @@ def publish(
 
     ``run_dates`` is the range of business dates the run that publishes has just built; the
     log's ``business_date_min``/``max`` widen the previous publication's range with it, so a
-    dashboard can say "as of" the latest business date held. ``incremental=False`` writes
+    dashboard can say "as of" the latest business date held. None: a publication of what
+    the build already held (`clientmart publish` by hand), which keeps the previous
+    publication's range and logs no run dates. ``incremental=False`` writes
     every mart whole (as when there is no previous publication). ``memory_limit`` is
     DuckDB's for the publication (e.g. "2GB"; None: DuckDB's default, 80% of RAM).
     ``storage_version`` is the serving file's storage format (SERVING_STORAGE_VERSION).
@@ -647,6 +649,12 @@ def publish(
         raise PublishError("no mart models to publish (no model under a marts/ folder)")
     publication_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     final = serving_path(serving_dir)
+    if run_dates is None and not final.exists():
+        raise PublishError(
+            f"no previous publication in {serving_dir} to take the business dates held "
+            "from: give the last business date the build warehouse holds "
+            "(clientmart publish --date D)"
+        )
     with publish_lock(serving_dir):
         for stale in serving_dir.glob(f"{SERVING_FILE}.tmp-*"):
             # left by a publish that was killed (a file, and DuckDB's spill folder beside
@@ -739,8 +747,15 @@ def publish(
             held = con.execute(
                 f"SELECT min(business_date_min), max(business_date_max) FROM {PUBLICATION_LOG}"
             ).fetchall()[0]
-            date_min = min(d for d in (held[0], run_dates[0]) if d is not None)
-            date_max = max(d for d in (held[1], run_dates[1]) if d is not None)
+            run_start, run_end = run_dates or (None, None)
+            date_min = min((d for d in (held[0], run_start) if d is not None), default=None)
+            date_max = max((d for d in (held[1], run_end) if d is not None), default=None)
+            if date_max is None:
+                raise PublishError(
+                    f"the publication log of {final} holds no business date to keep: give "
+                    "the last business date the build warehouse holds (clientmart publish "
+                    "--date D)"
+                )
             published_at = dt.datetime.now(dt.UTC)
             con.execute(
                 f"INSERT INTO {PUBLICATION_LOG} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -749,8 +764,8 @@ def publish(
                     published_at,
                     date_min,
                     date_max,
-                    run_dates[0],
-                    run_dates[1],
+                    run_start,
+                    run_end,
                     json.dumps(counts, sort_keys=True),
                     mode,
                     *(watermark or (None, None)),

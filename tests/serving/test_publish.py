@@ -82,6 +82,37 @@ def test_publication_log_and_parquet_exports_equal_the_marts(tmp_path: Path) -> 
     assert len(list((serving / "exports.d").iterdir())) == 2
 
 
+def test_a_publication_by_hand_keeps_the_business_dates_held(tmp_path: Path) -> None:
+    """`clientmart publish` without --date built no date: BI's "data as of" stays the last
+    business date published (it once became the machine's date of the publish)."""
+    build, serving = tmp_path / "build.duckdb", tmp_path / "serving"
+    write_build(build, 1)
+    with pytest.raises(PublishError, match=r"clientmart publish --date D"):
+        publish(build, serving, MARTS, None)  # nothing says which dates the build holds
+    assert not serving_path(serving).exists()
+    publish(build, serving, MARTS, (dt.date(2026, 9, 1), dt.date(2026, 9, 29)))
+    write_build(build, 2)
+    for incremental in (True, False):
+        again = publish(build, serving, MARTS, None, incremental=incremental)
+        assert (again.business_date_min, again.business_date_max) == (
+            dt.date(2026, 9, 1),
+            dt.date(2026, 9, 29),
+        )
+    con = duckdb.connect(str(serving_path(serving)), read_only=True)
+    logged = con.execute(
+        "SELECT business_date_max, run_start_date, run_end_date FROM publication_log "
+        "ORDER BY published_at"
+    ).fetchall()
+    assert con.execute("SELECT max(version) FROM dim_branch").fetchall() == [(2,)]
+    con.close()
+    assert (
+        logged
+        == [(dt.date(2026, 9, 29), dt.date(2026, 9, 1), dt.date(2026, 9, 29))]
+        + [(dt.date(2026, 9, 29), None, None)] * 2
+    )
+    assert publish(build, serving, MARTS, DAY).business_date_max == DAY[1]
+
+
 def test_the_serving_copy_stays_readable_by_older_duckdb_readers(tmp_path: Path) -> None:
     """BI tools may read the serving file with an older DuckDB than the pipeline's: a first
     publication and one built on it keep the storage format that DuckDB 1.0 and later open
