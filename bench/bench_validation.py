@@ -34,7 +34,8 @@ DAY = dt.date(2026, 10, 1)
 
 
 def generate(path: Path, rows: int, clients: int) -> None:
-    """A deposit_balances file with thousands separators and a few bad records."""
+    """A deposit_balances file of plain amounts (no thousands separators, no padding: the
+    generator's nightly files have both) with one negative balance in a thousand records."""
     i = pl.int_range(rows, eager=True)
     frame = pl.DataFrame(
         {
