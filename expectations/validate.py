@@ -66,10 +66,12 @@ class ValidationSummary:
             "success": self.success,
             "rows": self.rows,
             "evaluated": len(self.results),
-            "failed": [
-                f"{r.expectation}({r.column or ''}): {r.unexpected_count}" for r in self.failed
-            ],
+            "failed": self.failures(),
         }
+
+    def failures(self) -> list[str]:
+        """Each failed expectation as ``expectation(column): unexpected count``."""
+        return [f"{r.expectation}({r.column or ''}): {r.unexpected_count}" for r in self.failed]
 
     @staticmethod
     def combine(feed: str, summaries: list[ValidationSummary]) -> ValidationSummary:

@@ -74,6 +74,16 @@ class FeedResult:
         failed = self.validation is not None and not self.validation.success
         return not refused and not failed
 
+    @property
+    def problems(self) -> list[str]:
+        """Why the feed's date is not ok, for people: each refused file's message (it names
+        the file and the rule), and the suite's failed expectations when no file was refused."""
+        refused = [f.message for f in self.files if f.status == "refused"]
+        if refused or self.validation is None or self.validation.success:
+            return refused
+        failed = ", ".join(self.validation.failures())
+        return [f"{self.feed} {self.business_date}: suite {self.validation.suite} failed: {failed}"]
+
 
 @dataclass
 class DateResult:

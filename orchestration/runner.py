@@ -27,6 +27,8 @@ from orchestration.defs.pipeline.jobs import (
     MONTH_JOB_NAME,
     WRITES_WAREHOUSE_TAG,
     alert_run_failure,
+    failed_check_reasons,
+    with_check_reasons,
 )
 from orchestration.gating import (
     ALLOW_PAST_TAG,
@@ -174,16 +176,18 @@ def wait_for_other_writers(
         time.sleep(QUEUE_POLL_SECONDS)
 
 
-def _error_of(result: dg.ExecuteInProcessResult) -> str:
+def _error_of(result: dg.ExecuteInProcessResult, instance: dg.DagsterInstance) -> str:
+    """The run's first failure, followed by the reasons of its failed checks."""
+    reasons = failed_check_reasons(instance, result.run_id)
     for event in result.all_events:
         if event.is_step_failure or event.is_run_failure:
             data = event.event_specific_data
             error = getattr(data, "error", None)
             if error is not None:
-                return error.message.strip()
+                return with_check_reasons(error.message.strip(), reasons)
             if event.message:
-                return event.message
-    return "run failed"
+                return with_check_reasons(event.message, reasons)
+    return with_check_reasons("run failed", reasons)
 
 
 def execute(
@@ -231,7 +235,11 @@ def _execute(
             instance=instance, partition_key=partition_key, tags=tags, raise_on_error=False
         )
     outcome = RunOutcome(
-        result.run_id, start, end, result.success, "" if result.success else _error_of(result)
+        result.run_id,
+        start,
+        end,
+        result.success,
+        "" if result.success else _error_of(result, instance),
     )
     if not result.success:
         alert_run_failure(settings, result.dagster_run, outcome.error)
@@ -262,10 +270,10 @@ def _ingest_changed_months(
             tags={IN_PROCESS_TAG: "true"},
             raise_on_error=False,
         )
-        verdict = "ok" if result.success else f"FAILED: {_error_of(result)}"
+        verdict = "ok" if result.success else f"FAILED: {_error_of(result, instance)}"
         progress(f"monthly feeds {month:%Y-%m} run {result.run_id[:8]}: {verdict}")
         if not result.success:
-            alert_run_failure(settings, result.dagster_run, _error_of(result))
+            alert_run_failure(settings, result.dagster_run, _error_of(result, instance))
 
 
 def run_dates(

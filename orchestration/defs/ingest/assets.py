@@ -119,12 +119,15 @@ def _outcomes(results: dict[str, list[FeedResult]]) -> Iterator:
             asset_key=raw_key(name),
             metadata={"records_kept": rows, "dates": dg.MetadataValue.json(per_date)},
         )
+        problems = [p for r in feed_results for p in r.problems]
         yield dg.AssetCheckResult(
             asset_key=raw_key(name),
             check_name=EXPECTATIONS_CHECK,
             passed=passed,
             severity=dg.AssetCheckSeverity.ERROR,
             metadata={"dates": dg.MetadataValue.json(per_date)},
+            # the reasons reach the run's error and its alert (failed_check_reasons)
+            description="; ".join(problems) if problems else None,
         )
 
 
@@ -228,6 +231,5 @@ def _summary_line(result: FeedResult) -> str:
     kept = sum(f.records_kept for f in result.files)
     bad = sum(f.records_quarantined for f in result.files)
     statuses = ",".join(sorted({f.status for f in result.files})) or "nothing delivered"
-    return f"{result.feed} {result.business_date}: {statuses}; {kept} kept, {bad} quarantined" + (
-        "" if result.ok else " — NOT OK"
-    )
+    line = f"{result.feed} {result.business_date}: {statuses}; {kept} kept, {bad} quarantined"
+    return line if result.ok else f"{line} — NOT OK: " + "; ".join(result.problems)

@@ -143,9 +143,39 @@ def build_failure_sensor(
         description="Writes an alert (log line, JSON file, optional webhook) for a failed run.",
     )
     def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
-        alert_run_failure(settings, context.dagster_run, context.failure_event.message or "")
+        run = context.dagster_run
+        message = with_check_reasons(
+            context.failure_event.message or "", failed_check_reasons(context.instance, run.run_id)
+        )
+        alert_run_failure(settings, run, message)
 
     return run_failure_alert
+
+
+def failed_check_reasons(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    """``<asset> <check>: <description>`` of each failed check of the run that says why.
+
+    Dagster's error for a failed blocking check names the asset and the check only; the
+    ingest checks describe the refused files and failed expectations (dbt's failed tests are
+    in the dbt step's own error already)."""
+    records = instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    ).records
+    reasons = []
+    for record in records:
+        event = record.event_log_entry.dagster_event
+        evaluation = event.event_specific_data if event else None
+        if evaluation is not None and not evaluation.passed and evaluation.description:
+            reasons.append(
+                f"{evaluation.asset_key.to_user_string()} {evaluation.check_name}: "
+                f"{evaluation.description}"
+            )
+    return reasons
+
+
+def with_check_reasons(message: str, reasons: list[str]) -> str:
+    """A run's error followed by the reasons of its failed checks, one per line."""
+    return "\n".join([message, *reasons]) if message else "\n".join(reasons)
 
 
 def alert_run_failure(settings: Settings, run: dg.DagsterRun, message: str) -> None:

@@ -1,0 +1,69 @@
+"""A date that fails because a delivery was refused says which file and why, in the run's
+log, the CLI's error, the alert and the asset check, not only "raw/<feed>: expectations"
+(Dagster's message for a failed blocking check names the check, not its reason; the reason
+was only in the ingest audit)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import dagster as dg
+from fixture_deliveries import deliver_date
+
+from orchestration.defs.ingest.assets import EXPECTATIONS_CHECK, raw_key
+from orchestration.defs.pipeline.jobs import failed_check_reasons
+from orchestration.runner import dagster_instance, run_dates
+
+D1 = dt.date(2026, 9, 1)
+REASON = (
+    "fx_rates/20260901/fx_rates_20260901.csv: control count 3 disagrees with 1 records in "
+    "the file; re-deliver the file and its .ok"
+)
+
+
+def test_a_refused_delivery_names_its_file_and_reason_in_the_error_and_the_alert(settings, defs):
+    deliver_date(settings.landing, D1)
+    ok = settings.landing / "fx_rates" / "20260901" / "fx_rates_20260901.csv.ok"
+    ok.write_text("3\n", encoding="ascii")  # the file holds one record
+    instance = dagster_instance(settings)
+
+    (outcome,) = run_dates(settings, defs, instance, D1, D1)
+
+    assert not outcome.success
+    assert "raw/fx_rates: expectations" in outcome.error
+    assert REASON in outcome.error
+    (alert,) = [json.loads(p.read_text()) for p in settings.alerts.glob("*.json")]
+    assert alert["kind"] == "run_failure" and REASON in alert["message"]
+    (evaluation,) = [
+        r.event_log_entry.dagster_event.event_specific_data
+        for r in instance.get_records_for_run(
+            outcome.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        ).records
+        if r.event_log_entry.dagster_event.event_specific_data.asset_key == raw_key("fx_rates")
+    ]
+    assert evaluation.check_name == EXPECTATIONS_CHECK and not evaluation.passed
+    assert REASON in evaluation.description
+    assert failed_check_reasons(instance, outcome.run_id) == [
+        f"raw/fx_rates {EXPECTATIONS_CHECK}: {evaluation.description}"
+    ]
+    log = "\n".join(e.user_message for e in instance.all_logs(outcome.run_id))
+    assert f"fx_rates 2026-09-01: refused; 0 kept, 0 quarantined — NOT OK: {REASON}" in log
+
+    # the daemon's path: the run-failure sensor alerts with the same reasons
+    for path in settings.alerts.glob("*.json"):
+        path.unlink()
+    failure = next(
+        e.dagster_event
+        for e in instance.all_logs(outcome.run_id)
+        if e.dagster_event and e.dagster_event.event_type == dg.DagsterEventType.RUN_FAILURE
+    )
+    context = dg.build_run_status_sensor_context(
+        sensor_name="run_failure_alert",
+        dagster_event=failure,
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(outcome.run_id),
+    )
+    defs.resolve_sensor_def("run_failure_alert")(context.for_run_failure())
+    (alert,) = [json.loads(p.read_text()) for p in settings.alerts.glob("*.json")]
+    assert f"raw/fx_rates {EXPECTATIONS_CHECK}: {REASON}" in alert["message"]
