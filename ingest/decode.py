@@ -36,6 +36,20 @@ class UndecodableFile(Exception):
         self.offset = offset
 
 
+def line_at(path: Path, offset: int) -> int:
+    """The line (1-based, as an editor counts them) that holds byte ``offset`` of ``path``:
+    read in pieces, so a refusal far into a large file costs no more memory than a piece."""
+    newlines, seen = 0, 0
+    with path.open("rb") as handle:
+        while seen < offset:
+            piece = handle.read(min(CHUNK, offset - seen))
+            if not piece:
+                break
+            newlines += piece.count(b"\n")
+            seen += len(piece)
+    return newlines + 1
+
+
 @dataclass(frozen=True)
 class Encoding:
     """How a file is encoded: the name reported in the audit, the codec, the BOM to skip."""

@@ -21,6 +21,7 @@ from ingest.decode import (
     UndecodableFile,
     decode_piece,
     detect_encoding,
+    line_at,
     record_pieces,
     settle_utf8,
 )
@@ -106,11 +107,14 @@ def map_header(feed: Feed, headers: list[str], source: str) -> tuple[dict[str, s
     return columns, extras
 
 
-def _refuse_undecodable(feed: Feed, source: str, err: UndecodableFile) -> DeliveryRefused:
+def _refuse_undecodable(
+    feed: Feed, path: Path, source: str, err: UndecodableFile
+) -> DeliveryRefused:
     shown = feed.encoding if feed.encoding != "auto" else err.encoding
     return DeliveryRefused(
         "undecodable",
-        f"{source}: undecodable as {shown} at byte {err.offset}; ask the sender to "
+        f"{source}: undecodable as {shown} at byte {err.offset} (line "
+        f"{line_at(path, err.offset)}); ask the sender to "
         "re-deliver in UTF-8, GBK or GB18030 (or set the feed's encoding in feeds.yml)",
     )
 
@@ -135,7 +139,7 @@ def _read_delimited(path: Path, feed: Feed, source: str, chunk_bytes: int) -> It
             encoding = settle_utf8(path, feed.encoding, encoding)
         yield from _read_pieces(path, feed, source, chunk_bytes, encoding)
     except UndecodableFile as err:
-        raise _refuse_undecodable(feed, source, err) from None
+        raise _refuse_undecodable(feed, path, source, err) from None
 
 
 def _read_pieces(

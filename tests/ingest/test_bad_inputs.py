@@ -87,8 +87,9 @@ def test_undecodable_gbk_is_refused(reference_bank, land):
     good = (HEADER + "20261001,A1,C001,B001,DD01,CNY,5\n").encode()
     land("deposit_balances", "db.csv", good + b"\xff\xfe,bad\n", count=2)
     message = refused(reference_bank)
-    assert f"deposit_balances/20261001/db.csv: undecodable as gb18030 at byte {len(good)}" in (
-        message
+    assert (
+        f"deposit_balances/20261001/db.csv: undecodable as gb18030 at byte {len(good)} (line 3)"
+        in message
     )
 
 

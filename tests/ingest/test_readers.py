@@ -203,7 +203,10 @@ def test_a_bad_byte_in_a_later_piece_of_a_gbk_file_refuses_it_at_its_offset(tmp_
     src.write_bytes(good + b"2026-10-03|\xff\xfe|7.3\n")
     feed = load_feeds()["fx_rates"]
     assert detect_encoding(src, "auto").name == "gb18030"
-    with pytest.raises(DeliveryRefused, match=f"undecodable as gb18030 at byte {len(good) + 11}"):
+    line = good.count(b"\n") + 1  # the bad record's line, as an editor shows it
+    with pytest.raises(
+        DeliveryRefused, match=rf"undecodable as gb18030 at byte {len(good) + 11} \(line {line}\)"
+    ):
         list(read_delivery_parts(src, feed, "fx_rates/20261003/fx.txt", chunk_bytes=64))
 
 
