@@ -34,7 +34,7 @@ from ingest.landing import (
     scan_date,
     scan_feed,
 )
-from ingest.read import DeliveryRefused, read_delivery_parts
+from ingest.read import LINE, DeliveryRefused, read_delivery_parts
 from ingest.rules import EarlierKeys, split_records
 from ingest.spec import Feed, load_feeds
 
@@ -185,6 +185,7 @@ class _Pieces:
     kept: int = 0
     quarantined: int = 0
     rules: Counter = field(default_factory=Counter)
+    lines: list[int] = field(default_factory=list)  # the first SHOWN_LINES broken records'
     summaries: list[ValidationSummary] = field(default_factory=list)
     # a file read in one piece whose suite run was left to its group: its kept records and
     # the row count the suite expects of them
@@ -235,6 +236,7 @@ def _take_pieces(
             total.read += part.frame.height
             total.quarantined += split.quarantined.height
             total.rules.update(r for rules in split.quarantined["rules"] for r in rules.split(";"))
+            total.lines += split.quarantined[LINE].head(SHOWN_LINES - len(total.lines)).to_list()
             expected = split.kept.height
             if following is None and result.control_count is not None:
                 expected = result.control_count - total.quarantined - total.kept
@@ -310,7 +312,8 @@ def _open_file(
                 "max_bad_share",
                 f"{source}: {bad} of {result.records_read} records break rules "
                 f"({bad / result.records_read:.1%} > max_bad_share "
-                f"{feed.max_bad_share:.1%}; rules: {_top_rules(result.quarantine_rules)}); "
+                f"{feed.max_bad_share:.1%}; rules: {_top_rules(result.quarantine_rules)}; "
+                f"{_lines(pieces.lines, bad)}); "
                 "fix and re-deliver the file",
             )
     except DeliveryRefused as refusal:
@@ -359,6 +362,14 @@ def _close_file(
 
 def _top_rules(counts: dict[str, int]) -> str:
     return ", ".join(f"{r} x{n}" for r, n in Counter(counts).most_common(5))
+
+
+SHOWN_LINES = 5  # a refusal for too many bad records names the lines of the first ones
+
+
+def _lines(lines: list[int], bad: int) -> str:
+    shown = ", ".join(str(n) for n in lines)
+    return f"line {shown}" if bad == 1 else f"lines {shown}" + (", ..." if bad > len(lines) else "")
 
 
 def _settled(

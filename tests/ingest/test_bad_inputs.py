@@ -154,6 +154,7 @@ def test_too_many_bad_records_refuses_the_delivery(reference_bank, land):
     land("deposit_balances", "db.csv", HEADER + GOOD + bad)
     message = refused(reference_bank)
     assert "5 of 45 records break rules" in message and "max_bad_share" in message
+    assert "rules: range:balance x5; lines 42, 43, 44, 45, 46)" in message  # header is line 1
 
 
 def test_xlsx_with_blank_rows_and_extra_sheets(reference_bank, settings, land):
