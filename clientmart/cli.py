@@ -8,6 +8,7 @@ keep ``clientmart --help`` fast.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -291,6 +292,44 @@ def publish(date: dt.date | None, full: bool, home: Path | None, warehouse: Path
         f"{result.business_date_max}: "
         + ", ".join(f"{k}={v}" for k, v in result.row_counts.items())
     )
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@home_option
+@warehouse_option
+@click.argument("dbt_args", nargs=-1, required=True, type=click.UNPROCESSED)
+def dbt(home: Path | None, warehouse: Path | None, dbt_args: tuple[str, ...]) -> None:
+    """Run dbt by hand on the pipeline's warehouse: clientmart dbt build --full-refresh
+    --select int_client_history+ (the runbook's repairs after a deploy).
+
+    dbt gets the project and profiles folders, the target (CLIENTMART_DBT_TARGET) and the
+    environment the pipeline gives it (raw layer, warehouse, the pseudonymous key, memory
+    limit); its own options (--select, --vars, ...) pass through. It first waits for runs
+    writing the warehouse, as `clientmart run` does, and holds it while dbt runs; the exit
+    code is dbt's. Then `clientmart publish` serves what it rebuilt.
+    """
+    import os
+    import subprocess
+
+    from orchestration.defs.dbt.project import DBT_PROJECT_DIR, dbt_executable
+    from orchestration.runner import dagster_instance, wait_for_other_writers, warehouse_lock
+
+    settings = _settings(None, home, warehouse)
+    args = list(dbt_args)
+    for flags, value in (
+        (("--project-dir",), DBT_PROJECT_DIR),
+        (("--profiles-dir",), DBT_PROJECT_DIR),
+        (("--target", "-t"), settings.dbt_target),
+    ):
+        if not any(a in flags or a.startswith(f"{flags[0]}=") for a in args):
+            args += [flags[0], str(value)]
+    with warehouse_lock(settings):
+        instance = dagster_instance(settings)
+        _unless_refused(lambda: wait_for_other_writers(settings, instance, click.echo) or [])
+        done = subprocess.run(
+            [dbt_executable(), *args], env={**os.environ, **settings.dbt_env()}, check=False
+        )
+    sys.exit(done.returncode)
 
 
 @main.command()
