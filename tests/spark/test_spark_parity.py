@@ -4,9 +4,8 @@ A small generated bank (150 clients, 4 days straddling a month end) is ingested 
 project is built on the default DuckDB target and on the `spark` target (dbt-spark,
 `session` method, in a child process with its own Derby metastore under tmp), both reading
 the same raw Parquet. Every model under models/marts is then read from both warehouses and
-compared row by row: keys, codes, dates and counts exactly, money (DECIMAL) within 0.01
-(Spark and DuckDB size the result of a DECIMAL division differently, see docs/scale-out.md)
-and shares (DOUBLE) within 1e-9. The build times of both targets are printed (run with -s).
+compared row by row: keys, codes, dates, counts and money (DECIMAL, to the cent) exactly,
+shares (DOUBLE) within 1e-9 (docs/scale-out.md, "Money"). The build times of both targets are printed (run with -s).
 
 Data tests and unit tests run on DuckDB in the other suites; here both builds are seeds,
 models and the call list's unit tests (the same nodes, so the two times compare), to keep
@@ -39,18 +38,6 @@ DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 DBT = Path(sys.executable).parent / "dbt"
 START, END = dt.date(2026, 1, 30), dt.date(2026, 2, 2)
 CLIENTS = 150
-MONEY_TOLERANCE = Decimal("0.01")
-# Columns that sum per-position daily averages each rounded to the cent: DuckDB computes
-# DECIMAL / INTEGER in DOUBLE, so a position whose exact average ends in half a cent may round
-# down there and up on Spark (exact DECIMAL). Each position may then differ by one cent, the
-# cell by one cent per position (account_count). docs/scale-out.md, "DECIMAL".
-SUMMED_ROUNDED = {
-    "mart_client_breakdown": (
-        "daily_avg_balance_cny",
-        "previous_daily_avg_balance_cny",
-        "daily_avg_balance_change_cny",
-    )
-}
 SPARK_SCHEMA = "clientmart"
 CALL_LIST_UNIT_TESTS = (
     "call_list_respects_the_cool_down_and_reason_priority",
@@ -125,11 +112,13 @@ def _sort_key(row: tuple) -> tuple:
     return (*exact, *approx)
 
 
-def _same(a: object, b: object, money_tolerance: Decimal = MONEY_TOLERANCE) -> bool:
+def _same(a: object, b: object) -> bool:
     if a is None or b is None:
         return a is None and b is None
     if isinstance(a, Decimal) or isinstance(b, Decimal):
-        return abs(Decimal(str(a)) - Decimal(str(b))) <= money_tolerance
+        # money to the cent on both engines: both divide exactly and round half-up
+        # (DuckDB in integer cents, macro duckdb__money_divide; Spark in DECIMAL)
+        return Decimal(str(a)) == Decimal(str(b))
     if isinstance(a, float) or isinstance(b, float):
         return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
     return a == b
@@ -247,17 +236,11 @@ def test_mart_is_equal_on_spark_and_duckdb(both_targets: dict, mart: str) -> Non
     spark_columns, spark = _spark_rows(both_targets["exported"], mart, columns)
     assert sorted(spark_columns) == sorted(columns)
     assert len(spark) == len(duck), f"{mart}: {len(spark)} rows on Spark, {len(duck)} on DuckDB"
-    summed = SUMMED_ROUNDED.get(mart, ())
-    positions = columns.index("account_count") if summed else None
     for d_row, s_row in zip(sorted(duck, key=_sort_key), sorted(spark, key=_sort_key), strict=True):
         differing = [
             f"{name}: duckdb={a!r} spark={b!r}"
             for name, a, b in zip(columns, d_row, s_row, strict=True)
-            if not _same(
-                a,
-                b,
-                MONEY_TOLERANCE * max(1, d_row[positions]) if name in summed else MONEY_TOLERANCE,
-            )
+            if not _same(a, b)
         ]
         assert not differing, f"{mart} row {d_row}: " + "; ".join(differing)
 
