@@ -305,8 +305,9 @@ def dbt(home: Path | None, warehouse: Path | None, dbt_args: tuple[str, ...]) ->
     dbt gets the project and profiles folders, the target (CLIENTMART_DBT_TARGET) and the
     environment the pipeline gives it (raw layer, warehouse, the pseudonymous key, memory
     limit); its own options (--select, --vars, ...) pass through. It first waits for runs
-    writing the warehouse, as `clientmart run` does, and holds it while dbt runs; the exit
-    code is dbt's. Then `clientmart publish` serves what it rebuilt.
+    writing the warehouse, as `clientmart run` does, and holds it while dbt runs (not for
+    parse, deps, clean and docs serve, which do not open it); the exit code is dbt's. Then
+    `clientmart publish` serves what it rebuilt.
     """
     import os
     import subprocess
@@ -323,12 +324,15 @@ def dbt(home: Path | None, warehouse: Path | None, dbt_args: tuple[str, ...]) ->
     ):
         if not any(a in flags or a.startswith(f"{flags[0]}=") for a in args):
             args += [flags[0], str(value)]
+    command = [dbt_executable(), *args]
+    env = {**os.environ, **settings.dbt_env()}
+    words = [a for a in dbt_args if not a.startswith("-")][:2]
+    if words[:1] in (["parse"], ["deps"], ["clean"]) or words == ["docs", "serve"]:
+        sys.exit(subprocess.run(command, env=env, check=False).returncode)  # no warehouse
     with warehouse_lock(settings):
         instance = dagster_instance(settings)
         _unless_refused(lambda: wait_for_other_writers(settings, instance, click.echo) or [])
-        done = subprocess.run(
-            [dbt_executable(), *args], env={**os.environ, **settings.dbt_env()}, check=False
-        )
+        done = subprocess.run(command, env=env, check=False)
     sys.exit(done.returncode)
 
 

@@ -35,7 +35,10 @@ def test_dbt_runs_with_the_pipeline_environment_and_waits_for_a_run(tmp_path: Pa
 
     with warehouse_lock(Settings(home=tmp_path)):  # a CLI run writing the warehouse
         waiting = _dbt(tmp_path, *LIST_DIM_DATE)
-        time.sleep(3)
+        parsed = _dbt(tmp_path, "parse")  # opens no warehouse: does not wait
+        output, _ = parsed.communicate(timeout=600)
+        assert parsed.returncode == 0, output
+        time.sleep(1)
         assert waiting.poll() is None  # still waiting for the run
     output, _ = waiting.communicate(timeout=600)
     assert waiting.returncode == 0 and output.strip().splitlines()[-1] == "dim_date", output
