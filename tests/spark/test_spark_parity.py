@@ -5,7 +5,8 @@ project is built on the default DuckDB target and on the `spark` target (dbt-spa
 `session` method, in a child process with its own Derby metastore under tmp), both reading
 the same raw Parquet. Every model under models/marts is then read from both warehouses and
 compared row by row: keys, codes, dates, counts and money (DECIMAL, to the cent) exactly,
-shares (DOUBLE) within 1e-9 (docs/scale-out.md, "Money"). The build times of both targets are printed (run with -s).
+shares (DOUBLE) within 1e-9 (docs/scale-out.md, "Money"). The build times of both targets
+are printed (run with -s).
 
 Data tests and unit tests run on DuckDB in the other suites; here both builds are seeds,
 models and the call list's unit tests (the same nodes, so the two times compare), to keep
