@@ -11,6 +11,9 @@ DEMO_CLIENTS ?= 2000
 DEMO_START ?= 2026-09-01
 DEMO_END ?= 2026-10-31
 DEMO_SEED ?= 42
+# the demo's own home: emptied by each `make demo`, so a bank of another size or dates never
+# mixes with the one before (the default home, ./data, is left alone)
+DEMO_HOME ?= data/demo
 
 .PHONY: demo test lint ui venv clean-data lock bench
 
@@ -25,10 +28,11 @@ venv: $(STAMP)
 
 ## demo: generate a sample bank, run the nightly pipeline over every date, print a summary
 demo: $(STAMP)
-	$(BIN)/clientmart generate --clients $(DEMO_CLIENTS) --start $(DEMO_START) --end $(DEMO_END) --seed $(DEMO_SEED)
-	$(BIN)/clientmart backfill --from $(DEMO_START) --to $$($(BIN)/python -c "import datetime as d; print(d.date.fromisoformat('$(DEMO_END)') - d.timedelta(days=1))")
-	$(BIN)/clientmart run --date $(DEMO_END)
-	$(BIN)/clientmart summary
+	rm -rf "$(DEMO_HOME)"
+	$(BIN)/clientmart generate --home "$(DEMO_HOME)" --clients $(DEMO_CLIENTS) --start $(DEMO_START) --end $(DEMO_END) --seed $(DEMO_SEED)
+	$(BIN)/clientmart backfill --home "$(DEMO_HOME)" --from $(DEMO_START) --to $$($(BIN)/python -c "import datetime as d; print(d.date.fromisoformat('$(DEMO_END)') - d.timedelta(days=1))")
+	$(BIN)/clientmart run --home "$(DEMO_HOME)" --date $(DEMO_END)
+	$(BIN)/clientmart summary --home "$(DEMO_HOME)"
 
 ## test: the whole test suite (starts its own throwaway PostgreSQL and Dagster webserver;
 ## installs PostgreSQL and headless Chromium from Debian's packages if missing)
@@ -43,7 +47,7 @@ lint: $(STAMP)
 
 ## ui: the Dagster UI on the same instance and data as `make demo`
 ui: $(STAMP)
-	$(BIN)/clientmart ui
+	$(BIN)/clientmart ui --home "$(DEMO_HOME)"
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_benchmark.py

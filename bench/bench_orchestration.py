@@ -213,7 +213,9 @@ def main() -> None:
         if args.landing is None:
             from clientmart.generator.bank import generate_bank
 
-            generate_bank(landing, clients=args.clients, start=args.date, end=last, seed=7)
+            generate_bank(
+                landing, clients=args.clients, start=args.date, end=last, seed=7, replace=True
+            )
         if not args.skip_overhead:
             direct_s = direct(_settings(root, landing, "direct"), args.date)
             dagster_s = through_dagster(_settings(root, landing, "dagster"), args.date)

@@ -657,6 +657,7 @@ def ensure_bank(landing: Path, clients: int, start: dt.date, end: dt.date, seed:
         end=end,
         seed=seed,
         progress=lambda m: print(f"  generate: {m}", flush=True),
+        replace=True,  # another bank of this work folder: its files would mix with this one's
     )
     info = bank_record(wanted, time.perf_counter() - t, summary)
     marker.parent.mkdir(parents=True, exist_ok=True)

@@ -85,6 +85,12 @@ def main() -> None:
     show_default=True,
     help="Share of extra bad records (kinds: docs/generator.md).",
 )
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Remove another bank the generator wrote in the landing root first (a folder holds "
+    "one bank; deliveries it did not write are never touched).",
+)
 @home_option
 def generate(
     out: Path | None,
@@ -93,21 +99,26 @@ def generate(
     end: dt.date,
     seed: int,
     dirty_rate: float,
+    replace: bool,
     home: Path | None,
 ) -> None:
     """Generate a deterministic sample bank as landing files with control files."""
-    from clientmart.generator.bank import generate_bank
+    from clientmart.generator.bank import BankMixError, generate_bank
 
     target = out or _settings(None, home).landing
-    summary = generate_bank(
-        target,
-        clients=clients,
-        start=start,
-        end=end,
-        seed=seed,
-        dirty_rate=dirty_rate,
-        progress=click.echo,
-    )
+    try:
+        summary = generate_bank(
+            target,
+            clients=clients,
+            start=start,
+            end=end,
+            seed=seed,
+            dirty_rate=dirty_rate,
+            progress=click.echo,
+            replace=replace,
+        )
+    except BankMixError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(summary.describe())
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -133,6 +134,48 @@ def _chunks(frame_fn: Callable[[int, int], pl.DataFrame], total: int) -> Iterato
         yield frame_fn(lo, min(lo + CHUNK_ROWS, total))
 
 
+PARAMETERS = "parameters.json"
+
+
+class BankMixError(ValueError):
+    """The folder holds deliveries of another bank, or ones the generator did not write."""
+
+
+def _claim(out: Path, parameters: dict[str, object], replace: bool) -> None:
+    """Make ``out`` the folder of the bank of ``parameters``, or refuse.
+
+    Two banks in one folder mix: a date holds two files of one feed whose keys collide (the
+    period alone changes file names and contents). The same bank again is rewritten in
+    place (identical files); another generated bank is removed first with ``replace``, else
+    refused; deliveries the generator did not write (no parameters file) are never touched."""
+    if not out.exists():
+        return
+    feeds = sorted(p for p in out.iterdir() if not p.name.startswith(("_", ".")))
+    recorded = out / GENERATOR_DIR / PARAMETERS
+    if not recorded.exists():
+        if feeds:
+            names = ", ".join(p.name for p in feeds[:5])
+            raise BankMixError(
+                f"{out} holds deliveries not written by the generator ({names}); generate "
+                "into an empty folder"
+            )
+        return
+    previous = json.loads(recorded.read_text())
+    if previous == parameters:
+        return
+    if not replace:
+        raise BankMixError(
+            f"{out} holds another generated bank ({json.dumps(previous, sort_keys=True)}); "
+            "generate into an empty folder, or replace that bank (clientmart generate "
+            "--replace)"
+        )
+    for path in [*feeds, out / GENERATOR_DIR]:
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
 def generate_bank(
     out: Path,
     *,
@@ -143,12 +186,17 @@ def generate_bank(
     dirty_rate: float = 0.0,
     progress: Callable[[str], None] | None = None,
     on_day: Callable[[dt.date], None] | None = None,
+    replace: bool = False,
 ) -> GenerationSummary:
     """Write a deterministic sample bank of ``clients`` clients for dates start..end.
 
-    Same arguments give byte-identical files. ``on_day(date)`` is called once every file of
-    ``date`` is written, before the next date is generated: a caller can ingest a long bank
-    as it is written and remove what it has ingested (bench/run_benchmark.py, history).
+    Same arguments give byte-identical files. A folder holds one bank: another one (any
+    other argument, the period too, changes files and their names) is refused, or with
+    ``replace`` written after the previous bank is removed (``_claim``).
+
+    ``on_day(date)`` is called once every file of ``date`` is written, before the next date
+    is generated: a caller can ingest a long bank as it is written and remove what it has
+    ingested (bench/run_benchmark.py, history).
     ``dirty_rate`` adds that share of bad records (and a few bad payroll deliveries) on top
     of the clean bank, listed in ``<out>/_generator/dirty_manifest.jsonl``; see
     docs/generator.md.
@@ -160,24 +208,20 @@ def generate_bank(
     began = time.perf_counter()
     say = progress or (lambda _msg: None)
     out = Path(out)
+    parameters = {
+        "clients": clients,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "seed": seed,
+        "dirty_rate": dirty_rate,
+    }
+    _claim(out, parameters, replace)
     out.mkdir(parents=True, exist_ok=True)
     timeline = Timeline(start, end)
     n_days = timeline.n
     mid = n_days // 2 if n_days >= 3 else -1
     (out / GENERATOR_DIR).mkdir(exist_ok=True)
-    (out / GENERATOR_DIR / "parameters.json").write_text(
-        json.dumps(
-            {
-                "clients": clients,
-                "start": start.isoformat(),
-                "end": end.isoformat(),
-                "seed": seed,
-                "dirty_rate": dirty_rate,
-            },
-            sort_keys=True,
-        )
-        + "\n"
-    )
+    (out / GENERATOR_DIR / PARAMETERS).write_text(json.dumps(parameters, sort_keys=True) + "\n")
 
     say(f"building a bank of {clients:,} clients ...")
     ref = build_reference(seed, clients, n_days)

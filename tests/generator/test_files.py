@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
 import polars as pl
+import pytest
 from landing_reader import data_files, decode, read_file
 
-from clientmart.generator.bank import generate_bank
+from clientmart.generator.bank import BankMixError, generate_bank
 from ingest.spec import load_feeds, normalise_header
 
 
@@ -115,7 +117,6 @@ def test_payroll_several_employer_batches_per_date(month_bank) -> None:
 
 
 def test_generator_writes_nothing_else(tmp_path: Path) -> None:
-    import datetime as dt
 
     generate_bank(
         tmp_path / "land",
@@ -135,7 +136,6 @@ def test_generator_writes_nothing_else(tmp_path: Path) -> None:
 
 def test_on_day_sees_each_date_complete_before_the_next_is_written(tmp_path: Path) -> None:
     """A caller may ingest a long bank as it is written, and remove what it has ingested."""
-    import datetime as dt
 
     out = tmp_path / "land"
     seen: list[tuple[dt.date, list[str]]] = []
@@ -161,3 +161,45 @@ def test_on_day_sees_each_date_complete_before_the_next_is_written(tmp_path: Pat
     for day in ("20261103", "20261104"):  # the hook changes nothing the generator writes
         for p in sorted((kept / "deposit_balances" / day).iterdir()):
             assert (out / "deposit_balances" / day / p.name).read_bytes() == p.read_bytes()
+
+
+def test_a_folder_holds_one_bank(tmp_path: Path) -> None:
+    """Another bank written into a folder that holds one mixed with it: a date then held two
+    fx_rates (or wealth_holdings) files of the same keys, as `make demo` with another size
+    did. The generator refuses; --replace removes the previous bank first; the same bank
+    again rewrites identical files."""
+    days = {"start": dt.date(2026, 10, 1), "end": dt.date(2026, 10, 3)}
+    out = tmp_path / "landing"
+    generate_bank(out, clients=50, seed=1, **days)
+    before = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    generate_bank(out, clients=50, seed=1, **days)  # the same bank: nothing changes
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == before
+
+    with pytest.raises(BankMixError, match="holds another generated bank") as error:
+        generate_bank(out, clients=50, seed=1, start=days["start"], end=dt.date(2026, 10, 5))
+    assert '"end": "2026-10-03"' in str(error.value) and "--replace" in str(error.value)
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == before
+
+    generate_bank(out, clients=60, seed=2, replace=True, **days)
+    fresh = tmp_path / "fresh"
+    generate_bank(fresh, clients=60, seed=2, **days)
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == sorted(
+        p.relative_to(fresh).as_posix() for p in fresh.rglob("*") if p.is_file()
+    )
+
+
+def test_deliveries_the_generator_did_not_write_are_never_touched(tmp_path: Path) -> None:
+    real = tmp_path / "landing"
+    (real / "fx_rates" / "20261001").mkdir(parents=True)
+    (real / "fx_rates" / "20261001" / "fx.csv").write_text("rate_date,currency,cny_per_unit\n")
+    for replace in (False, True):
+        with pytest.raises(BankMixError, match="not written by the generator"):
+            generate_bank(
+                real,
+                clients=50,
+                seed=1,
+                start=dt.date(2026, 10, 1),
+                end=dt.date(2026, 10, 1),
+                replace=replace,
+            )
+    assert [p.name for p in real.rglob("*") if p.is_file()] == ["fx.csv"]
