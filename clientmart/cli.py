@@ -11,10 +11,13 @@ import datetime as dt
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
 from clientmart.settings import Settings
+
+T = TypeVar("T")
 
 
 def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
@@ -162,7 +165,7 @@ def _load_pipeline(settings: Settings):  # noqa: ANN202 (Dagster types imported 
     return build_definitions(settings), dagster_instance(settings)
 
 
-def _unless_refused(call: Callable[[], list]) -> list:
+def _unless_refused(call: Callable[[], T]) -> T:
     """Run ``call``; a run refused before it ran (a warehouse kept busy by a daemon run, a date
     outside the job's partitions) becomes a clean CLI error."""
     from orchestration.runner import RunRefusedError
@@ -342,7 +345,7 @@ def dbt(home: Path | None, warehouse: Path | None, dbt_args: tuple[str, ...]) ->
         sys.exit(subprocess.run(command, env=env, check=False).returncode)  # no warehouse
     with warehouse_lock(settings):
         instance = dagster_instance(settings)
-        _unless_refused(lambda: wait_for_other_writers(settings, instance, click.echo) or [])
+        _unless_refused(lambda: wait_for_other_writers(settings, instance, click.echo))
         done = subprocess.run(command, env=env, check=False)
     sys.exit(done.returncode)
 

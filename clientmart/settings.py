@@ -127,24 +127,13 @@ class Settings(BaseSettings):
         "also loaded there with a role per institution and row-level security; off by default.",
     )
 
-    @field_validator(
-        "home",
-        "landing_root",
-        "raw_root",
-        "quarantine_root",
-        "warehouse_path",
-        "serving_dir",
-        "pseudonym_key_file",
-        "dagster_home",
-        "alerts_dir",
-        "gx_docs_dir",
-    )
+    @field_validator("*")
     @classmethod
-    def _absolute(cls, value: Path | None) -> Path | None:
-        # a relative folder means the one under the directory the command started in, for
-        # every part of the pipeline: great-expectations' stores refuse a relative base, and
-        # dbt runs in its project folder
-        return value.expanduser().absolute() if value is not None else None
+    def _absolute(cls, value: object) -> object:
+        # every path setting: a relative folder means the one under the directory the command
+        # started in, for every part of the pipeline (great-expectations' stores refuse a
+        # relative base, and dbt runs in its project folder)
+        return value.expanduser().absolute() if isinstance(value, Path) else value
 
     @field_validator("serving_storage_version")
     @classmethod

@@ -27,7 +27,6 @@ from orchestration.defs.pipeline.jobs import (
     MONTH_JOB_NAME,
     WRITES_WAREHOUSE_TAG,
     alert_run_failure,
-    failed_check_reasons,
     with_check_reasons,
 )
 from orchestration.gating import (
@@ -178,16 +177,14 @@ def wait_for_other_writers(
 
 def _error_of(result: dg.ExecuteInProcessResult, instance: dg.DagsterInstance) -> str:
     """The run's first failure, followed by the reasons of its failed checks."""
-    reasons = failed_check_reasons(instance, result.run_id)
+    message = "run failed"
     for event in result.all_events:
         if event.is_step_failure or event.is_run_failure:
-            data = event.event_specific_data
-            error = getattr(data, "error", None)
-            if error is not None:
-                return with_check_reasons(error.message.strip(), reasons)
-            if event.message:
-                return with_check_reasons(event.message, reasons)
-    return with_check_reasons("run failed", reasons)
+            error = getattr(event.event_specific_data, "error", None)
+            if error is not None or event.message:
+                message = error.message.strip() if error is not None else event.message
+                break
+    return with_check_reasons(message, instance, result.run_id)
 
 
 def execute(
@@ -270,10 +267,12 @@ def _ingest_changed_months(
             tags={IN_PROCESS_TAG: "true"},
             raise_on_error=False,
         )
-        verdict = "ok" if result.success else f"FAILED: {_error_of(result, instance)}"
-        progress(f"monthly feeds {month:%Y-%m} run {result.run_id[:8]}: {verdict}")
-        if not result.success:
-            alert_run_failure(settings, result.dagster_run, _error_of(result, instance))
+        if result.success:
+            progress(f"monthly feeds {month:%Y-%m} run {result.run_id[:8]}: ok")
+            continue
+        error = _error_of(result, instance)
+        progress(f"monthly feeds {month:%Y-%m} run {result.run_id[:8]}: FAILED: {error}")
+        alert_run_failure(settings, result.dagster_run, error)
 
 
 def run_dates(

@@ -144,10 +144,8 @@ def build_failure_sensor(
     )
     def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
         run = context.dagster_run
-        message = with_check_reasons(
-            context.failure_event.message or "", failed_check_reasons(context.instance, run.run_id)
-        )
-        alert_run_failure(settings, run, message)
+        message = context.failure_event.message or f"run {run.run_id} failed"
+        alert_run_failure(settings, run, with_check_reasons(message, context.instance, run.run_id))
 
     return run_failure_alert
 
@@ -173,9 +171,9 @@ def failed_check_reasons(instance: dg.DagsterInstance, run_id: str) -> list[str]
     return reasons
 
 
-def with_check_reasons(message: str, reasons: list[str]) -> str:
+def with_check_reasons(message: str, instance: dg.DagsterInstance, run_id: str) -> str:
     """A run's error followed by the reasons of its failed checks, one per line."""
-    return "\n".join([message, *reasons]) if message else "\n".join(reasons)
+    return "\n".join([message, *failed_check_reasons(instance, run_id)])
 
 
 def alert_run_failure(settings: Settings, run: dg.DagsterRun, message: str) -> None:
