@@ -177,14 +177,21 @@ def _unless_refused(call: Callable[[], T]) -> T:
 
 
 def _finish(outcomes: list, settings: Settings) -> None:
-    if outcomes and all(o.success for o in outcomes):
-        click.echo(f"done: {len(outcomes)} run(s); serving copy in {settings.serving}")
-        return
-    failed = next(o for o in outcomes if not o.success)
-    raise click.ClickException(
-        f"{failed.start} failed; later dates were not run. Alerts: {settings.alerts}. "
-        "See docs/runbook.md (re-run a date, repair a quarantined record)."
-    )
+    failed = next((o for o in outcomes if not o.success), None)
+    if failed is not None:
+        raise click.ClickException(
+            f"{failed.start} failed; later dates were not run. Alerts: {settings.alerts}. "
+            "See docs/runbook.md (re-run a date, repair a quarantined record)."
+        )
+    unloaded = [o for o in outcomes if o.postgres_error]
+    if unloaded:  # the dates are built and published; only PostgreSQL lags
+        raise click.ClickException(
+            f"the PostgreSQL load failed after {len(unloaded)} run(s), last: "
+            f"{unloaded[-1].postgres_error}. The dates are built and BI's DuckDB copy is "
+            f"published; PostgreSQL keeps an older publication. Alerts: {settings.alerts}. "
+            "Once the server answers: clientmart load-postgres (docs/runbook.md)."
+        )
+    click.echo(f"done: {len(outcomes)} run(s); serving copy in {settings.serving}")
 
 
 @main.command()
@@ -306,6 +313,41 @@ def publish(date: dt.date | None, full: bool, home: Path | None, warehouse: Path
         f"{result.business_date_max}: "
         + ", ".join(f"{k}={v}" for k, v in result.row_counts.items())
     )
+    if settings.postgres_dsn:  # as the job does after its publication
+        _load_postgres(settings)
+
+
+def _load_postgres(settings: Settings) -> None:
+    """The PostgreSQL load job for the publication the serving copy holds."""
+    from clientmart.serving.publish import latest_publication
+    from orchestration.runner import load_postgres
+
+    latest = latest_publication(settings.serving)
+    if latest is None:
+        raise click.ClickException(f"no publication in {settings.serving} to load: publish first")
+    defs, instance = _load_pipeline(settings)
+    outcome = load_postgres(settings, defs, instance, latest["business_date_max"])  # type: ignore[arg-type]
+    if not outcome.success:
+        raise click.ClickException(
+            f"PostgreSQL load run {outcome.run_id[:8]} failed: {outcome.error}. Alerts: "
+            f"{settings.alerts}. BI's DuckDB copy is published; PostgreSQL keeps its previous "
+            "publication (docs/runbook.md)."
+        )
+    click.echo(f"loaded {latest['publication_id']} into PostgreSQL (run {outcome.run_id[:8]})")
+
+
+@main.command("load-postgres")
+@home_option
+def load_postgres(home: Path | None) -> None:
+    """Load the serving copy's publication into PostgreSQL (CLIENTMART_POSTGRES_DSN), as the
+    job does after each publication: after a failed load, once the server is fixed."""
+    settings = _settings(None, home)
+    if not settings.postgres_dsn:
+        raise click.ClickException(
+            "the PostgreSQL serving target is off: set CLIENTMART_POSTGRES_DSN to the loader's "
+            "connection string (docs/serving.md)"
+        )
+    _load_postgres(settings)
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})

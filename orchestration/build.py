@@ -22,11 +22,13 @@ from orchestration.defs.pipeline.jobs import (
     build_job,
     build_month_job,
     build_month_schedule,
+    build_postgres_job,
+    build_postgres_sensor,
     build_schedule,
 )
 from orchestration.defs.serving.assets import (
-    SERVING_KEY,
     build_freshness_checks,
+    build_postgres_asset,
     build_serving_assets,
 )
 from orchestration.partitions import daily_partitions, monthly_partitions
@@ -44,20 +46,29 @@ def build_definitions(settings: Settings, dbt_project_dir: Path | None = None) -
     raw_monthly_feeds = build_monthly_ingest_assets(monthly)
     dbt_models = build_dbt_assets(project, daily)
     serving = build_serving_assets(daily, marts, manifest_path)
-    freshness = build_freshness_checks([*marts, SERVING_KEY], settings.timezone)
+    # the PostgreSQL serving target, when on: its own job after each successful run
+    postgres = [build_postgres_asset(daily)] if settings.postgres_dsn else []
+    freshness = build_freshness_checks(
+        [*marts, serving.key, *(a.key for a in postgres)], settings.timezone
+    )
 
     pipeline_assets = dg.AssetSelection.assets(raw_feeds, dbt_models, serving)
-    job = build_job(pipeline_assets - dg.AssetSelection.checks(*freshness))
+    sensed = dg.AssetSelection.checks(*freshness)  # evaluated by their sensor, not by a job
+    job = build_job(pipeline_assets - sensed)
     month_job = build_month_job(dg.AssetSelection.assets(raw_monthly_feeds))
+    postgres_jobs = (
+        [build_postgres_job(dg.AssetSelection.assets(*postgres) - sensed)] if postgres else []
+    )
     return dg.Definitions(
-        assets=[raw_feeds, raw_monthly_feeds, dbt_models, serving],
+        assets=[raw_feeds, raw_monthly_feeds, dbt_models, serving, *postgres],
         asset_checks=freshness,
-        jobs=[job, month_job],
+        jobs=[job, month_job, *postgres_jobs],
         schedules=[build_schedule(settings, job), build_month_schedule(settings, month_job)],
         sensors=[
             build_arrival_sensor(settings, (job, month_job), (daily, monthly)),
-            build_failure_sensor(settings, job, month_job),
+            build_failure_sensor(settings, job, month_job, *postgres_jobs),
             dg.build_sensor_for_freshness_checks(freshness_checks=freshness, name="mart_freshness"),
+            *(build_postgres_sensor(job, pg_job) for pg_job in postgres_jobs),
         ],
         resources=build_resources(settings, project),
     )

@@ -25,9 +25,10 @@ from ingest.landing import month_delivery_key
 from orchestration.defs.pipeline.jobs import (
     JOB_NAME,
     MONTH_JOB_NAME,
+    POSTGRES_JOB_NAME,
     WRITES_WAREHOUSE_TAG,
     alert_run_failure,
-    with_check_reasons,
+    with_failure_reasons,
 )
 from orchestration.gating import (
     ALLOW_PAST_TAG,
@@ -49,10 +50,14 @@ class RunOutcome:
     end: dt.date
     success: bool
     error: str = ""
+    # the PostgreSQL load that followed the run (serving target on), when it failed
+    postgres_error: str = ""
 
     def describe(self) -> str:
         span = str(self.start) if self.start == self.end else f"{self.start}..{self.end}"
         verdict = "ok" if self.success else f"FAILED: {self.error}"
+        if self.postgres_error:
+            verdict += f"; PostgreSQL load FAILED: {self.postgres_error}"
         return f"{span} run {self.run_id[:8]}: {verdict}"
 
 
@@ -176,7 +181,7 @@ def wait_for_other_writers(
 
 
 def _error_of(result: dg.ExecuteInProcessResult, instance: dg.DagsterInstance) -> str:
-    """The run's first failure, followed by the reasons of its failed checks."""
+    """The run's first failure, followed by the reasons of its failed steps and checks."""
     message = "run failed"
     for event in result.all_events:
         if event.is_step_failure or event.is_run_failure:
@@ -184,7 +189,7 @@ def _error_of(result: dg.ExecuteInProcessResult, instance: dg.DagsterInstance) -
             if error is not None or event.message:
                 message = error.message.strip() if error is not None else event.message
                 break
-    return with_check_reasons(message, instance, result.run_id)
+    return with_failure_reasons(message, instance, result.run_id)
 
 
 def execute(
@@ -231,16 +236,32 @@ def _execute(
         result = job.execute_in_process(
             instance=instance, partition_key=partition_key, tags=tags, raise_on_error=False
         )
-    outcome = RunOutcome(
-        result.run_id,
-        start,
-        end,
-        result.success,
-        "" if result.success else _error_of(result, instance),
-    )
     if not result.success:
-        alert_run_failure(settings, result.dagster_run, outcome.error)
-    return outcome
+        error = _error_of(result, instance)
+        alert_run_failure(settings, result.dagster_run, error)
+        return RunOutcome(result.run_id, start, end, False, error)
+    loaded = load_postgres(settings, defs, instance, end) if settings.postgres_dsn else None
+    postgres_error = "" if loaded is None or loaded.success else loaded.error
+    return RunOutcome(result.run_id, start, end, True, postgres_error=postgres_error)
+
+
+def load_postgres(
+    settings: Settings, defs: dg.Definitions, instance: dg.DagsterInstance, date: dt.date
+) -> RunOutcome:
+    """A run of the PostgreSQL load job for ``date`` (the serving copy's publication), as
+    the daemon's sensor requests after a successful run; a failure is alerted."""
+    with set_defs_state_storage(instance.defs_state_storage):  # as in execute
+        result = defs.resolve_job_def(POSTGRES_JOB_NAME).execute_in_process(
+            instance=instance,
+            partition_key=date.isoformat(),
+            tags={IN_PROCESS_TAG: "true"},
+            raise_on_error=False,
+        )
+    if result.success:
+        return RunOutcome(result.run_id, date, date, True)
+    error = _error_of(result, instance)
+    alert_run_failure(settings, result.dagster_run, error)
+    return RunOutcome(result.run_id, date, date, False, error)
 
 
 def _ingest_changed_months(

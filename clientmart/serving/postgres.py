@@ -59,6 +59,7 @@ from clientmart.serving.postgres_types import (
     map_column,
     quote_duckdb,
 )
+from clientmart.serving.publish import latest_publication, serving_path
 from clientmart.settings import Settings
 from ingest.spec import load_feeds
 
@@ -148,6 +149,11 @@ def load_publication(
             conn.commit()
     except (AccessConfigError, UnsupportedColumnType) as exc:
         raise PostgresLoadError(f"{serving_db}: {exc}") from exc
+    except psycopg.Error as exc:  # rolled back: the previous publication stays
+        raise PostgresLoadError(
+            f"loading publication {publication_id} into PostgreSQL failed, nothing was "
+            f"changed there: {type(exc).__name__}: {str(exc).strip()}"
+        ) from exc
     finally:
         duck.close()
     seconds = time.monotonic() - started
@@ -169,6 +175,17 @@ def load_publication(
         tables_skipped=tuple(sorted(skipped)),
         seconds=seconds,
     )
+
+
+def load_served_publication(settings: Settings) -> PostgresLoadResult:
+    """Load the publication the serving copy holds (its latest ``publication_log`` row): what
+    the pipeline does after each publication, and ``clientmart load-postgres`` by hand."""
+    latest = latest_publication(settings.serving)
+    if latest is None:
+        raise PostgresLoadError(
+            f"no publication in {serving_path(settings.serving)} to load: publish first"
+        )
+    return load_publication(settings, serving_path(settings.serving), str(latest["publication_id"]))
 
 
 def _check_publication(

@@ -1,4 +1,5 @@
-"""The business-date job, the 02:00 backstop schedule and the run-failure alert sensor."""
+"""The business-date job, the 02:00 backstop schedule, the run-failure alert sensor, and the
+PostgreSQL load job that follows each successful run when that serving target is on."""
 
 import datetime as dt
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from orchestration.gating import (
 
 JOB_NAME = "business_date_job"
 MONTH_JOB_NAME = "monthly_feeds_job"
+POSTGRES_JOB_NAME = "serving_postgres_job"
 WRITES_WAREHOUSE_TAG = "clientmart/writes_warehouse"
 
 
@@ -49,6 +51,49 @@ def build_month_job(selection: dg.AssetSelection) -> UnresolvedAssetJobDefinitio
         description="Ingests the monthly feeds (RM targets) of one month (or a range of "
         "months): every delivery folder dated in the month.",
     )
+
+
+def build_postgres_job(selection: dg.AssetSelection) -> UnresolvedAssetJobDefinition:
+    """The serving copy's publication loaded into PostgreSQL, after a successful run.
+
+    A job of its own, not a step of the business-date job: a PostgreSQL outage leaves BI's
+    PostgreSQL on the previous publication and alerts, but does not fail the date, whose
+    warehouse and DuckDB copy are built, so it holds back no later night (orchestration.gating
+    reads the business-date job's runs only). It reads the serving copy, not the warehouse."""
+    return dg.define_asset_job(
+        POSTGRES_JOB_NAME,
+        selection=selection,
+        executor_def=dg.in_process_executor,
+        description="Loads the serving copy's publication into PostgreSQL (one transaction, a "
+        "role per institution, row-level security), after each successful business-date run.",
+    )
+
+
+def build_postgres_sensor(
+    job: UnresolvedAssetJobDefinition, postgres_job: UnresolvedAssetJobDefinition
+) -> dg.SensorDefinition:
+    """With the daemon: a load of the publication after each successful business-date run
+    (a range run: once, for its last date)."""
+
+    @dg.run_status_sensor(
+        name="serving_postgres_after_publication",
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        monitored_jobs=[job],
+        request_job=postgres_job,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Requests the PostgreSQL load after each successful business-date run.",
+    )
+    def serving_postgres_after_publication(
+        context: dg.RunStatusSensorContext,
+    ) -> dg.RunRequest | dg.SkipReason:
+        dates = run_dates(context.dagster_run.tags)
+        if not dates:
+            return dg.SkipReason(f"run {context.dagster_run.run_id} covers no business date")
+        return dg.RunRequest(
+            run_key=context.dagster_run.run_id, partition_key=dates[-1].isoformat()
+        )
+
+    return serving_postgres_after_publication
 
 
 def build_month_schedule(
@@ -145,7 +190,8 @@ def build_failure_sensor(
     def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
         run = context.dagster_run
         message = context.failure_event.message or f"run {run.run_id} failed"
-        alert_run_failure(settings, run, with_check_reasons(message, context.instance, run.run_id))
+        message = with_failure_reasons(message, context.instance, run.run_id)
+        alert_run_failure(settings, run, message)
 
     return run_failure_alert
 
@@ -171,9 +217,34 @@ def failed_check_reasons(instance: dg.DagsterInstance, run_id: str) -> list[str]
     return reasons
 
 
-def with_check_reasons(message: str, instance: dg.DagsterInstance, run_id: str) -> str:
-    """A run's error followed by the reasons of its failed checks, one per line."""
-    return "\n".join([message, *failed_check_reasons(instance, run_id)])
+def failed_step_reasons(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    """``<step>: <reason>`` of each failed step of the run whose error hides its reason.
+
+    A step that failed after its retries ends with Dagster's "Exceeded max_retries of 3",
+    and a run's failure event names its failed steps only; the reason is the ``Failure``'s
+    description (or the innermost error) of the step's last attempt."""
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+    reasons = []
+    for record in records.records:
+        event = record.event_log_entry.dagster_event
+        data = event.event_specific_data if event else None
+        if data is None:
+            continue
+        described = data.user_failure_data.description if data.user_failure_data else None
+        error = data.error
+        while error is not None and error.cause is not None:
+            error = error.cause
+        reason = described or (error.message.strip() if error is not None else None)
+        if reason:
+            reasons.append(f"{event.step_key}: {reason}")
+    return reasons
+
+
+def with_failure_reasons(message: str, instance: dg.DagsterInstance, run_id: str) -> str:
+    """A run's error followed by the reasons of its failed steps (those the error does not
+    hold already) and of its failed checks, one per line."""
+    steps = [r for r in failed_step_reasons(instance, run_id) if r.split(": ", 1)[1] not in message]
+    return "\n".join([message, *steps, *failed_check_reasons(instance, run_id)])
 
 
 def alert_run_failure(settings: Settings, run: dg.DagsterRun, message: str) -> None:

@@ -15,6 +15,7 @@ from orchestration.partitions import BACKFILL_POLICY, partition_dates
 from orchestration.resources import ClientmartResource
 
 SERVING_KEY = dg.AssetKey("serving_publication")
+POSTGRES_KEY = dg.AssetKey("serving_postgres")
 # The swap can meet a file held by a reader on other platforms, the build file a late writer.
 PUBLISH_RETRY = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL)
 
@@ -68,6 +69,49 @@ def build_serving_assets(
         )
 
     return serving_publication
+
+
+def build_postgres_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """The serving copy's publication loaded into PostgreSQL (docs/serving.md), when
+    CLIENTMART_POSTGRES_DSN is set; its own job runs it after each successful run
+    (``build_postgres_job``). A failed load changes nothing in PostgreSQL."""
+
+    @dg.asset(
+        key=POSTGRES_KEY,
+        deps=[SERVING_KEY],
+        group_name="serving",
+        partitions_def=partitions_def,
+        backfill_policy=BACKFILL_POLICY,
+        retry_policy=PUBLISH_RETRY,  # a load is one transaction: trying again is safe
+        kinds={"postgres"},
+        description="The serving copy's publication loaded into PostgreSQL in one transaction, "
+        "a role per institution and row-level security (docs/serving.md).",
+    )
+    def serving_postgres(
+        context: dg.AssetExecutionContext, clientmart: ClientmartResource
+    ) -> dg.MaterializeResult:
+        from clientmart.serving.postgres import PostgresLoadError, load_served_publication
+
+        try:
+            result = load_served_publication(clientmart.settings())
+        except PostgresLoadError as exc:
+            raise dg.Failure(f"PostgreSQL serving target: {exc}") from exc
+        context.log.info(
+            f"loaded {result.publication_id} into PostgreSQL: {len(result.tables)} tables, "
+            f"{len(result.roles)} institution roles ({len(result.roles_created)} new) in "
+            f"{result.seconds:.1f} s"
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "publication_id": result.publication_id,
+                "row_counts": dg.MetadataValue.json(result.tables),
+                "roles_created": list(result.roles_created),
+                "tables_dropped": list(result.tables_dropped),
+                "seconds": round(result.seconds, 2),
+            }
+        )
+
+    return serving_postgres
 
 
 def build_freshness_checks(
