@@ -187,3 +187,26 @@ def test_every_client_of_an_open_account_once_per_copy_and_no_crm(bank: Settings
         nine_grid = con.execute("select count(*) from mart_rm_nine_grid").fetchone()[0]
     assert clients == distinct_ids == expected
     assert nine_grid == 0  # no contacts delivered: an optional feed, absent
+
+
+def test_a_contract_column_the_data_set_lacks_is_left_out(tmp_path, monkeypatch) -> None:
+    """A column added to the contract later (optional, as the README's "How to add a feed"
+    says) is one the data set does not have: the adapter delivers without it, as an
+    upstream that does not send it yet would, instead of failing."""
+    import dataclasses
+
+    import clientmart.realdata.berka as berka
+    from ingest.spec import Column, load_feeds
+
+    feeds = dict(load_feeds())
+    txn = feeds["deposit_transactions"]
+    remark = Column("remark", "string", required=False, nullable=True)
+    feeds["deposit_transactions"] = dataclasses.replace(txn, columns=(*txn.columns, remark))
+    monkeypatch.setattr(berka, "load_feeds", lambda: feeds)
+
+    counts = deliver_berka(tmp_path, FIRST, FIRST)
+
+    assert counts["deposit_transactions"] > 0
+    (delivered,) = (tmp_path / "deposit_transactions").rglob("*.txt")
+    header = delivered.read_text(encoding="utf-8").splitlines()[0].split("|")
+    assert header == list(txn.names)
