@@ -35,6 +35,7 @@ LONGEST_FILES_FIRST = (
     "tests/orchestration/test_seed_state.py",  # ~115 s
     "tests/realdata/test_berka_bank.py",  # ~100 s: a real bank's four days
     "tests/rm/test_rm_attainment.py",  # ~75 s
+    "tests/postgres/test_postgres_pipeline.py",  # ~75 s: two nights and a load by hand
     "tests/ingest/test_memory_safety.py",  # ~55 s
     "tests/ui/test_dagster_ui.py",  # ~50 s
 )
