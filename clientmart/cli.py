@@ -159,7 +159,12 @@ def _date_range(
 
 def _load_pipeline(settings: Settings):  # noqa: ANN202 (Dagster types imported lazily)
     from orchestration.build import build_definitions
+    from orchestration.defs.dbt.project import nightly_target_refusal
     from orchestration.runner import dagster_instance
+
+    refusal = nightly_target_refusal(settings)
+    if refusal:
+        raise click.ClickException(refusal)
 
     click.echo(f"loading pipeline (landing {settings.landing}, warehouse {settings.warehouse})")
     return build_definitions(settings), dagster_instance(settings)

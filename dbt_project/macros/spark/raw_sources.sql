@@ -20,7 +20,15 @@
 
 {% macro spark__register_raw_sources() -%}
     {%- if execute -%}
-        {%- set raw_root = env_var('DBT_CLIENTMART_RAW_ROOT', 'data/raw') -%}
+        {%- set raw_root = env_var('DBT_CLIENTMART_RAW_ROOT', '') -%}
+        {#- Spark resolves a relative location under its own warehouse folder, where no feed
+            is: the build would pass over empty tables. clientmart dbt sets an absolute one. -#}
+        {%- if not (raw_root.startswith('/') or '://' in raw_root) -%}
+            {%- do exceptions.raise_compiler_error(
+                "DBT_CLIENTMART_RAW_ROOT must be an absolute path or a URI on Spark (it is '"
+                ~ raw_root ~ "'): run dbt through `clientmart dbt`, which sets it, or export "
+                ~ "the environment of Settings.dbt_env() (docs/scale-out.md)") -%}
+        {%- endif -%}
         {%- set schemas = raw_feed_schemas() -%}
         {%- set sources = graph.sources.values() | selectattr('source_name', 'equalto', 'raw') | list -%}
         {%- if sources -%}

@@ -19,6 +19,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from ingest.spec import load_feeds
+from orchestration.defs.dbt.project import nightly_target_refusal
 from orchestration.defs.dbt.seed_state import (
     forget_seeds,
     loaded_by,
@@ -163,6 +164,9 @@ def build_dbt_assets(
     ) -> Iterator[Any]:
         start, end = partition_dates(context)
         settings = clientmart.settings()
+        refusal = nightly_target_refusal(settings)  # the daemon's runs; the CLI refuses earlier
+        if refusal:
+            raise dg.Failure(refusal, allow_retries=False)
         settings.warehouse.parent.mkdir(parents=True, exist_ok=True)  # DuckDB creates the file
         os.environ.update(settings.dbt_env())
         context.log.info(f"dbt build for business dates {start} .. {end}")

@@ -21,6 +21,7 @@ from packaging import version
 from clientmart.settings import PROJECT_ROOT, Settings
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+NIGHTLY_TARGET = "duckdb"  # the job builds, checks and publishes the DuckDB build warehouse
 _WATCHED = ("models", "seeds", "macros", "snapshots", "tests", "analyses")
 _WATCHED_FILES = ("dbt_project.yml", "packages.yml", "dependencies.yml", "profiles.yml")
 
@@ -32,6 +33,22 @@ def dbt_project(settings: Settings, project_dir: Path | None = None) -> DbtProje
         profiles_dir=project_dir,
         target=settings.dbt_target,
         target_path=settings.home / "dbt" / project_dir.name / "target",
+    )
+
+
+def nightly_target_refusal(settings: Settings) -> str | None:
+    """Why the nightly job cannot run on the configured dbt target, or None when it can.
+
+    The job's seed state, publication and PostgreSQL load read the DuckDB build warehouse;
+    on another target they would fail late (publish: "build warehouse lacks mart tables")
+    after Spark built everything. The Spark target is for dbt by hand and the parity test."""
+    if settings.dbt_target == NIGHTLY_TARGET:
+        return None
+    return (
+        f"the nightly job builds and publishes the DuckDB warehouse, and CLIENTMART_DBT_TARGET "
+        f"is '{settings.dbt_target}': the Spark target is for dbt by hand (clientmart dbt "
+        "build ...) and the parity test; unset CLIENTMART_DBT_TARGET to run the job "
+        "(docs/scale-out.md)"
     )
 
 
