@@ -16,6 +16,7 @@ from ingest.decode import file_checksum
 from ingest.spec import load_feeds
 
 CONTROL_SUFFIX = ".ok"
+CONTROLS_IN_KEY = "-ok-"  # run keys that count the control files (DeliveryStatus.run_key)
 _checksums: dict[tuple[str, int, int], str] = {}
 
 
@@ -29,6 +30,7 @@ class LandedFile:
     control_path: Path
     checksum: str
     delivered_at: dt.datetime  # the later modification time of data and control file (UTC)
+    control_checksum: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,16 +54,25 @@ class DeliveryStatus:
         return not self.missing_required and not self.missing_reference
 
     def run_key(self, exclude: frozenset[str] = frozenset()) -> str:
-        """Changes whenever a complete file appears or changes: the arrival sensor's run key.
-        ``exclude``: feeds left out (monthly feeds, which their own month run ingests)."""
+        """Changes whenever a complete file or its control file appears or changes: the
+        arrival sensor's run key. A corrected ``.ok`` alone (a file refused for its control
+        count) is a new delivery. ``exclude``: feeds left out (monthly feeds, which their
+        own month run ingests)."""
+        return f"{self.business_date:%Y%m%d}{CONTROLS_IN_KEY}{self._digest(exclude, True)}"
+
+    def legacy_run_key(self, exclude: frozenset[str] = frozenset()) -> str:
+        """The run key of releases before the control files counted: a date built or
+        requested then is not run again for the new key alone (it has no ``-ok-``)."""
+        return f"{self.business_date:%Y%m%d}-{self._digest(exclude, False)}"
+
+    def _digest(self, exclude: frozenset[str], controls: bool) -> str:
         items = sorted(
-            f"{f.feed}/{f.name}/{f.checksum}"
+            f"{f.feed}/{f.name}/{f.checksum}" + (f"/{f.control_checksum}" if controls else "")
             for d in self.feeds.values()
             if d.feed not in exclude
             for f in d.complete
         )
-        digest = hashlib.sha256("\n".join(items).encode()).hexdigest()[:16]
-        return f"{self.business_date:%Y%m%d}-{digest}"
+        return hashlib.sha256("\n".join(items).encode()).hexdigest()[:16]
 
 
 def _visible(path: Path) -> bool:
@@ -102,6 +113,7 @@ def scan_feed(landing_root: Path, feed: str, business_date: dt.date) -> FeedDeli
                 control_path=control,
                 checksum=checksum_cached(path),
                 delivered_at=dt.datetime.fromtimestamp(mtime, dt.UTC),
+                control_checksum=checksum_cached(control),
             )
         )
     return FeedDelivery(feed, complete, pending)

@@ -17,7 +17,7 @@ from typing import Any
 
 log = logging.getLogger("clientmart.alerts")
 
-KINDS = ("run_failure", "missing_delivery", "waiting_for_earlier_date", "stale_mart")
+KINDS = ("run_failure", "missing_delivery", "waiting_for_earlier_date")
 
 
 def write_alert(

@@ -67,7 +67,11 @@ def build_definitions(settings: Settings, dbt_project_dir: Path | None = None) -
         sensors=[
             build_arrival_sensor(settings, (job, month_job), (daily, monthly)),
             build_failure_sensor(settings, job, month_job, *postgres_jobs),
-            dg.build_sensor_for_freshness_checks(freshness_checks=freshness, name="mart_freshness"),
+            dg.build_sensor_for_freshness_checks(
+                freshness_checks=freshness,
+                name="mart_freshness",
+                default_status=dg.DefaultSensorStatus.RUNNING,  # Dagster's default: stopped
+            ),
             *(build_postgres_sensor(job, pg_job) for pg_job in postgres_jobs),
         ],
         resources=build_resources(settings, project),

@@ -65,6 +65,48 @@ def test_correction_or_late_optional_feed_requests_a_new_run(settings, defs):
     }
 
 
+def test_a_corrected_control_file_alone_requests_a_new_run(settings, defs):
+    """A file refused because its `.ok` count was wrong is fixed by a new `.ok` (the refusal
+    says to re-deliver the file and its .ok; the data file may come back unchanged): the
+    sensor runs the date again. Its key counted the data files only, and it never did."""
+    from clientmart.generator.writers import write_control
+
+    instance = dg.DagsterInstance.ephemeral()
+    deliver_date(settings.landing, DAY)
+    fx = deliver(settings.landing, "fx_rates", DAY, [fx_row(DAY)])
+    write_control(fx, 7)  # upstream's wrong count: the run refuses the file
+    first = _tick(defs, instance)
+    write_control(fx, 1)  # the corrected control file, the data file unchanged
+    corrected = _tick(defs, instance, first.cursor)
+    assert [r.partition_key for r in corrected.run_requests] == [DAY.isoformat()]
+    assert corrected.run_requests[0].run_key != first.run_requests[0].run_key
+    assert _tick(defs, instance, corrected.cursor).run_requests == []
+
+
+def test_a_date_built_before_control_files_counted_is_not_run_again(settings, defs):
+    """Run keys recorded by an earlier release (data files only) still mean "built": the
+    new key alone does not re-run every landed date after the deploy; a changed file does."""
+    from ingest.landing import monthly_feeds, scan_date
+
+    instance = dg.DagsterInstance.ephemeral()
+    deliver_date(settings.landing, DAY)
+    legacy = scan_date(settings.landing, DAY).legacy_run_key(monthly_feeds())
+    assert "-ok-" not in legacy and "-ok-" in _tick(defs, instance).run_requests[0].run_key
+    tags = {"dagster/partition": DAY.isoformat(), delivery_tag(DAY): legacy}
+    _successful_run(defs, instance, JOB_NAME, tags)
+    assert _tick(defs, instance).run_requests == []
+    deliver(settings.landing, "fx_rates", DAY, [fx_row(DAY, "7.300000")])  # a correction
+    assert len(_tick(defs, instance).run_requests) == 1
+
+
+def test_every_sensor_runs_by_default(defs):
+    """Sensors Dagster would leave stopped (its default for the freshness sensor) do their
+    work from the first start of the daemon, without anyone switching them on in the UI."""
+    statuses = {sensor.name: sensor.default_status for sensor in defs.sensors}
+    assert "mart_freshness" in statuses
+    assert set(statuses.values()) == {dg.DefaultSensorStatus.RUNNING}, statuses
+
+
 def test_sensor_skips_a_date_a_run_already_built(settings, defs):
     """A date run from the CLI carries its delivery key; the sensor does not run it again."""
     instance = dg.DagsterInstance.ephemeral()

@@ -1,9 +1,10 @@
 """The arrival sensor: a business date runs as soon as every required feed is complete.
 
-Run key = the date plus every complete file and its checksum (``DeliveryStatus.run_key``),
-so a correction or a late optional feed changes the key and re-runs the date, while an
-identical re-delivery does not. One date is requested per tick, oldest first, and never past
-an earlier failed date, so dates run in order and later dates wait.
+Run key = the date plus every complete file and its control file with their checksums
+(``DeliveryStatus.run_key``), so a correction (a corrected ``.ok`` alone too) or a late
+optional feed changes the key and re-runs the date, while an identical re-delivery does
+not. One date is requested per tick, oldest first, and never past an earlier failed date,
+so dates run in order and later dates wait.
 
 Monthly feeds (RM targets) are left out of a date's key: a month whose monthly deliveries
 are new or changed (``month_delivery_key``) gets a run of the month job first, before any
@@ -61,8 +62,12 @@ def build_arrival_sensor(
                 continue
             status = scan_date(settings.landing, date)
             run_key = status.run_key(exclude=excluded)
-            if not status.is_complete or run_key in (requested.get(key), built.get(date)):
+            seen = (requested.get(key), built.get(date))
+            if not status.is_complete or run_key in seen:
                 continue
+            if status.legacy_run_key(excluded) in seen:
+                continue  # built before control files counted, and nothing changed since
+
             waiting = failed_dates_before(context.instance, job.name, date)
             if waiting:
                 return dg.SensorResult(
