@@ -184,9 +184,15 @@ def _unless_refused(call: Callable[[], T]) -> T:
 def _finish(outcomes: list, settings: Settings) -> None:
     failed = next((o for o in outcomes if not o.success), None)
     if failed is not None:
+        what = (
+            f"{failed.start} failed"
+            if failed.start == failed.end
+            else f"the range {failed.start}..{failed.end} failed as one run: none of its dates "
+            "was built"
+        )
         raise click.ClickException(
-            f"{failed.start} failed; later dates were not run. Alerts: {settings.alerts}. "
-            "See docs/runbook.md (re-run a date, repair a quarantined record)."
+            f"{what}; later dates were not run. Alerts: {settings.alerts}. See "
+            "docs/runbook.md (re-run a date, a refused file, repair a quarantined record)."
         )
     unloaded = [o for o in outcomes if o.postgres_error]
     if unloaded:  # the dates are built and published; only PostgreSQL lags

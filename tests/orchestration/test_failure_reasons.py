@@ -1,19 +1,23 @@
 """A date that fails because a delivery was refused says which file and why, in the run's
 log, the CLI's error, the alert and the asset check, not only "raw/<feed>: expectations"
 (Dagster's message for a failed blocking check names the check, not its reason; the reason
-was only in the ingest audit)."""
+was only in the ingest audit); and a failed range says it built none of its dates."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 
+import click
 import dagster as dg
+import pytest
 from fixture_deliveries import deliver_date
 
+from clientmart.cli import _finish
+from clientmart.settings import Settings
 from orchestration.defs.ingest.assets import EXPECTATIONS_CHECK, raw_key
 from orchestration.defs.pipeline.jobs import failed_check_reasons
-from orchestration.runner import dagster_instance, run_dates
+from orchestration.runner import RunOutcome, dagster_instance, run_dates
 
 D1 = dt.date(2026, 9, 1)
 REASON = (
@@ -67,3 +71,16 @@ def test_a_refused_delivery_names_its_file_and_reason_in_the_error_and_the_alert
     defs.resolve_sensor_def("run_failure_alert")(context.for_run_failure())
     (alert,) = [json.loads(p.read_text()) for p in settings.alerts.glob("*.json")]
     assert f"raw/fx_rates {EXPECTATIONS_CHECK}: {REASON}" in alert["message"]
+
+
+def test_the_cli_says_a_failed_range_built_none_of_its_dates(tmp_path) -> None:
+    """A backfill range runs as one run: when it fails, no date of it is built, and the CLI
+    says so instead of naming its first date as if the others had run."""
+    first, last = dt.date(2026, 10, 1), dt.date(2026, 10, 4)
+    settings = Settings(home=tmp_path)
+    with pytest.raises(click.ClickException) as failed_range:
+        _finish([RunOutcome("r1", first, last, False, "boom")], settings)
+    assert "the range 2026-10-01..2026-10-04 failed as one run" in failed_range.value.message
+    with pytest.raises(click.ClickException) as failed_date:
+        _finish([RunOutcome("r2", first, first, False, "boom")], settings)
+    assert failed_date.value.message.startswith("2026-10-01 failed; later dates were not run")
