@@ -67,7 +67,6 @@ def build_arrival_sensor(
                 continue
             if status.legacy_run_key(excluded) in seen:
                 continue  # built before control files counted, and nothing changed since
-
             waiting = failed_dates_before(context.instance, job.name, date)
             if waiting:
                 return dg.SensorResult(
