@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -179,11 +180,14 @@ def delivery_dates(landing_root: Path, feed: str, month: dt.date) -> list[dt.dat
     ]
 
 
-def month_delivery_key(landing_root: Path, month: dt.date) -> str | None:
-    """Every complete file of the monthly feeds delivered within ``month`` and its checksum,
-    as one key (the month run's run key); None when none has landed."""
+def month_delivery_key(landing_root: Path, month: dt.date, *, controls: bool = True) -> str | None:
+    """Every complete file of the monthly feeds delivered within ``month``, with its checksum
+    and its control file's, as one key (the month run's run key); None when none has landed.
+    A corrected ``.ok`` alone is a new delivery, as for a date (``DeliveryStatus.run_key``).
+    ``controls=False``: the key of releases before the control files counted."""
     items = sorted(
         f"{feed}/{date:%Y%m%d}/{f.name}/{f.checksum}"
+        + (f"/{f.control_checksum}" if controls else "")
         for feed in monthly_feeds()
         for date in delivery_dates(landing_root, feed, month)
         for f in scan_feed(landing_root, feed, date).complete
@@ -191,4 +195,13 @@ def month_delivery_key(landing_root: Path, month: dt.date) -> str | None:
     if not items:
         return None
     digest = hashlib.sha256("\n".join(items).encode()).hexdigest()[:16]
-    return f"{month:%Y%m}-{digest}"
+    return f"{month:%Y%m}{CONTROLS_IN_KEY if controls else '-'}{digest}"
+
+
+def month_delivery_known(
+    landing_root: Path, month: dt.date, key: str, known: Collection[str | None]
+) -> bool:
+    """Whether ``key`` (the month's delivery key now) is among ``known`` (keys of runs built or
+    requested), or its key without the control files is: a month ingested before they
+    counted is not run again for the new key alone; a changed file still re-runs it."""
+    return key in known or month_delivery_key(landing_root, month, controls=False) in known

@@ -21,7 +21,7 @@ import dagster as dg
 from dagster._core.storage.defs_state.base import set_defs_state_storage  # no public API
 
 from clientmart.settings import PROJECT_ROOT, Settings
-from ingest.landing import month_delivery_key
+from ingest.landing import month_delivery_key, month_delivery_known
 from orchestration.defs.pipeline.jobs import (
     JOB_NAME,
     MONTH_JOB_NAME,
@@ -280,7 +280,7 @@ def _ingest_changed_months(
     built = delivered_month_keys(instance, MONTH_JOB_NAME)
     for month in months_between(start, end):
         key = month_delivery_key(settings.landing, month)
-        if key is None or built.get(month) == key:
+        if key is None or month_delivery_known(settings.landing, month, key, (built.get(month),)):
             continue
         result = job.execute_in_process(
             instance=instance,

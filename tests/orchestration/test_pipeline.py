@@ -14,6 +14,7 @@ import polars as pl
 from fixture_deliveries import FIXTURE_DBT, deliver, deliver_date, fx_row, warehouse_held
 from polars.testing import assert_frame_equal
 
+from clientmart.generator.writers import write_control
 from clientmart.serving.publish import latest_publication, serving_path, storage_format
 from ingest.spec import load_feeds
 from orchestration.build import build_definitions
@@ -80,11 +81,21 @@ def test_a_date_run_ingests_its_months_targets_first_once(settings, defs):
     assert len(date_records) == 2
     assert all(r.start_time >= month_record.end_time for r in date_records)
 
-    # a corrected targets file: one more month run before the next date run
-    deliver(settings.landing, "rm_targets", D1, [{**target, "target_value": "2500000"}])
+    # a corrected targets file with a wrong control count: the month run refuses it, the
+    # next date runs all the same; the corrected `.ok` alone then gets the month run again
+    fixed = deliver(settings.landing, "rm_targets", D1, [{**target, "target_value": "2500000"}])
+    write_control(fixed, 4)
     deliver_date(settings.landing, D3)
     assert run_dates(settings, defs, instance, D3, D3)[0].success
-    assert len(instance.get_runs(dg.RunsFilter(job_name=MONTH_JOB_NAME))) == 2
+    refused = instance.get_runs(dg.RunsFilter(job_name=MONTH_JOB_NAME))
+    assert [r.status for r in refused] == [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS]
+    write_control(fixed, 1)
+    assert run_dates(settings, defs, instance, D3, D3)[0].success
+    month_runs = instance.get_runs(dg.RunsFilter(job_name=MONTH_JOB_NAME))
+    assert [r.status for r in month_runs][:1] == [dg.DagsterRunStatus.SUCCESS]
+    assert len(month_runs) == 3
+    loaded = pl.read_parquet(raw / "rm_targets_20260901.csv.parquet")
+    assert loaded["target_value"].cast(pl.Float64).to_list() == [2500000.0]
 
 
 def _sha(path) -> str:

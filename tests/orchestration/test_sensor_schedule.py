@@ -260,6 +260,35 @@ def test_targets_get_a_month_run_first_and_stay_out_of_the_date_key(settings, de
     assert [r.job_name for r in _tick(defs, fresh).run_requests] == [JOB_NAME]
 
 
+def test_a_corrected_control_file_alone_requests_a_new_month_run(settings, defs):
+    """A targets file refused for its `.ok` count is fixed by a new `.ok` alone: the month
+    job runs again, as a date does. Months ingested by a release whose key counted the data
+    files only are not run again after the deploy, until a file changes."""
+    from clientmart.generator.writers import write_control
+    from ingest.landing import month_delivery_key
+
+    instance = dg.DagsterInstance.ephemeral()
+    deliver_date(settings.landing, DAY)
+    targets = deliver(settings.landing, "rm_targets", DAY, [_target_row()])
+    write_control(targets, 5)  # upstream's wrong count: the month run refuses the file
+    first = _tick(defs, instance)
+    write_control(targets, 1)  # the corrected control file, the data file unchanged
+    corrected = _tick(defs, instance, first.cursor)
+    assert [(r.job_name, r.partition_key) for r in corrected.run_requests] == [
+        (MONTH_JOB_NAME, "2026-09-01")
+    ]
+    assert "-ok-" in corrected.run_requests[0].run_key != first.run_requests[0].run_key
+
+    month = DAY.replace(day=1)
+    legacy = month_delivery_key(settings.landing, month, controls=False)
+    assert legacy is not None and "-ok-" not in legacy
+    fresh = dg.DagsterInstance.ephemeral()
+    _mark_month_built(defs, fresh, month, legacy)
+    assert [r.job_name for r in _tick(defs, fresh).run_requests] == [JOB_NAME]
+    deliver(settings.landing, "rm_targets", DAY, [_target_row(value="2500000")])
+    assert [r.job_name for r in _tick(defs, fresh).run_requests] == [MONTH_JOB_NAME]
+
+
 def test_month_backstop_ingests_yesterdays_month_at_0130_shanghai(settings, defs):
     schedule = defs.resolve_schedule_def("monthly_feeds_backstop")
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("30 1 * * *", "Asia/Shanghai")

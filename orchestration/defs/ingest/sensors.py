@@ -20,7 +20,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 )
 
 from clientmart.settings import Settings
-from ingest.landing import month_delivery_key, monthly_feeds, scan_date
+from ingest.landing import month_delivery_key, month_delivery_known, monthly_feeds, scan_date
 from orchestration.delivery import landed_dates, landed_months
 from orchestration.gating import (
     active_runs,
@@ -98,7 +98,8 @@ def _month_request(
             continue
         key = month_delivery_key(settings.landing, month)
         cursor_key = f"month/{partition}"
-        if key is None or key in (requested.get(cursor_key), built.get(month)):
+        known = (requested.get(cursor_key), built.get(month))
+        if key is None or month_delivery_known(settings.landing, month, key, known):
             continue
         requested[cursor_key] = key
         return dg.SensorResult(

@@ -10,7 +10,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 )
 
 from clientmart.settings import Settings
-from ingest.landing import month_delivery_key, monthly_feeds
+from ingest.landing import month_delivery_key, month_delivery_known, monthly_feeds
 from orchestration.alerts import write_alert
 from orchestration.delivery import MissingDeliveryError, check_delivery
 from orchestration.gating import (
@@ -114,7 +114,8 @@ def build_month_schedule(
         if key is None:
             yield dg.SkipReason(f"no monthly feed delivered for {month:%Y-%m}")
             return
-        if delivered_month_keys(context.instance, MONTH_JOB_NAME).get(month) == key:
+        built = delivered_month_keys(context.instance, MONTH_JOB_NAME).get(month)
+        if month_delivery_known(settings.landing, month, key, (built,)):
             yield dg.SkipReason(f"{month:%Y-%m}: these deliveries are already ingested")
             return
         yield dg.RunRequest(partition_key=month.isoformat(), run_key=f"schedule-{key}")
