@@ -409,11 +409,14 @@ def dbt(home: Path | None, warehouse: Path | None, dbt_args: tuple[str, ...]) ->
 @landing_option
 @home_option
 def ui(port: int, host: str, landing: Path | None, home: Path | None) -> None:
-    """Open the Dagster UI (and daemon: sensor, schedule) on the same instance and data."""
+    """Open the Dagster UI (and daemon: sensor, schedule) on the same instance and data.
+
+    Ctrl-C, SIGTERM or SIGHUP stop the webserver, the daemon and the code server with it.
+    """
     import os
-    import subprocess
     import sys
 
+    from clientmart.supervise import run_until_stopped
     from orchestration.runner import prepare_instance_home
 
     settings = _settings(landing, home)
@@ -437,7 +440,7 @@ def ui(port: int, host: str, landing: Path | None, home: Path | None) -> None:
         "-p",
         str(port),
     ]
-    raise SystemExit(subprocess.call(command, env=env))
+    raise SystemExit(run_until_stopped(command, env))
 
 
 @main.command()
