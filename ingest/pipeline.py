@@ -376,13 +376,18 @@ def _settled(
     settings: Settings, feed: Feed, business_date: dt.date, landed: LandedFile
 ) -> tuple[FileResult | None, list[dict]]:
     """From the audit: the result of a file already ingested with this content (the same
-    content again, or a refusal not re-delivered), else None (new, or a correction), with
-    the file's earlier events."""
+    content again, the content in force back after a refused correction, or a refusal not
+    re-delivered), else None (new, or a correction), with the file's earlier events."""
     started = _now()
     events = _previous(settings, feed.name, business_date, landed.name)
     last = events[-1] if events else None
-    if last is None or last["checksum"] != landed.checksum:
+    if last is None:
         return None, events
+    if last["checksum"] != landed.checksum:
+        in_force = next((e for e in reversed(events) if e["status"] in PUBLISHED), None)
+        if in_force is None or in_force["checksum"] != landed.checksum:
+            return None, events
+        last = in_force  # a refused correction, then the published content again
     redelivered = _utc_naive(landed.delivered_at) > last["finished_at"]
     if last["status"] != "refused":
         in_force = next(e for e in reversed(events) if e["status"] in PUBLISHED)

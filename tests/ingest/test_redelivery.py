@@ -83,6 +83,31 @@ def test_refused_correction_keeps_the_published_file(reference_bank, land):
     assert raw_rows(reference_bank).height == 3
 
 
+def test_the_published_content_back_after_a_refused_correction_is_not_loaded_again(
+    reference_bank, land
+):
+    """The content in force delivered again after a refused correction is the same content
+    (skipped_identical, nothing rewritten), not a new delivery: it used to be loaded again
+    as `replaced`, with new load times on unchanged rows."""
+    land("deposit_balances", "db.csv", HEADER + rows(DAY, 3))
+    ingest_feed(reference_bank, "deposit_balances", DAY)
+    before = snapshot(reference_bank)
+    land("deposit_balances", "db.csv", HEADER + rows(DAY, 4), count=7)
+    assert ingest_feed(reference_bank, "deposit_balances", DAY).files[0].status == "refused"
+    path = land("deposit_balances", "db.csv", HEADER + rows(DAY, 3))
+    future = time.time() + 5
+    os.utime(path, (future, future))
+    back = ingest_feed(reference_bank, "deposit_balances", DAY)
+    assert back.ok and back.files[0].status == "skipped_identical"
+    assert back.files[0].records_kept == 3
+    after = snapshot(reference_bank)
+    assert {k: v for k, v in after.items() if "_ingest_audit" not in k} == {
+        k: v for k, v in before.items() if "_ingest_audit" not in k
+    }
+    statuses = store.read_audit(reference_bank.raw, DAY, "deposit_balances")["status"]
+    assert statuses.to_list() == ["loaded", "refused", "skipped_identical"]
+
+
 def test_late_earlier_date_is_taken_the_same_way(reference_bank, land, settings):
     later = DAY + dt.timedelta(days=1)
     land("deposit_balances", "db.csv", HEADER + rows(later, 2), day=later)
