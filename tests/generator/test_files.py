@@ -203,3 +203,44 @@ def test_deliveries_the_generator_did_not_write_are_never_touched(tmp_path: Path
                 replace=replace,
             )
     assert [p.name for p in real.rglob("*") if p.is_file()] == ["fx.csv"]
+
+
+def test_a_file_added_to_a_generated_bank_is_never_touched(tmp_path: Path) -> None:
+    """A delivery put into a generated bank's folder by hand (a real file to try, a copy of
+    another bank's) is not the generator's: the same bank again and --replace are refused,
+    and the file stays. --replace used to remove every feed folder whole."""
+    days = {"start": dt.date(2026, 10, 1), "end": dt.date(2026, 10, 2)}
+    out = tmp_path / "landing"
+    generate_bank(out, clients=50, seed=1, **days)
+    foreign = [out / "clients" / "20261231" / "real.csv", out / "clients" / "20261001" / "x.csv"]
+    for path in foreign:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("client_id\n")
+    for clients, replace in ((50, False), (60, True)):
+        with pytest.raises(BankMixError, match="not written by the generator") as error:
+            generate_bank(out, clients=clients, seed=1, replace=replace, **days)
+        assert "clients/20261001/x.csv, clients/20261231/real.csv" in str(error.value)
+    assert all(path.read_text() == "client_id\n" for path in foreign)
+
+    for path in foreign:  # moved out: --replace removes the listed files, and only them
+        path.unlink()
+    (out / "clients" / "20261231").rmdir()
+    generate_bank(out, clients=60, seed=2, replace=True, **days)
+    fresh = tmp_path / "fresh"
+    generate_bank(fresh, clients=60, seed=2, **days)
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == sorted(
+        p.relative_to(fresh) for p in fresh.rglob("*")
+    )
+
+
+def test_replace_refuses_a_bank_without_its_list_of_written_files(tmp_path: Path) -> None:
+    """A bank generated before the generator listed its files (or interrupted) cannot tell
+    its files from others: --replace refuses rather than guess; the same bank still runs."""
+    days = {"start": dt.date(2026, 10, 1), "end": dt.date(2026, 10, 1)}
+    out = tmp_path / "landing"
+    generate_bank(out, clients=50, seed=1, **days)
+    (out / "_generator" / "written_files.txt").unlink()
+    with pytest.raises(BankMixError, match="without its list of written files"):
+        generate_bank(out, clients=60, seed=2, replace=True, **days)
+    generate_bank(out, clients=50, seed=1, **days)
+    assert (out / "_generator" / "written_files.txt").exists()
