@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -176,7 +177,7 @@ def _read_pieces(
             piece = _without_trailing_blank_lines(piece)
         text = decode_piece(piece, encoding, piece_offset)
         data = text if is_first else header_bytes + text
-        frame = _parse(data, headers, delimiter, source, encoding.checked)
+        frame = _parse(data, headers, delimiter, source, encoding.checked, line)
         if b'"' not in piece:
             # no quoted field, so no record over several lines: polars makes a row of every
             # line (a blank one too), and the lines need not be counted
@@ -206,8 +207,10 @@ def _without_trailing_blank_lines(piece: bytes) -> bytes:
 
 
 def _parse(
-    data: bytes, headers: list[str], delimiter: str, source: str, checked: bool
+    data: bytes, headers: list[str], delimiter: str, source: str, checked: bool, line: int
 ) -> pl.DataFrame:
+    """A piece (its header line first) as an all-string frame; ``line``: the file line of the
+    piece's first record, for the refusal of a malformed piece."""
     try:
         return pl.read_csv(
             data,
@@ -222,10 +225,36 @@ def _parse(
         # a `|`): whatever polars says, the file is checked first and read again
         if not checked:
             raise _CheckFirst from None
+        found = _malformed_line(data, delimiter, len(headers))
+        if found is None:  # not located: polars' own first line says what it met
+            where, what = "", str(err).strip().splitlines()[0]
+        else:
+            where, what = f" at line {line + found[0] - 2}", found[1]
         raise DeliveryRefused(
             "unparseable",
-            f"{source}: not a well-formed '{delimiter}'-delimited file ({err}); re-deliver it",
+            f"{source}: not a well-formed '{delimiter}'-delimited file{where}: {what}; "
+            "re-deliver it",
         ) from None
+
+
+def _malformed_line(data: bytes, delimiter: str, fields: int) -> tuple[int, str] | None:
+    """The first line of ``data`` (header = 1) where a record goes wrong, and how: a quote
+    never closed, text after a closing quote, more fields than the header. Python's csv
+    module walks the piece again, on the refusal path only (polars says neither the line
+    nor, in words for the sender, the fault)."""
+    text = data.decode("utf-8", errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    start = 1
+    try:
+        for row in reader:
+            if len(row) > fields:
+                return start, f"{len(row)} fields where the header has {fields}"
+            start = reader.line_num + 1
+    except csv.Error as err:
+        if "unexpected end of data" in str(err) or "EOF" in str(err):
+            return start, "a quoted field opened on this line is never closed"
+        return start, f"malformed quoting ({err})"
+    return None
 
 
 def _record_lines(frame: pl.DataFrame, headers: list[str], newlines: int, first: int) -> pl.Expr:

@@ -114,6 +114,35 @@ def test_wrong_delimiter_is_refused(reference_bank, land):
     assert "wrong delimiter" in refused(reference_bank)
 
 
+@pytest.mark.parametrize(
+    ("bad", "fault"),
+    [
+        (
+            '20261001,A2,C001,B001,"DD01,CNY,5\n',
+            "a quoted field opened on this line is never closed",
+        ),
+        ("20261001,A2,C001,B001,DD01,CNY,5,x,y\n", "9 fields where the header has 7"),
+        ('20261001,A2,C001,B001,"DD01"x,CNY,5\n', "malformed quoting"),
+    ],
+)
+def test_a_malformed_file_is_refused_with_its_line(reference_bank, land, bad, fault):
+    """The sender is told the line and the fault in words, not polars' hints to a developer
+    (`infer_schema_length`, `ignore_errors`) with an offset that points elsewhere."""
+    land("deposit_balances", "db.csv", HEADER + GOOD[:160] + bad + GOOD[160:], count=41)
+    bad_line = 2 + GOOD[:160].count("\n")
+    message = refused(reference_bank)
+    assert f"not a well-formed ','-delimited file at line {bad_line}: {fault}" in message
+    assert "infer_schema" not in message and audit(reference_bank)["message"][0] == message
+
+
+def test_a_malformed_line_in_a_later_piece_is_located_in_the_file(reference_bank, land):
+    """Read in pieces (a large file), the line counts from the file's start."""
+    many = "".join(f"20261001,A{i:05d},C001,B001,DD01,CNY,{i}.50\n" for i in range(3000))
+    land("deposit_balances", "db.csv", HEADER + many + "20261001,A9,C001,B001,DD01,CNY,5,z\n")
+    settings = reference_bank.model_copy(update={"ingest_chunk_mb": 0.02})
+    assert "at line 3002: 8 fields where the header has 7" in refused(settings)
+
+
 def test_missing_column_is_refused(reference_bank, land):
     land(
         "deposit_balances",
