@@ -52,7 +52,8 @@ home_option = click.option(
     "--home",
     type=click.Path(path_type=Path),
     default=None,
-    help="Base folder for everything the pipeline writes (default: $CLIENTMART_HOME or ./data).",
+    help="Base folder for everything the pipeline writes (default: $CLIENTMART_HOME or the "
+    "repository's data/).",
 )
 
 
