@@ -69,9 +69,19 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- Delete the rows of `relation` that match `where` and log their key values first, so the
-    publication removes them too (for deletes outside dbt's delete+insert, e.g. in hooks).
-    DuckDB only, like the log. -#}
+{#- Delete the rows of `relation` that match `where`, for deletes outside dbt's delete+insert:
+    the pre-hooks that clear every key a run rebuilds, so a key whose rebuilt batch is empty
+    loses its old rows (delete+insert replaces only the keys its batch holds). On DuckDB the
+    key values are logged first, so the publication removes them too; on Spark the keys are
+    the table's partitions and are dropped (macros/spark/incremental.sql). -#}
+{% macro delete_logged(relation, key_column, where) -%}
+    {{ return(adapter.dispatch('delete_logged', 'clientmart')(relation, key_column, where)) }}
+{%- endmacro %}
+
+{% macro default__delete_logged(relation, key_column, where) -%}
+    delete from {{ relation }} where {{ where }}
+{%- endmacro %}
+
 {% macro duckdb__delete_logged(relation, key_column, where) -%}
     {{ duckdb__log_incremental_write(relation, key_column, '(select ' ~ key_column ~ ' from ' ~ relation ~ ' where ' ~ where ~ ') as deleted') }};
     delete from {{ relation }} where {{ where }}

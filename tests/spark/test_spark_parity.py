@@ -239,14 +239,18 @@ def test_mart_is_equal_on_spark_and_duckdb(both_targets: dict, mart: str) -> Non
     columns, duck = _duckdb_rows(both_targets["warehouse"], mart)
     spark_columns, spark = _spark_rows(both_targets["exported"], mart, columns)
     assert sorted(spark_columns) == sorted(columns)
-    assert len(spark) == len(duck), f"{mart}: {len(spark)} rows on Spark, {len(duck)} on DuckDB"
+    _assert_same_rows(mart, columns, duck, spark)
+
+
+def _assert_same_rows(table: str, columns: list[str], duck: list[tuple], spark: list[tuple]):
+    assert len(spark) == len(duck), f"{table}: {len(spark)} rows on Spark, {len(duck)} on DuckDB"
     for d_row, s_row in zip(sorted(duck, key=_sort_key), sorted(spark, key=_sort_key), strict=True):
         differing = [
             f"{name}: duckdb={a!r} spark={b!r}"
             for name, a, b in zip(columns, d_row, s_row, strict=True)
             if not _same(a, b)
         ]
-        assert not differing, f"{mart} row {d_row}: " + "; ".join(differing)
+        assert not differing, f"{table} row {d_row}: " + "; ".join(differing)
 
 
 def test_the_marts_are_not_empty(both_targets: dict) -> None:
@@ -272,3 +276,68 @@ def test_every_unit_test_passes_on_spark(both_targets: dict) -> None:
     assert set(CALL_LIST_UNIT_TESTS) <= set(ran["spark"])
     assert len(ran["spark"]) >= 40
     assert ran["spark"] == dict.fromkeys(ran["duckdb"], "pass")
+
+
+# Last in the module on purpose: it changes the raw data and both warehouses after the
+# comparisons above (which read the first build).
+WITHDRAWN_MONTH = dt.date(2026, 2, 1)
+RM_MONTH_MODELS = ("int_rm_plan_daily", "int_rm_plan_weekly", "int_rm_pipeline_goals")
+
+
+def _withdraw_month_targets(raw_targets: Path, month: dt.date) -> int:
+    """Rewrite every raw targets file without ``month``'s rows (a re-delivery that withdraws
+    them); returns how many rows were withdrawn."""
+    withdrawn = 0
+    of_month = f"starts_with(cast(month as varchar), '{month:%Y-%m}')"
+    for path in sorted(raw_targets.glob("business_date=*/*.parquet")):
+        with duckdb.connect() as con:
+            source = f"read_parquet('{path}')"
+            withdrawn += con.execute(f"select count(*) from {source} where {of_month}").fetchone()[
+                0
+            ]
+            con.execute(
+                f"copy (select * from {source} "
+                f"where not {of_month}) "
+                f"to '{path}.new' (format parquet)"
+            )
+        Path(f"{path}.new").replace(path)
+    return withdrawn
+
+
+def _months(columns: list[str], rows: list[tuple]) -> set[dt.date]:
+    return {row[columns.index("month_start")] for row in rows}
+
+
+def test_a_month_whose_rebuilt_batch_is_empty_loses_its_rows_on_spark_too(
+    both_targets: dict,
+) -> None:
+    """A re-delivery withdraws February's targets and the next night (window 2026-02-02)
+    rebuilds the RM month models incrementally: February's plan now has no rows. On DuckDB
+    a pre-hook deletes the months a run rebuilds; on Spark the batch overwrote only the
+    partitions it held and February's old plan stayed. Both must drop it."""
+    home, env = both_targets["home"], both_targets["env"]
+    columns, before = _duckdb_rows(both_targets["warehouse"], "int_rm_plan_daily")
+    assert WITHDRAWN_MONTH in _months(columns, before), "no February plan: the case is not met"
+    raw_targets = Path(env["DBT_CLIENTMART_RAW_ROOT"]) / "rm_targets"
+    assert _withdraw_month_targets(raw_targets, WITHDRAWN_MONTH)
+
+    window = "{start_date: '2026-02-02', end_date: '2026-02-02'}"
+    for target in ("duckdb", "spark"):
+        _dbt(["run", "--select", "int_rm_targets+", "--vars", window], env, home, target)
+    exported = home / "spark_after_withdrawal"
+    read = subprocess.run(
+        [sys.executable, "-c", READ_SPARK_MARTS, str(home / "spark"), SPARK_SCHEMA, str(exported)],
+        input=json.dumps([*RM_MONTH_MODELS, "mart_rm_attainment"]),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert read.returncode == 0, read.stderr[-4000:]
+    for model in (*RM_MONTH_MODELS, "mart_rm_attainment"):
+        columns, duck = _duckdb_rows(both_targets["warehouse"], model)
+        _, spark = _spark_rows(exported, model, columns)
+        if model != "mart_rm_attainment":  # attainment keeps the month's actuals
+            assert WITHDRAWN_MONTH not in _months(columns, duck), model
+        assert _months(columns, spark) == _months(columns, duck), model
+        _assert_same_rows(model, columns, duck, spark)

@@ -23,10 +23,11 @@
     its pipeline closed) loses its old ones; dbt's delete+insert replaces only the months
     the new rows hold. On mart_rm_attainment it deletes from the window's first month (and
     the late months); the model then rebuilds from the month after the last day still
-    loaded, which is that month or an earlier one. DuckDB only, like the write log. -#}
+    loaded, which is that month or an earlier one. On Spark the months are partitions and
+    are dropped (delete_logged). -#}
 {% macro rm_clear_rebuilt_months() -%}
-    {%- if is_incremental() and target.type == 'duckdb' -%}
-        {{ duckdb__delete_logged(this, 'month_start', rm_months_to_rebuild('month_start')) }}
+    {%- if is_incremental() -%}
+        {{ delete_logged(this, 'month_start', rm_months_to_rebuild('month_start')) }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -83,3 +83,29 @@
 {% macro spark__file_format_clause() %}
     using {{ config.get('file_format', validator=validation.any[basestring]) or 'parquet' }}
 {%- endmacro %}
+
+
+{#- delete_logged on Spark (the pre-hooks that clear the keys a run rebuilds): plain Parquet
+    tables cannot DELETE, and a delete+insert model is partitioned by its unique_key, so the
+    key values that match are dropped as partitions. The drop runs while the hook renders;
+    the hook's own SQL is then empty. Without it a month, week or date whose rebuilt batch
+    is empty kept its old rows, the partition overwrite touching only the batch's keys. -#}
+{% macro spark__delete_logged(relation, key_column, where) -%}
+    {%- if key_column != config.get('unique_key') -%}
+        {%- do exceptions.raise_compiler_error(
+            "delete_logged on Spark drops partitions: " ~ key_column
+            ~ " is not the partition column (unique_key) of " ~ relation) -%}
+    {%- endif -%}
+    {%- if execute -%}
+        {%- set found = run_query(
+            'select distinct cast(' ~ key_column ~ ' as string) from ' ~ relation
+            ~ ' where ' ~ where ~ ' and ' ~ key_column ~ ' is not null') -%}
+        {%- set partitions = [] -%}
+        {%- for key in found.columns[0].values() -%}
+            {%- do partitions.append("partition (" ~ key_column ~ " = '" ~ key ~ "')") -%}
+        {%- endfor -%}
+        {%- if partitions -%}
+            {%- do run_query('alter table ' ~ relation ~ ' drop if exists ' ~ partitions | join(', ')) -%}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}

@@ -71,14 +71,14 @@
 
 {#- Pre-hook of int_hidden_potential_txns: delete the dates the run rewrites (all of them when
     it rebuilds every transaction), logged, so a date that now has no such transaction loses
-    its old rows; dbt's delete+insert replaces only the dates the new rows hold. DuckDB
-    only, like the write log. -#}
+    its old rows; dbt's delete+insert replaces only the dates the new rows hold. On Spark
+    the dates are partitions and are dropped (delete_logged). -#}
 {% macro hidden_potential_txns_clear() -%}
-    {%- if is_incremental() and target.type == 'duckdb' -%}
+    {%- if is_incremental() -%}
         {%- if hidden_potential_txns_follow_dates() -%}
-            {{ duckdb__delete_logged(this, 'txn_date', hidden_potential_txns_rewritten('txn_date')) }}
+            {{ delete_logged(this, 'txn_date', hidden_potential_txns_rewritten('txn_date')) }}
         {%- else -%}
-            {{ duckdb__delete_logged(this, 'txn_date', '1 = 1') }}
+            {{ delete_logged(this, 'txn_date', '1 = 1') }}
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
