@@ -226,6 +226,7 @@ measured as (
             when plan_front_loaded_cum_value <> 0
                 then {{ ratio('actual_cum_value', 'plan_front_loaded_cum_value') }}
             when actual_cum_value > 0 then 999998
+            when actual_cum_value < 0 then -999998
             when actual_cum_value is not null then 1
         end as front_loaded_plan_ratio_raw,
         case
