@@ -145,7 +145,7 @@ def _utc_naive(moment: dt.datetime) -> dt.datetime:
 
 def _control_count(landed: LandedFile, source: str) -> int:
     text = landed.control_path.read_text(encoding="utf-8", errors="replace").strip()
-    if not text.isdigit():
+    if not text.isdecimal():  # isdigit() takes '²', which int() refuses
         raise DeliveryRefused(
             "control_file",
             f"{source}.ok: control file must hold the record count as one integer, found "

@@ -62,6 +62,23 @@ def _split_header(line: str, delimiter: str) -> list[str]:
     return next(csv.reader([line], delimiter=delimiter, quotechar='"'))
 
 
+def _distinct_extras(feed: Feed, headers: list[str]) -> list[str]:
+    """Header texts with a repeated extra (non-contract) column numbered as a workbook's are
+    (``备注``, ``备注_1``; two blank ones ``""``, ``"_1"``), so both are kept in ``_extra``. A
+    contract column named twice stays as it is, for ``map_header`` to refuse."""
+    known = feed.header_map()
+    seen: set[str] = set()
+    distinct = []
+    for text in headers:
+        name, n = text, 0
+        while normalise_header(text) not in known and name in seen:
+            n += 1
+            name = f"{text}_{n}"
+        seen.add(name)
+        distinct.append(name)
+    return distinct
+
+
 def _detect_delimiter(header: str, feed: Feed, source: str) -> str:
     """Pick the delimiter that splits the header into the most contract columns."""
     known = feed.header_map()
@@ -162,7 +179,7 @@ def _read_pieces(
             "empty_file", f"{source}: the file has no header line; re-deliver it with its header"
         )
     delimiter = _detect_delimiter(header, feed, source)
-    headers = _split_header(header, delimiter)
+    headers = _distinct_extras(feed, _split_header(header, delimiter))
     columns, extras = map_header(feed, headers, source)
     header_lines = first.count(b"\n", 0, header_end)  # 1, or 0 for a header-only file
     # the first piece is parsed with its own header line (no copy of a UTF-8 piece); the

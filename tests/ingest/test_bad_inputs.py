@@ -157,6 +157,42 @@ def test_count_mismatch_is_refused(reference_bank, land):
     assert "control count 41 disagrees with 40 records" in refused(reference_bank)
 
 
+@pytest.mark.parametrize("control", ["²", "x1", "1.0", "-1", ""])
+def test_a_control_file_that_is_not_a_count_is_refused(reference_bank, land, control):
+    """'²' is a digit to Python's isdigit() but not to int(): it raised, no audit, the
+    feed's other files not taken (bad data never raises)."""
+    path = land("deposit_balances", "db.csv", HEADER + GOOD)
+    path.with_name("db.csv.ok").write_text(control, encoding="utf-8")
+    message = refused(reference_bank)
+    assert "db.csv.ok: control file must hold the record count as one integer" in message
+
+
+def test_a_full_width_count_is_a_count(reference_bank, land):
+    path = land("deposit_balances", "db.csv", HEADER + GOOD)
+    path.with_name("db.csv.ok").write_text("４０\n", encoding="utf-8")
+    assert ingest_feed(reference_bank, "deposit_balances", DAY).files[0].records_kept == 40
+
+
+@pytest.mark.parametrize(
+    ("extra_header", "extra_values", "kept"),
+    [
+        (",备注,备注", ",a,b", {"备注": "a", "备注_1": "b"}),
+        (",,", ",,", {"": None, "_1": None}),  # a trailing delimiter doubled
+    ],
+)
+def test_extra_columns_under_one_name_are_all_kept(
+    reference_bank, land, extra_header, extra_values, kept
+):
+    """Extra columns are kept in the raw layer (the contract), two under the same header
+    text too, as a workbook's are (``备注_1``): such a file was refused as unparseable."""
+    rows = "".join(line + extra_values + "\n" for line in GOOD.splitlines())
+    land("deposit_balances", "db.csv", HEADER.rstrip("\n") + extra_header + "\n" + rows)
+    result = ingest_feed(reference_bank, "deposit_balances", DAY)
+    assert result.ok and result.files[0].records_kept == 40
+    raw = pl.read_parquet(store.data_files(reference_bank.raw, "deposit_balances", DAY)[0])
+    assert json.loads(raw["_extra"][0]) == kept
+
+
 def test_missing_ok_is_pending_not_an_error(reference_bank, land):
     land("deposit_balances", "db.csv", HEADER + GOOD, count=None)
     result = ingest_feed(reference_bank, "deposit_balances", DAY)
