@@ -27,13 +27,23 @@ CHUNK = 1 << 20
 BOM = codecs.BOM_UTF8
 
 
-class UndecodableFile(Exception):
-    """The file does not decode strictly with the encoding that applies to it."""
+# Non-ASCII UTF-8 characters before a file's first byte that is not UTF-8 that make it a
+# mixed file rather than a GBK one. A GBK character reads as valid UTF-8 by chance about one
+# time in seven, so a GBK file starts with 8 such characters about once in 3-4 million.
+MIXED_AFTER = 8
+_UTF8_LEADS = bytes(range(0xC2, 0xF5))  # the first byte of every multi-byte UTF-8 character
 
-    def __init__(self, encoding: str, offset: int) -> None:
+
+class UndecodableFile(Exception):
+    """The file does not decode strictly with the encoding that applies to it. ``mixed``:
+    the number of non-ASCII UTF-8 characters before ``offset`` when the file is UTF-8 up to
+    there and not after (two encodings in one file), else 0."""
+
+    def __init__(self, encoding: str, offset: int, mixed: int = 0) -> None:
         super().__init__(f"undecodable as {encoding} at byte {offset}")
         self.encoding = encoding
         self.offset = offset
+        self.mixed = mixed
 
 
 def line_at(path: Path, offset: int) -> int:
@@ -128,11 +138,28 @@ def settle_utf8(src: Path, configured: str, candidate: Encoding) -> Encoding:
     ``UndecodableFile`` at the first bad byte."""
     try:
         _check(src, "utf-8", skip=candidate.skip)
-    except UndecodableFile:
+    except UndecodableFile as err:
         if configured == "utf-8" or candidate.skip:
             raise
+        characters = _multibyte_characters(src, err.offset)
+        if characters >= MIXED_AFTER:
+            # GB18030 would decode it too, and turn its UTF-8 part into other characters
+            raise UndecodableFile("utf-8", err.offset, characters) from None
         return Encoding("gb18030", "gb18030")
     return dataclasses.replace(candidate, checked=True)
+
+
+def _multibyte_characters(src: Path, end: int) -> int:
+    """How many multi-byte characters the first ``end`` bytes of ``src`` hold, valid UTF-8."""
+    count, seen = 0, 0
+    with src.open("rb") as fh:
+        while seen < end:
+            chunk = fh.read(min(CHUNK, end - seen))
+            if not chunk:
+                break
+            count += len(chunk) - len(chunk.translate(None, _UTF8_LEADS))
+            seen += len(chunk)
+    return count
 
 
 def last_record_end(data: bytes) -> int:

@@ -128,6 +128,14 @@ def map_header(feed: Feed, headers: list[str], source: str) -> tuple[dict[str, s
 def _refuse_undecodable(
     feed: Feed, path: Path, source: str, err: UndecodableFile
 ) -> DeliveryRefused:
+    if err.mixed:
+        return DeliveryRefused(
+            "undecodable",
+            f"{source}: two encodings in one file: UTF-8 up to byte {err.offset} (line "
+            f"{line_at(path, err.offset)}, after {err.mixed} non-ASCII characters), not UTF-8 "
+            "from there; ask the sender to re-deliver the whole file in one encoding (UTF-8, "
+            "GBK or GB18030)",
+        )
     shown = feed.encoding if feed.encoding != "auto" else err.encoding
     return DeliveryRefused(
         "undecodable",

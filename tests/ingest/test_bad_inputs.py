@@ -93,6 +93,22 @@ def test_undecodable_gbk_is_refused(reference_bank, land):
     )
 
 
+@pytest.mark.parametrize("chunk_mb", [64.0, 0.0005])  # one piece; several
+def test_a_utf8_file_with_a_gbk_line_is_refused_not_garbled(reference_bank, land, chunk_mb):
+    """GB18030 decodes nearly any bytes, so a UTF-8 file with one GBK line was loaded as
+    GB18030 and its UTF-8 rows were stored as other characters, silently. UTF-8 text before
+    the first byte that is not UTF-8 makes it a mixed file: refused, with the line."""
+    utf8 = "".join(f"20261001,A{i},C001,B001,DD01,CNY,5,杭州银行营业部\n" for i in range(3))
+    gbk = "20261001,A9,C001,B001,DD01,CNY,5,杭州银行营业部\n".encode("gbk")
+    header = HEADER.rstrip("\n") + ",备注\n"
+    land("deposit_balances", "db.csv", (header + utf8).encode() + gbk, count=4)
+    settings = reference_bank.model_copy(update={"ingest_chunk_mb": chunk_mb})
+    message = refused(settings)
+    at = len((header + utf8).encode()) + len("20261001,A9,C001,B001,DD01,CNY,5,")
+    assert f"two encodings in one file: UTF-8 up to byte {at} (line 5, after 23" in message
+    assert "re-deliver the whole file in one encoding" in message
+
+
 def test_gbk_file_with_chinese_header_decodes(reference_bank, land):
     text = (
         "余额日期,账号,客户号,开户机构,产品代码,币种,余额,备注\n"
