@@ -144,7 +144,8 @@ def _utc_naive(moment: dt.datetime) -> dt.datetime:
 
 
 def _control_count(landed: LandedFile, source: str) -> int:
-    text = landed.control_path.read_text(encoding="utf-8", errors="replace").strip()
+    # utf-8-sig: a count saved by Notepad starts with a BOM
+    text = landed.control_path.read_text(encoding="utf-8-sig", errors="replace").strip()
     if not text.isdecimal():  # isdigit() takes '²', which int() refuses
         raise DeliveryRefused(
             "control_file",

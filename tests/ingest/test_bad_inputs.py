@@ -183,9 +183,10 @@ def test_a_control_file_that_is_not_a_count_is_refused(reference_bank, land, con
     assert "db.csv.ok: control file must hold the record count as one integer" in message
 
 
-def test_a_full_width_count_is_a_count(reference_bank, land):
+@pytest.mark.parametrize("count", ["４０\n", "\ufeff40\r\n"])  # full-width; Notepad's BOM
+def test_a_count_written_otherwise_is_a_count(reference_bank, land, count):
     path = land("deposit_balances", "db.csv", HEADER + GOOD)
-    path.with_name("db.csv.ok").write_text("４０\n", encoding="utf-8")
+    path.with_name("db.csv.ok").write_text(count, encoding="utf-8")
     assert ingest_feed(reference_bank, "deposit_balances", DAY).files[0].records_kept == 40
 
 
