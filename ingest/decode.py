@@ -46,18 +46,22 @@ class UndecodableFile(Exception):
         self.mixed = mixed
 
 
-def line_at(path: Path, offset: int) -> int:
-    """The line (1-based, as an editor counts them) that holds byte ``offset`` of ``path``:
-    read in pieces, so a refusal far into a large file costs no more memory than a piece."""
-    newlines, seen = 0, 0
+def _prefix_pieces(path: Path, end: int) -> Iterator[bytes]:
+    """The first ``end`` bytes of ``path`` in pieces of at most ``CHUNK``, so a refusal far
+    into a large file costs no more memory than a piece."""
+    seen = 0
     with path.open("rb") as handle:
-        while seen < offset:
-            piece = handle.read(min(CHUNK, offset - seen))
+        while seen < end:
+            piece = handle.read(min(CHUNK, end - seen))
             if not piece:
-                break
-            newlines += piece.count(b"\n")
+                return
             seen += len(piece)
-    return newlines + 1
+            yield piece
+
+
+def line_at(path: Path, offset: int) -> int:
+    """The line (1-based, as an editor counts them) that holds byte ``offset`` of ``path``."""
+    return sum(piece.count(b"\n") for piece in _prefix_pieces(path, offset)) + 1
 
 
 @dataclass(frozen=True)
@@ -151,15 +155,7 @@ def settle_utf8(src: Path, configured: str, candidate: Encoding) -> Encoding:
 
 def _multibyte_characters(src: Path, end: int) -> int:
     """How many multi-byte characters the first ``end`` bytes of ``src`` hold, valid UTF-8."""
-    count, seen = 0, 0
-    with src.open("rb") as fh:
-        while seen < end:
-            chunk = fh.read(min(CHUNK, end - seen))
-            if not chunk:
-                break
-            count += len(chunk) - len(chunk.translate(None, _UTF8_LEADS))
-            seen += len(chunk)
-    return count
+    return sum(len(p) - len(p.translate(None, _UTF8_LEADS)) for p in _prefix_pieces(src, end))
 
 
 def last_record_end(data: bytes) -> int:
