@@ -66,6 +66,14 @@ class DeliveryStatus:
         requested then is not run again for the new key alone (it has no ``-ok-``)."""
         return f"{self.business_date:%Y%m%d}-{self._digest(exclude, False)}"
 
+    def is_known(
+        self, known: Collection[str | None], exclude: frozenset[str] = frozenset()
+    ) -> bool:
+        """Whether this delivery's run key is among ``known`` (keys of runs built or requested),
+        or its legacy key is: a date built before the control files counted is not run again
+        for the new key alone; a changed file still re-runs it (``month_delivery_known``)."""
+        return self.run_key(exclude) in known or self.legacy_run_key(exclude) in known
+
     def _digest(self, exclude: frozenset[str], controls: bool) -> str:
         items = sorted(
             f"{f.feed}/{f.name}/{f.checksum}" + (f"/{f.control_checksum}" if controls else "")

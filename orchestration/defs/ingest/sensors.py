@@ -61,18 +61,16 @@ def build_arrival_sensor(
             if date > newest or not daily.has_partition_key(key):
                 continue
             status = scan_date(settings.landing, date)
-            run_key = status.run_key(exclude=excluded)
             seen = (requested.get(key), built.get(date))
-            if not status.is_complete or run_key in seen:
+            if not status.is_complete or status.is_known(seen, excluded):
                 continue
-            if status.legacy_run_key(excluded) in seen:
-                continue  # built before control files counted, and nothing changed since
             waiting = failed_dates_before(context.instance, job.name, date)
             if waiting:
                 return dg.SensorResult(
                     skip_reason=f"{key} is complete but waits for failed date(s) "
                     + ", ".join(d.isoformat() for d in waiting)
                 )
+            run_key = status.run_key(exclude=excluded)
             requested[key] = run_key
             return dg.SensorResult(
                 run_requests=[dg.RunRequest(job_name=job.name, partition_key=key, run_key=run_key)],
