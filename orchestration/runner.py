@@ -192,6 +192,16 @@ def _error_of(result: dg.ExecuteInProcessResult, instance: dg.DagsterInstance) -
     return with_failure_reasons(message, instance, result.run_id)
 
 
+def _alerted(
+    settings: Settings, result: dg.ExecuteInProcessResult, instance: dg.DagsterInstance
+) -> str:
+    """A failed in-process run's error (``_error_of``), alerted as the daemon's failure
+    sensor alerts its runs."""
+    error = _error_of(result, instance)
+    alert_run_failure(settings, result.dagster_run, error)
+    return error
+
+
 def execute(
     settings: Settings,
     defs: dg.Definitions,
@@ -237,9 +247,7 @@ def _execute(
             instance=instance, partition_key=partition_key, tags=tags, raise_on_error=False
         )
     if not result.success:
-        error = _error_of(result, instance)
-        alert_run_failure(settings, result.dagster_run, error)
-        return RunOutcome(result.run_id, start, end, False, error)
+        return RunOutcome(result.run_id, start, end, False, _alerted(settings, result, instance))
     loaded = load_postgres(settings, defs, instance, end) if settings.postgres_dsn else None
     postgres_error = "" if loaded is None or loaded.success else loaded.error
     return RunOutcome(result.run_id, start, end, True, postgres_error=postgres_error)
@@ -259,9 +267,7 @@ def load_postgres(
         )
     if result.success:
         return RunOutcome(result.run_id, date, date, True)
-    error = _error_of(result, instance)
-    alert_run_failure(settings, result.dagster_run, error)
-    return RunOutcome(result.run_id, date, date, False, error)
+    return RunOutcome(result.run_id, date, date, False, _alerted(settings, result, instance))
 
 
 def _ingest_changed_months(
@@ -291,9 +297,8 @@ def _ingest_changed_months(
         if result.success:
             progress(f"monthly feeds {month:%Y-%m} run {result.run_id[:8]}: ok")
             continue
-        error = _error_of(result, instance)
+        error = _alerted(settings, result, instance)
         progress(f"monthly feeds {month:%Y-%m} run {result.run_id[:8]}: FAILED: {error}")
-        alert_run_failure(settings, result.dagster_run, error)
 
 
 def run_dates(
