@@ -34,12 +34,14 @@ import duckdb
 import psycopg
 from psycopg import errors, sql
 
+from clientmart.serving.exports import TableChange
 from clientmart.serving.postgres_access import (
     ACCESS_SCHEMA,
     HEAD_OFFICE_LEVEL,
     INSTITUTION_COLUMNS,
     INSTITUTION_TABLE,
     MARTS_SCHEMA,
+    MAX_IDENTIFIER,
     READER_ROLE,
     AccessConfig,
     AccessConfigError,
@@ -59,7 +61,12 @@ from clientmart.serving.postgres_types import (
     map_column,
     quote_duckdb,
 )
-from clientmart.serving.publish import latest_publication, serving_path
+from clientmart.serving.publish import (
+    PUBLICATION_CHANGES,
+    key_filter,
+    latest_publication,
+    serving_path,
+)
 from clientmart.settings import Settings
 from ingest.spec import load_feeds
 
@@ -84,13 +91,35 @@ class TablePlan:
     scope: TableScope
     row_count: int
 
+    def layout(self, key_column: str | None) -> dict[str, object]:
+        """What a table updated by keys must still match: its columns, scope and key column."""
+        return {
+            "columns": [[c.name, c.postgres_type] for c in self.columns],
+            "scope": self.scope.describe(),
+            "key": key_column,
+        }
+
+
+@dataclass(frozen=True)
+class HeldLoad:
+    """The publication PostgreSQL holds (the last row of ``loader.load_log``): each table's
+    rows and layout, as that load left them."""
+
+    publication_id: str
+    row_counts: dict[str, int]
+    layouts: dict[str, dict[str, object]]
+
 
 @dataclass(frozen=True)
 class PostgresLoadResult:
-    """What one load did: tables (name -> rows), each table's scope, the institution roles."""
+    """What one load did: tables (name -> rows held after it), the rows it wrote per table,
+    the tables it updated by keys (the others were loaded whole), each table's scope, the
+    institution roles."""
 
     publication_id: str
     tables: dict[str, int]
+    rows_written: dict[str, int]
+    updated_by_keys: tuple[str, ...]
     scopes: dict[str, str]
     roles: tuple[str, ...]
     roles_created: tuple[str, ...]
@@ -135,16 +164,49 @@ def load_publication(
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", [LOAD_LOCK_KEY])
                 _prepare_schemas(cur)
                 created = _sync_roles(cur, roles)
+                held = _held_load(cur)
+                changes = _changes_since(
+                    duck, held.publication_id if held else None, publication_id
+                )
+                key_columns = _key_columns(duck, publication_id)
+                marts = _marts_present(cur)
                 counts: dict[str, int] = {}
+                written: dict[str, int] = {}
+                layouts: dict[str, dict[str, object]] = {}
+                whole: list[str] = []
                 for plan in plans:
-                    counts[plan.name] = _load_table(cur, duck, plan, Path(tmp))
-                dropped = _swap(cur, [p.name for p in plans])
+                    key_column = key_columns.get(plan.name)
+                    layouts[plan.name] = plan.layout(key_column)
+                    change = _change_to_apply(
+                        plan, layouts[plan.name], held, changes, marts, whole, publication_id
+                    )
+                    rows = (
+                        None
+                        if change is None or held is None
+                        else _update_table(
+                            cur, duck, plan, change, held.row_counts[plan.name], Path(tmp)
+                        )
+                    )
+                    if rows is None:
+                        via = LOADER_SCHEMA if plan.scope.via in whole else MARTS_SCHEMA
+                        rows = _load_table(cur, duck, plan, key_column, via, Path(tmp))
+                        whole.append(plan.name)
+                    written[plan.name] = rows
+                    counts[plan.name] = plan.row_count
+                dropped = _swap(cur, whole, [p.name for p in plans])
+                by_keys = tuple(p.name for p in plans if p.name not in whole)
                 cur.execute(
                     sql.SQL(
-                        "INSERT INTO {}.load_log (publication_id, row_counts, roles_created) "
-                        "VALUES (%s, %s, %s)"
+                        "INSERT INTO {}.load_log (publication_id, row_counts, roles_created, "
+                        "layouts, updated_by_keys) VALUES (%s, %s, %s, %s, %s)"
                     ).format(sql.Identifier(LOADER_SCHEMA)),
-                    [publication_id, json.dumps(counts, sort_keys=True), list(created)],
+                    [
+                        publication_id,
+                        json.dumps(counts, sort_keys=True),
+                        list(created),
+                        json.dumps(layouts, sort_keys=True),
+                        list(by_keys),
+                    ],
                 )
             conn.commit()
     except (AccessConfigError, UnsupportedColumnType) as exc:
@@ -158,9 +220,13 @@ def load_publication(
         duck.close()
     seconds = time.monotonic() - started
     log.info(
-        "publication %s loaded into PostgreSQL: %d tables, %d roles (%d new) in %.1f s",
+        "publication %s loaded into PostgreSQL: %d tables (%d whole, %d by keys), %d rows "
+        "written, %d roles (%d new) in %.1f s",
         publication_id,
         len(counts),
+        len(whole),
+        len(by_keys),
+        sum(written.values()),
         len(roles),
         len(created),
         seconds,
@@ -168,6 +234,8 @@ def load_publication(
     return PostgresLoadResult(
         publication_id=publication_id,
         tables=counts,
+        rows_written=written,
+        updated_by_keys=by_keys,
         scopes={p.name: p.scope.describe() for p in plans},
         roles=tuple(r.role_name for r in roles),
         roles_created=tuple(created),
@@ -242,6 +310,8 @@ def _plan_tables(
     personal = _personal_columns()
     plans = []
     for table, cols in columns.items():
+        if table == PUBLICATION_CHANGES:
+            continue  # the loader's input (what each publication changed), not a mart
         if table in config.never_load:
             log.warning(
                 "%s: table %s is never loaded into PostgreSQL (never_load)", serving_db, table
@@ -334,6 +404,18 @@ def _prepare_schemas(cur: psycopg.Cursor) -> None:
             "roles_created text[] NOT NULL)"
         ).format(sql.Identifier(LOADER_SCHEMA))
     )
+    for column, column_type in (("layouts", "jsonb"), ("updated_by_keys", "text[]")):
+        if not _fetch_one(
+            cur,
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema = %s "
+            "AND table_name = 'load_log' AND column_name = %s",
+            [LOADER_SCHEMA, column],
+        ):  # a load_log of an earlier release: its loads are taken as layouts unknown
+            cur.execute(
+                sql.SQL("ALTER TABLE {}.load_log ADD COLUMN {} {}").format(
+                    sql.Identifier(LOADER_SCHEMA), sql.Identifier(column), sql.SQL(column_type)
+                )
+            )
     for name, statement in access_objects_sql().items():
         if _fetch_one(cur, "SELECT to_regclass(%s)", [f"{ACCESS_SCHEMA}.{name}"]) is None:
             cur.execute(statement)
@@ -405,10 +487,127 @@ def _sync_roles(cur: psycopg.Cursor, roles: Sequence[InstitutionRole]) -> list[s
     return created
 
 
+def _held_load(cur: psycopg.Cursor) -> HeldLoad | None:
+    """The publication the marts schema holds: the last load's, with its tables' rows and
+    layouts (none known for a load of an earlier release, whose tables are loaded whole)."""
+    rows = cur.execute(
+        sql.SQL(
+            "SELECT publication_id, row_counts, layouts FROM {}.load_log "
+            "ORDER BY loaded_at DESC LIMIT 1"
+        ).format(sql.Identifier(LOADER_SCHEMA))
+    ).fetchall()
+    if not rows:
+        return None
+    publication_id, counts, layouts = rows[0]
+    return HeldLoad(publication_id, dict(counts), dict(layouts or {}))
+
+
+def _changes_since(
+    duck: duckdb.DuckDBPyConnection, held: str | None, publication_id: str
+) -> dict[str, TableChange] | None:
+    """What each table changed from the publication ``held`` to ``publication_id`` (the
+    serving copy's latest), merged from ``publication_changes``: a table changed whole in
+    any publication between is whole, else the union of the key values. None when the copy
+    cannot tell: no publication held, one the copy's log does not hold, or a publication
+    between whose changes are not kept (CHANGES_KEPT, a serving copy of an earlier release)."""
+    if held is None or PUBLICATION_CHANGES not in _tables_present(duck):
+        return None
+    order = [
+        pid
+        for (pid,) in duck.execute(
+            f"SELECT publication_id FROM main.{PUBLICATION_LOG} ORDER BY published_at"
+        ).fetchall()
+    ]
+    if held not in order:
+        return None
+    between = order[order.index(held) + 1 :]
+    if held == publication_id:
+        return {}
+    rows = duck.execute(
+        f"SELECT publication_id, mart, whole, key_column, key_values "
+        f"FROM main.{PUBLICATION_CHANGES} WHERE list_contains(?, publication_id)",
+        [between],
+    ).fetchall()
+    by_publication: dict[str, dict[str, tuple]] = {}
+    for pid, mart, whole, key_column, keys in rows:
+        by_publication.setdefault(pid, {})[mart] = (whole, key_column, keys)
+    if set(by_publication) != set(between):
+        return None
+    merged: dict[str, TableChange] = {}
+    for mart in set().union(*(set(c) for c in by_publication.values())):
+        seen = [changes.get(mart) for changes in by_publication.values()]
+        key_columns = {s[1] for s in seen if s is not None}
+        key_column = key_columns.pop() if len(key_columns) == 1 else None
+        if any(s is None or s[0] for s in seen) or key_column is None:
+            merged[mart] = TableChange(whole=True, key_column=key_column)
+        else:
+            keys = frozenset(k for s in seen for k in s[2])
+            merged[mart] = TableChange(whole=False, keys=keys, key_column=key_column)
+    return merged
+
+
+def _marts_present(cur: psycopg.Cursor) -> set[str]:
+    return {
+        name
+        for (name,) in cur.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s", [MARTS_SCHEMA]
+        ).fetchall()
+    }
+
+
+def _key_columns(duck: duckdb.DuckDBPyConnection, publication_id: str) -> dict[str, str]:
+    """Each mart's key column (incremental marts: the column its changes are listed by)."""
+    if PUBLICATION_CHANGES not in _tables_present(duck):
+        return {}
+    return dict(
+        duck.execute(
+            f"SELECT mart, key_column FROM main.{PUBLICATION_CHANGES} "
+            "WHERE publication_id = ? AND key_column IS NOT NULL",
+            [publication_id],
+        ).fetchall()
+    )
+
+
+def _change_to_apply(
+    plan: TablePlan,
+    layout: dict[str, object],
+    held: HeldLoad | None,
+    changes: dict[str, TableChange] | None,
+    marts: set[str],
+    whole: Sequence[str],
+    publication_id: str,
+) -> TableChange | None:
+    """The keys a table is brought up by, or None to load it whole. By keys only when
+    PostgreSQL holds the table as the held load left it (same columns, scope and key
+    column) and the serving copy says what changed since. A lookup table whose via table
+    is loaded whole is loaded whole too: its policy reads the via table the swap replaces."""
+    if held is None or changes is None:
+        return None
+    if plan.name not in marts or plan.name not in held.row_counts:
+        return None
+    if held.layouts.get(plan.name) != layout:
+        return None
+    if plan.scope.kind == "lookup" and plan.scope.via in whole:
+        return None
+    if held.publication_id == publication_id:  # loaded again: nothing changed since
+        return TableChange(whole=False)
+    change = changes.get(plan.name)
+    if change is None or change.whole or change.key_column != layout["key"]:
+        return None
+    return change
+
+
 def _load_table(
-    cur: psycopg.Cursor, duck: duckdb.DuckDBPyConnection, plan: TablePlan, tmp: Path
+    cur: psycopg.Cursor,
+    duck: duckdb.DuckDBPyConnection,
+    plan: TablePlan,
+    key_column: str | None,
+    via_schema: str,
+    tmp: Path,
 ) -> int:
-    """Create ``loader.<table>``, COPY the mart in, secure it; return the rows loaded."""
+    """Create ``loader.<table>``, COPY the mart in, index its key column (the next load's
+    deletes find their rows by it, and BI's filters on a date or month too), secure it;
+    return the rows loaded."""
     target = sql.Identifier(LOADER_SCHEMA, plan.name)
     cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(target))
     cur.execute(
@@ -420,26 +619,98 @@ def _load_table(
             ),
         )
     )
-    csv_path = tmp / f"{plan.name}.csv"
-    select = ", ".join(c.export_sql for c in plan.columns)
-    duck.execute(
-        f"COPY (SELECT {select} FROM main.{quote_duckdb(plan.name)}) "
-        f"TO '{str(csv_path).replace(chr(39), chr(39) * 2)}' (FORMAT csv, HEADER false)"
-    )
-    try:
-        loaded = _copy_table(cur, target, plan.columns, csv_path)
-    finally:
-        csv_path.unlink(missing_ok=True)
+    loaded = _copy_rows(cur, duck, plan, target, None, tmp)
     if loaded != plan.row_count:
         raise PostgresLoadError(
             f"table {plan.name}: COPY loaded {loaded} rows, the serving copy holds "
             f"{plan.row_count}; nothing was changed"
         )
-    for statement in policy_sql(LOADER_SCHEMA, plan.name, plan.scope):
+    if key_column is not None:
+        index = sql.Identifier(f"{plan.name}__key_idx"[:MAX_IDENTIFIER])
+        cur.execute(
+            sql.SQL("CREATE INDEX {} ON {} ({})").format(index, target, sql.Identifier(key_column))
+        )
+    for statement in policy_sql(LOADER_SCHEMA, plan.name, plan.scope, via_schema):
         cur.execute(statement)
     cur.execute(sql.SQL("ANALYZE {}").format(target))
-    log.info("loaded %s: %d rows, scope %s", plan.name, loaded, plan.scope.describe())
+    log.info("loaded %s whole: %d rows, scope %s", plan.name, loaded, plan.scope.describe())
     return loaded
+
+
+def _update_table(
+    cur: psycopg.Cursor,
+    duck: duckdb.DuckDBPyConnection,
+    plan: TablePlan,
+    change: TableChange,
+    held_rows: int,
+    tmp: Path,
+) -> int | None:
+    """Bring ``marts.<table>`` up by the rows of the changed keys (delete, then COPY them
+    from the serving copy); return the rows written, or None when the table's rows then
+    disagree with the serving copy's count (rows changed outside the listed keys): undone,
+    and the caller loads the table whole."""
+    target = sql.Identifier(MARTS_SCHEMA, plan.name)
+    cur.execute("SAVEPOINT by_keys")
+    deleted = inserted = 0
+    if change.keys:
+        key = next(c for c in plan.columns if c.name == change.key_column)
+        cur.execute(
+            sql.SQL("DELETE FROM {} WHERE {} = ANY(%s::{}[])").format(
+                target, sql.Identifier(key.name), sql.SQL(key.postgres_type)
+            ),
+            [sorted(change.keys)],
+        )
+        deleted = cur.rowcount
+        inserted = _copy_rows(cur, duck, plan, target, (key, change.keys), tmp)
+    if held_rows - deleted + inserted != plan.row_count:
+        cur.execute("ROLLBACK TO SAVEPOINT by_keys")
+        log.warning(
+            "PostgreSQL %s: %d rows after replacing %d key value(s), the serving copy holds "
+            "%d (rows changed outside the listed keys); loaded whole",
+            plan.name,
+            held_rows - deleted + inserted,
+            len(change.keys),
+            plan.row_count,
+        )
+        return None
+    cur.execute("RELEASE SAVEPOINT by_keys")
+    if change.keys:
+        cur.execute(sql.SQL("ANALYZE {}").format(target))
+    log.info(
+        "updated %s by %d key value(s): %d rows deleted, %d written",
+        plan.name,
+        len(change.keys),
+        deleted,
+        inserted,
+    )
+    return inserted
+
+
+def _copy_rows(
+    cur: psycopg.Cursor,
+    duck: duckdb.DuckDBPyConnection,
+    plan: TablePlan,
+    target: sql.Composable,
+    keys: tuple[ColumnMapping, frozenset[str]] | None,
+    tmp: Path,
+) -> int:
+    """COPY the serving copy's rows of a table (all of them, or those of ``keys``: the key
+    column and its values) into ``target``, through a CSV file DuckDB writes."""
+    csv_path = tmp / f"{plan.name}.csv"
+    select = ", ".join(c.export_sql for c in plan.columns)
+    where = ""
+    if keys is not None:
+        column, values = keys
+        where = " WHERE " + key_filter(duck, quote_duckdb(column.name), column.duckdb_type, values)
+    duck.execute(
+        f"COPY (SELECT {select} FROM main.{quote_duckdb(plan.name)}{where}) "
+        f"TO '{str(csv_path).replace(chr(39), chr(39) * 2)}' (FORMAT csv, HEADER false)"
+    )
+    duck.execute("DROP TABLE IF EXISTS publish_keys")
+    try:
+        return _copy_table(cur, target, plan.columns, csv_path)
+    finally:
+        csv_path.unlink(missing_ok=True)
 
 
 def _copy_table(
@@ -458,8 +729,9 @@ def _copy_table(
     return cur.rowcount
 
 
-def _swap(cur: psycopg.Cursor, tables: Sequence[str]) -> list[str]:
-    """Replace ``marts`` by the loaded tables; return the marts dropped as no longer published."""
+def _swap(cur: psycopg.Cursor, loaded: Sequence[str], published: Sequence[str]) -> list[str]:
+    """Replace the tables of ``marts`` loaded whole by their new ones and drop those no
+    longer ``published`` (tables updated by keys stay); return the marts dropped."""
     marts = sql.Identifier(MARTS_SCHEMA)
     existing = [
         name
@@ -467,8 +739,10 @@ def _swap(cur: psycopg.Cursor, tables: Sequence[str]) -> list[str]:
             "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename",
             [MARTS_SCHEMA],
         ).fetchall()
+        if name in loaded or name not in published
     ]
-    stale = [name for name in existing if name not in tables]
+    stale = [name for name in existing if name not in published]
+    tables = loaded
     last_error: Exception | None = None
     for attempt in range(1, SWAP_ATTEMPTS + 1):
         cur.execute("SAVEPOINT swap")

@@ -33,7 +33,7 @@ INSTITUTION_TABLE = "dim_institution"
 HIERARCHY_COLUMNS = ("head_office_code", "branch_code", "sub_branch_code", "outlet_code")
 INSTITUTION_COLUMNS = ("inst_code", "inst_level", *HIERARCHY_COLUMNS)
 ACCESS_CONFIG_PATH = Path(__file__).with_name("postgres_access.yml")
-_MAX_IDENTIFIER = 63
+MAX_IDENTIFIER = 63
 
 
 class AccessConfigError(ValueError):
@@ -123,10 +123,10 @@ def load_access_config(path: Path = ACCESS_CONFIG_PATH) -> AccessConfig:
 def role_name(inst_code: str) -> str:
     """``inst_<code>``, lower-cased, anything but letters, digits and ``_`` turned into ``_``."""
     name = ROLE_PREFIX + re.sub(r"[^a-z0-9_]", "_", inst_code.strip().lower())
-    if len(name.encode()) > _MAX_IDENTIFIER:
+    if len(name.encode()) > MAX_IDENTIFIER:
         raise AccessConfigError(
             f"{INSTITUTION_TABLE}: inst_code {inst_code!r} gives role name {name!r}, longer than "
-            f"PostgreSQL's {_MAX_IDENTIFIER} bytes"
+            f"PostgreSQL's {MAX_IDENTIFIER} bytes"
         )
     return name
 
@@ -233,10 +233,13 @@ def access_grants_sql(name: str) -> list[sql.Composable]:
     ]
 
 
-def policy_sql(schema: str, table: str, scope: TableScope) -> list[sql.Composable]:
+def policy_sql(
+    schema: str, table: str, scope: TableScope, via_schema: str | None = None
+) -> list[sql.Composable]:
     """Row-level security for one loaded table: read per scope, write for nobody but the owner.
 
-    A ``lookup`` table's ``via`` table must already exist in ``schema`` (it is loaded first);
+    A ``lookup`` table's ``via`` table must already exist in ``via_schema`` (default
+    ``schema``: loaded first, beside it; ``marts`` when the via table was updated in place);
     the policy's subquery reads it as the reader, so the via table's own policy applies.
     """
     target = sql.Identifier(schema, table)
@@ -253,7 +256,7 @@ def policy_sql(schema: str, table: str, scope: TableScope) -> list[sql.Composabl
     elif scope.kind == "lookup":
         column = sql.Identifier(scope.columns[0])
         using = sql.SQL("{ho} OR {c} IN (SELECT {c} FROM {via})").format(
-            ho=head_office, c=column, via=sql.Identifier(schema, scope.via)
+            ho=head_office, c=column, via=sql.Identifier(via_schema or schema, scope.via)
         )
     elif scope.kind == "shared":
         using = sql.SQL("EXISTS (SELECT 1 FROM {}.my_institutions)").format(a)
@@ -268,7 +271,7 @@ def policy_sql(schema: str, table: str, scope: TableScope) -> list[sql.Composabl
         sql.SQL("GRANT SELECT ON {} TO {}").format(target, sql.Identifier(READER_ROLE)),
     ]
     if scope.kind in ("institution", "lookup"):
-        index = sql.Identifier(f"{table}__scope_idx"[:_MAX_IDENTIFIER])
+        index = sql.Identifier(f"{table}__scope_idx"[:MAX_IDENTIFIER])
         statements.insert(
             0, sql.SQL("CREATE INDEX {} ON {} (({}))").format(index, target, scope.expression)
         )

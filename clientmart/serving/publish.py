@@ -269,7 +269,7 @@ def _update_relation(
         return planned
     if planned.keys:
         key_type = dict(_columns(con, "build", relation.schema, relation.name))[key]
-        where = _key_filter(con, _quote(key), key_type, planned.keys)
+        where = key_filter(con, _quote(key), key_type, planned.keys)
         con.execute(f"DELETE FROM {target} WHERE {where}")
         con.execute(f"INSERT INTO {target} SELECT * FROM {source} WHERE {where}")
         con.execute("DROP TABLE IF EXISTS publish_keys")
@@ -284,7 +284,7 @@ def _update_relation(
     return planned
 
 
-def _key_filter(
+def key_filter(
     con: duckdb.DuckDBPyConnection, column: str, key_type: str, keys: frozenset[str]
 ) -> str:
     """The condition that selects the rows of ``keys`` (texts of the key column's values):
@@ -359,6 +359,21 @@ LOG_COLUMNS = (
 )
 
 
+# publication_changes: per publication and mart, what it changed against the publication
+# before it: the mart whole, or the rows of these values of its key column (none: unchanged).
+# A copy kept elsewhere (the PostgreSQL serving target) applies them to catch up from the
+# publication it holds instead of copying every table. More than CHANGES_KEYS_MAX values are
+# recorded as whole: a mart updated by client can change a million keys a night, and is then
+# cheaper to copy than to list. The rows of the last CHANGES_KEPT publications are kept; a
+# copy further behind is loaded whole.
+PUBLICATION_CHANGES = "publication_changes"
+CHANGES_COLUMNS = (
+    "publication_id VARCHAR, mart VARCHAR, whole BOOLEAN, key_column VARCHAR, key_values VARCHAR[]"
+)
+CHANGES_KEYS_MAX = 10_000
+CHANGES_KEPT = 60
+
+
 def _has_table(con: duckdb.DuckDBPyConnection, catalog: str, name: str) -> bool:
     return bool(
         con.execute(
@@ -387,27 +402,67 @@ def _latest_mark(con: duckdb.DuckDBPyConnection, catalog: str) -> tuple[int, str
 def _carry_log(
     con: duckdb.DuckDBPyConnection, previous: Path | None, base: str | None
 ) -> tuple[int, str] | None:
-    """The publication log in the new file, carried forward from the previous publication
-    (already in the file when ``base`` is a copy of it; older logs gain the newer columns).
-    Returns the write-log mark of the publication the file held before (its own log's
-    latest: the previous publication's for a copy, the one before for the standby)."""
+    """The publication log and the changes of the last CHANGES_KEPT publications in the new
+    file, carried forward from the previous publication (already in the file when ``base``
+    is a copy of it; older logs gain the newer columns). Returns the write-log mark of the
+    publication the file held before (its own log's latest: the previous publication's for
+    a copy, the one before for the standby)."""
     catalog = con.execute("SELECT current_database()").fetchall()[0][0]
     held = _latest_mark(con, catalog) if base is not None else None
-    con.execute(f"CREATE TABLE main.{PUBLICATION_LOG}_next ({LOG_COLUMNS})")
     source = catalog if base == "copy" else None
     if base != "copy" and previous is not None:
         con.execute(f"ATTACH '{previous}' AS previous (READ_ONLY)")
         source = "previous"
-    if source is not None and _has_table(con, source, PUBLICATION_LOG):
-        con.execute(
-            f"INSERT INTO main.{PUBLICATION_LOG}_next BY NAME "
-            f"SELECT * FROM {_quote(source)}.main.{PUBLICATION_LOG}"
-        )
+    for table, columns in ((PUBLICATION_LOG, LOG_COLUMNS), (PUBLICATION_CHANGES, CHANGES_COLUMNS)):
+        con.execute(f"CREATE TABLE main.{table}_next ({columns})")
+        if source is not None and _has_table(con, source, table):
+            con.execute(
+                f"INSERT INTO main.{table}_next BY NAME SELECT * FROM {_quote(source)}.main.{table}"
+            )
     if source == "previous":
         con.execute("DETACH previous")
-    con.execute(f"DROP TABLE IF EXISTS main.{PUBLICATION_LOG}")
-    con.execute(f"ALTER TABLE main.{PUBLICATION_LOG}_next RENAME TO {PUBLICATION_LOG}")
+    for table in (PUBLICATION_LOG, PUBLICATION_CHANGES):
+        con.execute(f"DROP TABLE IF EXISTS main.{table}")
+        con.execute(f"ALTER TABLE main.{table}_next RENAME TO {table}")
     return held
+
+
+def _record_changes(
+    con: duckdb.DuckDBPyConnection, publication_id: str, changes: dict[str, TableChange]
+) -> None:
+    """This publication's rows of publication_changes (what each mart changed against the
+    publication before it), and only the last CHANGES_KEPT publications' rows kept."""
+    rows = []
+    for name, change in sorted(changes.items()):
+        listed = not change.whole and len(change.keys) <= CHANGES_KEYS_MAX
+        rows.append(
+            {
+                "publication_id": publication_id,
+                "mart": name,
+                "whole": not listed,
+                "key_column": change.key_column,
+                "key_values": sorted(change.keys) if listed else None,
+            }
+        )
+    schema = pa.schema(
+        [
+            ("publication_id", pa.string()),
+            ("mart", pa.string()),
+            ("whole", pa.bool_()),
+            ("key_column", pa.string()),
+            ("key_values", pa.list_(pa.string())),
+        ]
+    )
+    con.register("publication_changes_new", pa.Table.from_pylist(rows, schema=schema))
+    con.execute(
+        f"INSERT INTO main.{PUBLICATION_CHANGES} BY NAME SELECT * FROM publication_changes_new"
+    )
+    con.unregister("publication_changes_new")
+    con.execute(
+        f"DELETE FROM main.{PUBLICATION_CHANGES} WHERE publication_id NOT IN (SELECT "
+        f"publication_id FROM main.{PUBLICATION_LOG} ORDER BY published_at DESC "
+        f"LIMIT {CHANGES_KEPT})"
+    )
 
 
 def _freed_too_much(con: duckdb.DuckDBPyConnection) -> bool:
@@ -560,7 +615,7 @@ def _standby_costs_more(
             key_type = dict(_columns(con, "build", relation.schema, relation.name))[
                 relation.unique_key
             ]
-            where = _key_filter(con, _quote(relation.unique_key), key_type, keys)
+            where = key_filter(con, _quote(relation.unique_key), key_type, keys)
             again += _count(con, f"{source} WHERE {where}")
         held = con.execute(
             "SELECT coalesce(sum(estimated_size), 0) FROM duckdb_tables() "
@@ -736,7 +791,7 @@ def publish(
                 export_again(con.cursor(), {name: sources[name] for name in redo}, changes, staged)
             counts = {r.name: _count(con, f"main.{_quote(r.name)}") for r in relations}
             con.execute("DETACH build")
-            keep = {r.name for r in relations} | {PUBLICATION_LOG}
+            keep = {r.name for r in relations} | {PUBLICATION_LOG, PUBLICATION_CHANGES}
             for (name,) in con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = ? "
                 "AND schema_name = 'main'",
@@ -771,6 +826,7 @@ def publish(
                     *(watermark or (None, None)),
                 ],
             )
+            _record_changes(con, publication_id, changes)
             con.execute("CHECKPOINT")
         except BaseException as exc:
             con.close()

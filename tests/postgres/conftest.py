@@ -1,38 +1,27 @@
 """A throwaway PostgreSQL server for the serving-target tests, and a small bank to load.
 
-The server is started by the tests themselves (never assumed to be running): ``initdb`` and
-``pg_ctl`` from the machine's PostgreSQL binaries (``scripts/install_postgres.sh`` installs
-them), as the ``postgres`` system user when the tests run as root (initdb refuses root),
-listening on 127.0.0.1 only, on a free port, with its socket and data in a temporary folder
-that is removed afterwards. Authentication is by password (scram), as in production.
+The server is started by the tests themselves (never assumed to be running):
+``scripts/throwaway_postgres.py`` runs ``initdb`` and ``pg_ctl`` from the machine's
+PostgreSQL binaries in a temporary folder, on a free port of 127.0.0.1, with password
+authentication, and removes it afterwards (the load benchmark uses it too).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import glob
 import hashlib
 import json
-import os
-import pwd
 import secrets
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-import psycopg
 import pytest
 
 from clientmart.settings import Settings
+from scripts.throwaway_postgres import PostgresServer, ServerError, throwaway_server
 
-REPO = Path(__file__).resolve().parents[2]
-SETUP_SCRIPT = REPO / "scripts" / "setup_postgres_serving.sh"
 LOADER_ROLE = "clientmart_loader"
 LOADER_PASSWORD = secrets.token_hex(12)
 
@@ -54,102 +43,13 @@ PARENT = {
 }
 
 
-def _pg_bin() -> Path:
-    override = os.environ.get("CLIENTMART_TEST_PG_BIN")
-    candidates = [override] if override else []
-    candidates += sorted(
-        glob.glob("/usr/lib/postgresql/*/bin"),
-        key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0,
-        reverse=True,
-    )
-    on_path = shutil.which("pg_ctl")
-    if on_path:
-        candidates.append(str(Path(on_path).parent))
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "initdb").exists():
-            return Path(candidate)
-    pytest.fail(
-        "PostgreSQL server binaries (initdb, pg_ctl) not found under /usr/lib/postgresql/*/bin "
-        "or on PATH: run `bash scripts/install_postgres.sh` (make test does), or set "
-        "CLIENTMART_TEST_PG_BIN to the folder holding them"
-    )
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass(frozen=True)
-class PostgresServer:
-    bin_dir: Path
-    port: int
-    superuser_password: str
-
-    def dsn(self, user: str, password: str | None, dbname: str = "postgres") -> str:
-        parts = [f"host=127.0.0.1 port={self.port} dbname={dbname} user={user}"]
-        if password is not None:
-            parts.append(f"password={password}")
-        return " ".join(parts + ["connect_timeout=10"])
-
-    def superuser_dsn(self, dbname: str = "postgres") -> str:
-        return self.dsn("postgres", self.superuser_password, dbname)
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    bin_dir = _pg_bin()
-    as_root = os.geteuid() == 0
-    prefix: list[str] = []
-    folder = Path(tempfile.mkdtemp(prefix="clientmart-pgtest-"))
-    if as_root:
-        try:
-            owner = pwd.getpwnam("postgres")
-        except KeyError:
-            shutil.rmtree(folder)
-            pytest.fail(
-                "running as root but there is no `postgres` system user to run initdb as: "
-                "run `bash scripts/install_postgres.sh`"
-            )
-        os.chown(folder, owner.pw_uid, owner.pw_gid)
-        prefix = ["runuser", "-u", "postgres", "--"]
-    folder.chmod(0o700)
-    password = secrets.token_hex(16)
-    pwfile = folder / "pwfile"
-    pwfile.write_text(password + "\n")
-    if as_root:
-        os.chown(pwfile, owner.pw_uid, owner.pw_gid)
-
-    def run(*args: str) -> None:
-        done = subprocess.run([*prefix, *args], capture_output=True, text=True, timeout=120)
-        if done.returncode != 0:
-            log = folder / "server.log"
-            tail = log.read_text()[-3000:] if log.exists() else ""
-            pytest.fail(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}\n{tail}")
-
-    data = folder / "data"
-    run(
-        str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", f"--pwfile={pwfile}",
-        "--auth=scram-sha-256", "-E", "UTF8", "--no-locale", "--no-sync",
-    )  # fmt: skip
-    port = _free_port()
-    options = (
-        f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off -c shared_buffers=16MB "
-        "-c max_connections=40 -c deadlock_timeout=200ms"
-    )
-    run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(folder / "server.log"),
-        "-w", "-t", "60", "-o", options, "start")  # fmt: skip
     try:
-        yield PostgresServer(bin_dir, port, password)
-    finally:
-        subprocess.run(
-            [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-            timeout=60,
-        )
-        shutil.rmtree(folder, ignore_errors=True)
+        with throwaway_server() as server:
+            yield server
+    except ServerError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")
@@ -158,23 +58,7 @@ def new_serving_database(postgres_server: PostgresServer):
 
     def make(key: str) -> str:
         name = "cm_" + hashlib.sha1(key.encode()).hexdigest()[:12]
-        with psycopg.connect(postgres_server.superuser_dsn(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        env = {
-            **os.environ,
-            "PSQL": str(postgres_server.bin_dir / "psql"),
-            "PGPASSWORD": postgres_server.superuser_password,
-            "CLIENTMART_LOADER_PASSWORD": LOADER_PASSWORD,
-        }
-        done = subprocess.run(
-            ["bash", str(SETUP_SCRIPT), postgres_server.superuser_dsn(), name, LOADER_ROLE],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr
-        return postgres_server.dsn(LOADER_ROLE, LOADER_PASSWORD, name)
+        return postgres_server.serving_database(name, LOADER_ROLE, LOADER_PASSWORD)
 
     return make
 

@@ -28,7 +28,8 @@ from orchestration.gating import succeeded
 from orchestration.runner import dagster_instance
 
 D1, D2 = dt.date(2026, 10, 1), dt.date(2026, 10, 2)
-NEVER_LOADED = {"quarantine_records"}  # clientmart/serving/postgres_access.yml never_load
+# never_load (clientmart/serving/postgres_access.yml), and the loader's own input
+NEVER_LOADED = {"quarantine_records", "publication_changes"}
 
 
 def served_counts(serving: Path) -> dict[str, int]:

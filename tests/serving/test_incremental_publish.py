@@ -540,3 +540,60 @@ def test_a_standby_still_open_is_left_to_its_reader(tmp_path: Path, holder: str)
     assert fingerprint(serving_path(serving)) == fingerprint(
         serving_path(full_publication(build, tmp_path))
     )
+
+
+def _changes(serving: Path) -> dict[tuple[str, str], tuple]:
+    con = duckdb.connect(str(serving_path(serving)), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT publication_id, mart, whole, key_column, key_values FROM publication_changes"
+        ).fetchall()
+    finally:
+        con.close()
+    return {(pid, mart): (whole, key, keys) for pid, mart, whole, key, keys in rows}
+
+
+def test_each_publication_records_what_it_changed_against_the_one_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """publication_changes: per publication and mart, whole or the key values changed since
+    the publication before (what the PostgreSQL load replays), carried from file to file
+    (the standby lacks the previous publication's rows), the last CHANGES_KEPT kept; longer
+    key lists than CHANGES_KEYS_MAX are recorded as whole."""
+    from clientmart.serving import publish as publish_module
+
+    monkeypatch.setattr(publish_module, "CHANGES_KEPT", 3)
+    monkeypatch.setattr(publish_module, "CHANGES_KEYS_MAX", 2)
+    build, serving = tmp_path / "build.duckdb", tmp_path / "serving"
+    new_build(build)
+    first = publish(build, serving, MARTS, DAY)
+    night(build, "2026-03-01")
+    second = publish(build, serving, MARTS, DAY)
+    night(build, "2026-03-02")
+    night(build, "2026-01-20", factor=5)
+    third = publish(build, serving, MARTS, DAY)
+    assert third.base == "standby"  # the file held the first publication's rows only
+
+    changes = _changes(serving)
+    one, two, three = (p.publication_id for p in (first, second, third))
+    assert changes == {
+        (one, "dim_summary"): (True, None, None),
+        (one, "fct_balance_daily"): (True, "balance_date", None),
+        (one, "mart_monthly"): (True, "month_start", None),
+        (two, "dim_summary"): (True, None, None),
+        (two, "fct_balance_daily"): (False, "balance_date", ["2026-03-01"]),
+        (two, "mart_monthly"): (False, "month_start", ["2026-03-01"]),
+        (three, "dim_summary"): (True, None, None),
+        (three, "fct_balance_daily"): (False, "balance_date", ["2026-01-20", "2026-03-02"]),
+        (three, "mart_monthly"): (False, "month_start", ["2026-01-01", "2026-03-01"]),
+    }
+
+    night(build, "2026-03-03")
+    night(build, "2026-02-10")
+    night(build, "2026-01-21")  # three days: more than CHANGES_KEYS_MAX, recorded as whole
+    fourth = publish(build, serving, MARTS, DAY)
+    assert len(fourth.changes["fct_balance_daily"].keys) == 3  # the file still took keys
+    changes = _changes(serving)
+    assert {pid for pid, _ in changes} == {two, three, fourth.publication_id}  # the last 3
+    assert changes[(fourth.publication_id, "fct_balance_daily")] == (True, "balance_date", None)
+    assert changes[(fourth.publication_id, "mart_monthly")] == (True, "month_start", None)

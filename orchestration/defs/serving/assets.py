@@ -97,14 +97,17 @@ def build_postgres_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
         except PostgresLoadError as exc:
             raise dg.Failure(f"PostgreSQL serving target: {exc}") from exc
         context.log.info(
-            f"loaded {result.publication_id} into PostgreSQL: {len(result.tables)} tables, "
-            f"{len(result.roles)} institution roles ({len(result.roles_created)} new) in "
-            f"{result.seconds:.1f} s"
+            f"loaded {result.publication_id} into PostgreSQL: {len(result.tables)} tables "
+            f"({len(result.updated_by_keys)} updated by their changed keys), "
+            f"{sum(result.rows_written.values())} rows written, {len(result.roles)} "
+            f"institution roles ({len(result.roles_created)} new) in {result.seconds:.1f} s"
         )
         return dg.MaterializeResult(
             metadata={
                 "publication_id": result.publication_id,
                 "row_counts": dg.MetadataValue.json(result.tables),
+                "rows_written": dg.MetadataValue.json(result.rows_written),
+                "updated_by_keys": list(result.updated_by_keys),
                 "roles_created": list(result.roles_created),
                 "tables_dropped": list(result.tables_dropped),
                 "seconds": round(result.seconds, 2),
