@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import click
+from pydantic import ValidationError
 
 from clientmart.settings import Settings
 
@@ -39,7 +40,16 @@ def _settings(landing: Path | None, home: Path | None, warehouse: Path | None = 
         overrides["landing_root"] = landing
     if warehouse is not None:
         overrides["warehouse_path"] = warehouse
-    return Settings(**overrides)  # validated, so relative folders become absolute
+    try:
+        return Settings(**overrides)  # validated, so relative folders become absolute
+    except ValidationError as exc:
+        raise click.ClickException(
+            "invalid settings: "
+            + "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
+                for e in exc.errors()
+            )
+        ) from None
 
 
 landing_option = click.option(

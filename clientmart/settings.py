@@ -8,6 +8,7 @@ code reads the environment: callers build ``Settings`` once and pass it in.
 from __future__ import annotations
 
 import secrets
+import urllib.parse
 from functools import cached_property
 from pathlib import Path
 
@@ -145,6 +146,24 @@ class Settings(BaseSettings):
                 f"CLIENTMART_SERVING_STORAGE_VERSION={value}: not a storage version this "
                 f"DuckDB ({duckdb.__version__}) writes ({str(exc)[:120]}...)"
             ) from exc
+        return value
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        # refused here rather than when the first alert is sent (a night that fails)
+        if not value:
+            return None
+        parts = urllib.parse.urlsplit(value)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or any(c.isspace() for c in parts.netloc)
+        ):
+            raise ValueError(
+                f"CLIENTMART_ALERT_WEBHOOK_URL={value}: not an http(s) URL with a host "
+                "(e.g. https://hooks.example.com/clientmart)"
+            )
         return value
 
     def _under_home(self, value: Path | None, *parts: str) -> Path:

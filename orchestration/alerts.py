@@ -8,6 +8,7 @@ is configured (``CLIENTMART_ALERT_WEBHOOK_URL``). See docs/runbook.md for what e
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import json
 import logging
 import urllib.request
@@ -47,16 +48,18 @@ def write_alert(
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str), "utf-8")
     log.error("ALERT %s date=%s: %s (%s)", kind, business_date, message, path)
     if webhook_url:
-        request = urllib.request.Request(
-            webhook_url,
-            data=json.dumps(payload, default=str).encode("utf-8"),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
         try:
+            request = urllib.request.Request(
+                webhook_url,
+                data=json.dumps(payload, default=str).encode("utf-8"),
+                headers={"Content-Type": "application/json"},
+                method="POST",
+            )
             with urllib.request.urlopen(request, timeout=10):
                 pass
-        except OSError as exc:
+        # unreachable or refused (OSError), a URL urllib cannot send to (ValueError, or
+        # http.client's InvalidURL), a broken answer (HTTPException)
+        except (OSError, ValueError, http.client.HTTPException) as exc:
             log.error("alert webhook %s failed: %s", webhook_url, exc)
     return path
 

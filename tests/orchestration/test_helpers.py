@@ -142,3 +142,36 @@ def test_alert_goes_to_a_json_file_and_the_webhook(tmp_path):
     stored = json.loads(path.read_text())
     assert stored["kind"] == "run_failure" and stored["business_date"] == "2026-09-02"
     assert received == [stored]
+
+
+@pytest.mark.parametrize(
+    "url", ["hooks.example.com/alert", "localhost/hook", "http://bad host/x", "ftp://h/x"]
+)
+def test_a_webhook_that_cannot_be_sent_is_logged_and_the_alert_file_kept(tmp_path, caplog, url):
+    """However the URL is wrong, the alert is written and the run's own error goes on: the
+    failing webhook is logged, never raised (a raise here replaced the run's error with a
+    traceback)."""
+    path = write_alert(
+        tmp_path / "alerts", "run_failure", "a night failed", business_date="2026-09-02",
+        webhook_url=url,
+    )  # fmt: skip
+    assert json.loads(path.read_text())["message"] == "a night failed"
+    assert f"alert webhook {url} failed" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "url", ["hooks.example.com/alert", "localhost/hook", "http://bad host/x", "ftp://h/x"]
+)
+def test_a_webhook_url_that_is_not_http_is_refused_when_the_settings_load(
+    tmp_path, monkeypatch, url
+):
+    from click.testing import CliRunner
+
+    import clientmart.cli as cli
+
+    monkeypatch.setenv("CLIENTMART_ALERT_WEBHOOK_URL", url)
+    done = CliRunner().invoke(cli.main, ["summary", "--home", str(tmp_path)])
+    assert done.exit_code != 0
+    assert "CLIENTMART_ALERT_WEBHOOK_URL" in done.output and url in done.output, done.output
+    assert "http(s)" in done.output and "Traceback" not in done.output
+    assert isinstance(done.exception, SystemExit)  # click's error, not a crash
