@@ -9,7 +9,7 @@ the UI all see the same answer.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import dagster as dg
 
@@ -86,14 +86,26 @@ def delivery_tag(date: dt.date) -> str:
     return f"{DELIVERY_PREFIX}{date:%Y%m%d}"
 
 
+# A run that ingested a delivery carries its key whether it then succeeded or failed (a
+# refused file, a failed check): the arrival sensor does not request a delivery a run has
+# tried, as Dagster does not repeat its own request's run key. A corrected delivery has
+# another key; a date that failed for another reason is re-run by hand (docs/runbook.md).
+TRIED = (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE)
+
+
 def _latest_tagged_keys(
-    instance: dg.DagsterInstance, job_name: str, prefix: str, period_format: str, limit: int
+    instance: dg.DagsterInstance,
+    job_name: str,
+    prefix: str,
+    period_format: str,
+    limit: int,
+    statuses: Sequence[dg.DagsterRunStatus] = (dg.DagsterRunStatus.SUCCESS,),
 ) -> dict[dt.date, str]:
-    """Per period, the value of its ``<prefix><period>`` tag on the job's most recent
-    successful run carrying one (the delivery that period is built from)."""
+    """Per period, the value of its ``<prefix><period>`` tag on the job's most recent run
+    of ``statuses`` carrying one (by default successful: the delivery it is built from)."""
     keys: dict[dt.date, str] = {}
     records = instance.get_run_records(
-        dg.RunsFilter(job_name=job_name, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=limit
+        dg.RunsFilter(job_name=job_name, statuses=list(statuses)), limit=limit
     )
     for record in records:  # newest first
         for tag, value in record.dagster_run.tags.items():
@@ -104,10 +116,14 @@ def _latest_tagged_keys(
 
 
 def delivered_keys(
-    instance: dg.DagsterInstance, job_name: str, limit: int = 1000
+    instance: dg.DagsterInstance,
+    job_name: str,
+    limit: int = 1000,
+    statuses: Sequence[dg.DagsterRunStatus] = TRIED,
 ) -> dict[dt.date, str]:
-    """Per date, the delivery key of its most recent successful run (what is already built)."""
-    return _latest_tagged_keys(instance, job_name, DELIVERY_PREFIX, "%Y%m%d", limit)
+    """Per date, the delivery key of its most recent run that ingested one (``TRIED``:
+    built, or failed on it)."""
+    return _latest_tagged_keys(instance, job_name, DELIVERY_PREFIX, "%Y%m%d", limit, statuses)
 
 
 def parse_allowed(tags: Mapping[str, str]) -> list[dt.date]:
@@ -125,7 +141,11 @@ def month_delivery_tag(month: dt.date) -> str:
 
 
 def delivered_month_keys(
-    instance: dg.DagsterInstance, job_name: str, limit: int = 1000
+    instance: dg.DagsterInstance,
+    job_name: str,
+    limit: int = 1000,
+    statuses: Sequence[dg.DagsterRunStatus] = TRIED,
 ) -> dict[dt.date, str]:
-    """Per month, the monthly-feed delivery key of its most recent successful month run."""
-    return _latest_tagged_keys(instance, job_name, MONTH_DELIVERY_PREFIX, "%Y%m", limit)
+    """Per month, the monthly-feed delivery key of its most recent month run that ingested
+    one (``TRIED``)."""
+    return _latest_tagged_keys(instance, job_name, MONTH_DELIVERY_PREFIX, "%Y%m", limit, statuses)

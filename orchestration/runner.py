@@ -283,7 +283,8 @@ def _ingest_changed_months(
     sensor would request. Monthly feeds are optional: a failed month run is alerted and the
     dates run without it."""
     job = defs.resolve_job_def(MONTH_JOB_NAME)
-    built = delivered_month_keys(instance, MONTH_JOB_NAME)
+    # by hand a failed month is tried again (the sensor and the backstop wait for a change)
+    built = delivered_month_keys(instance, MONTH_JOB_NAME, statuses=(dg.DagsterRunStatus.SUCCESS,))
     for month in months_between(start, end):
         key = month_delivery_key(settings.landing, month)
         if key is None or month_delivery_known(settings.landing, month, key, (built.get(month),)):

@@ -303,3 +303,26 @@ def test_month_backstop_ingests_yesterdays_month_at_0130_shanghai(settings, defs
         _mark_month_built(defs, instance, DAY.replace(day=1), due.run_requests[0].run_key[9:])
         done = _schedule_tick(defs, instance, at, "monthly_feeds_backstop")
         assert done.run_requests == [] and "already ingested" in done.skip_message
+
+
+def test_a_date_that_failed_on_its_delivery_is_not_run_again_until_the_delivery_changes(
+    settings, defs
+):
+    """A run that ingested a delivery and failed (a refused file, a failed check) carries the
+    delivery's key, as a successful one does. The sensor does not request that delivery
+    again, whether the run came from the CLI or the daemon (whose own request's run key
+    Dagster does not repeat); a corrected delivery runs the date, and the on-call re-runs a
+    date that failed for another reason by hand (docs/runbook.md)."""
+    instance = dg.DagsterInstance.ephemeral()
+    deliver_date(settings.landing, DAY)
+    key = _tick(defs, instance).run_requests[0].run_key
+    failed = instance.create_run_for_job(
+        defs.resolve_job_def(JOB_NAME),
+        tags={"dagster/partition": DAY.isoformat(), delivery_tag(DAY): key},
+    )
+    instance.report_run_failed(failed)
+    assert _tick(defs, instance).run_requests == []
+
+    deliver(settings.landing, "fx_rates", DAY, [fx_row(DAY, "7.190000")])  # a correction
+    (request,) = _tick(defs, instance).run_requests
+    assert request.run_key != key and request.partition_key == DAY.isoformat()

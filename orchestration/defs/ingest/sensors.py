@@ -3,8 +3,9 @@
 Run key = the date plus every complete file and its control file with their checksums
 (``DeliveryStatus.run_key``), so a correction (a corrected ``.ok`` alone too) or a late
 optional feed changes the key and re-runs the date, while an identical re-delivery does
-not. One date is requested per tick, oldest first, and never past an earlier failed date,
-so dates run in order and later dates wait.
+not, nor a delivery a run has tried and failed on (``gating.TRIED``), from the CLI too.
+One date is requested per tick, oldest first, and never past an earlier failed date, so
+dates run in order and later dates wait.
 
 Monthly feeds (RM targets) are left out of a date's key: a month whose monthly deliveries
 are new or changed (``month_delivery_key``) gets a run of the month job first, before any
