@@ -407,6 +407,13 @@ def dbt(home: Path | None, warehouse: Path | None, dbt_args: tuple[str, ...]) ->
     words = [a for a in dbt_args if not a.startswith("-")][:2]
     if words[:1] in (["parse"], ["deps"], ["clean"]) or words == ["docs", "serve"]:
         sys.exit(subprocess.run(command, env=env, check=False).returncode)  # no warehouse
+    if not settings.warehouse.exists():
+        click.echo(
+            f"warning: no build warehouse at {settings.warehouse}: dbt starts an empty one "
+            "(`docs generate` then writes an empty catalog); for a built bank give its home "
+            "(--home data/demo after `make demo`)",
+            err=True,
+        )
     with warehouse_lock(settings):
         instance = dagster_instance(settings)
         _unless_refused(lambda: wait_for_other_writers(settings, instance, click.echo))

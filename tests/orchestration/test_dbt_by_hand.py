@@ -32,6 +32,8 @@ def test_dbt_runs_with_the_pipeline_environment_and_waits_for_a_run(tmp_path: Pa
     output, _ = listed.communicate(timeout=600)
     assert listed.returncode == 0, output
     assert output.strip().splitlines()[-1] == "dim_date"
+    # a home with no built warehouse is said (`docs generate` there writes an empty catalog)
+    assert f"warning: no build warehouse at {tmp_path / 'warehouse'}" in output
 
     with warehouse_lock(Settings(home=tmp_path)):  # a CLI run writing the warehouse
         waiting = _dbt(tmp_path, *LIST_DIM_DATE)
