@@ -28,6 +28,7 @@ from orchestration.defs.pipeline.jobs import (
     POSTGRES_JOB_NAME,
     WRITES_WAREHOUSE_TAG,
     alert_run_failure,
+    readable_error,
     with_failure_reasons,
 )
 from orchestration.gating import (
@@ -187,7 +188,7 @@ def _error_of(result: dg.ExecuteInProcessResult, instance: dg.DagsterInstance) -
         if event.is_step_failure or event.is_run_failure:
             error = getattr(event.event_specific_data, "error", None)
             if error is not None or event.message:
-                message = error.message.strip() if error is not None else event.message
+                message = readable_error(error) if error is not None else event.message
                 break
     return with_failure_reasons(message, instance, result.run_id)
 

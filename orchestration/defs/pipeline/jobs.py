@@ -8,6 +8,7 @@ import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import (
     UnresolvedAssetJobDefinition,  # what define_asset_job returns; not exported at top level
 )
+from dagster_shared.error import SerializableErrorInfo
 
 from clientmart.settings import Settings
 from ingest.landing import month_delivery_key, month_delivery_known, monthly_feeds
@@ -235,10 +236,21 @@ def failed_step_reasons(instance: dg.DagsterInstance, run_id: str) -> list[str]:
         error = data.error
         while error is not None and error.cause is not None:
             error = error.cause
-        reason = described or (error.message.strip() if error is not None else None)
+        reason = described or (readable_error(error) if error is not None else None)
         if reason:
             reasons.append(f"{event.step_key}: {reason}")
     return reasons
+
+
+def readable_error(error: SerializableErrorInfo) -> str:
+    """An error's message without the module path Dagster puts before its own classes
+    ("dagster._core.errors.DagsterAssetCheckFailedError: ..."): for the on-call, the text
+    says what failed. Other errors keep their class ("IOException: ...")."""
+    message = error.message.strip()
+    head, sep, rest = message.partition(": ")
+    if sep and head.startswith("dagster.") and head.rsplit(".", 1)[-1] == error.cls_name:
+        return rest
+    return message
 
 
 def with_failure_reasons(message: str, instance: dg.DagsterInstance, run_id: str) -> str:
