@@ -34,6 +34,9 @@ LONGEST_FILES_FIRST = (
     "tests/tiers/test_tier_marts.py",  # ~130 s
     "tests/orchestration/test_seed_state.py",  # ~115 s
     "tests/realdata/test_berka_bank.py",  # ~100 s: a real bank's four days
+    "tests/rm/test_rm_nightly.py",  # ~105 s: the RM models night by night
+    "tests/bench/test_compare_checkouts.py",  # ~95 s: a night on copies of a home
+    "tests/postgres/test_postgres_incremental_load.py",  # ~85 s: three nights, four loads
     "tests/rm/test_rm_attainment.py",  # ~75 s
     "tests/postgres/test_postgres_pipeline.py",  # ~75 s: two nights and a load by hand
     "tests/ingest/test_memory_safety.py",  # ~55 s
