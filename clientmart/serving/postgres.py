@@ -152,6 +152,10 @@ def load_publication(
         config = load_access_config()
         plans = _plan_tables(duck, serving_db, config)
         skipped = _tables_present(duck) & config.never_load
+        recorded = _recorded_changes(duck)
+        key_columns = {  # the incremental marts' key columns
+            mart: key for mart, (_, key, _) in recorded.get(publication_id, {}).items() if key
+        }
         roles = institution_roles(_read_institutions(duck, serving_db))
         with (
             tempfile.TemporaryDirectory(prefix="clientmart-pg-") as tmp,
@@ -165,10 +169,7 @@ def load_publication(
                 _prepare_schemas(cur)
                 created = _sync_roles(cur, roles)
                 held = _held_load(cur)
-                changes = _changes_since(
-                    duck, held.publication_id if held else None, publication_id
-                )
-                key_columns = _key_columns(duck, publication_id)
+                changes = _changes_since(recorded, held.publication_id if held else None)
                 marts = _marts_present(cur)
                 counts: dict[str, int] = {}
                 written: dict[str, int] = {}
@@ -502,46 +503,49 @@ def _held_load(cur: psycopg.Cursor) -> HeldLoad | None:
     return HeldLoad(publication_id, dict(counts), dict(layouts or {}))
 
 
-def _changes_since(
-    duck: duckdb.DuckDBPyConnection, held: str | None, publication_id: str
-) -> dict[str, TableChange] | None:
-    """What each table changed from the publication ``held`` to ``publication_id`` (the
-    serving copy's latest), merged from ``publication_changes``: a table changed whole in
-    any publication between is whole, else the union of the key values. None when the copy
-    cannot tell: no publication held, one the copy's log does not hold, or a publication
-    between whose changes are not kept (CHANGES_KEPT, a serving copy of an earlier release)."""
-    if held is None or PUBLICATION_CHANGES not in _tables_present(duck):
+# per publication (oldest first), each mart's recorded change: (whole, key column, key values)
+Recorded = dict[str, dict[str, tuple[bool, str | None, list[str] | None]]]
+
+
+def _recorded_changes(duck: duckdb.DuckDBPyConnection) -> Recorded:
+    """Every publication of the serving copy's log, oldest first, with its rows of
+    ``publication_changes`` (none for a publication whose rows are not kept, or a copy of
+    an earlier release without the table), in one read."""
+    recorded: Recorded = {}
+    if PUBLICATION_CHANGES not in _tables_present(duck):
+        return recorded
+    for pid, mart, whole, key_column, keys in duck.execute(
+        f"SELECT l.publication_id, c.mart, c.whole, c.key_column, c.key_values "
+        f"FROM main.{PUBLICATION_LOG} AS l LEFT JOIN main.{PUBLICATION_CHANGES} AS c "
+        "USING (publication_id) ORDER BY l.published_at, c.mart"
+    ).fetchall():
+        marts = recorded.setdefault(pid, {})
+        if mart is not None:
+            marts[mart] = (whole, key_column, keys)
+    return recorded
+
+
+def _changes_since(recorded: Recorded, held: str | None) -> dict[str, TableChange] | None:
+    """What each table changed since the publication ``held`` up to the serving copy's
+    latest, merged from ``recorded``: a table changed whole in any publication between is
+    whole, else the union of the key values. None when the copy cannot tell: no publication
+    held, one the copy's log does not hold, or a publication between whose changes are not
+    kept (CHANGES_KEPT, a serving copy of an earlier release)."""
+    order = list(recorded)
+    if held is None or held not in order:
         return None
-    order = [
-        pid
-        for (pid,) in duck.execute(
-            f"SELECT publication_id FROM main.{PUBLICATION_LOG} ORDER BY published_at"
-        ).fetchall()
-    ]
-    if held not in order:
-        return None
-    between = order[order.index(held) + 1 :]
-    if held == publication_id:
-        return {}
-    rows = duck.execute(
-        f"SELECT publication_id, mart, whole, key_column, key_values "
-        f"FROM main.{PUBLICATION_CHANGES} WHERE list_contains(?, publication_id)",
-        [between],
-    ).fetchall()
-    by_publication: dict[str, dict[str, tuple]] = {}
-    for pid, mart, whole, key_column, keys in rows:
-        by_publication.setdefault(pid, {})[mart] = (whole, key_column, keys)
-    if set(by_publication) != set(between):
+    between = [recorded[pid] for pid in order[order.index(held) + 1 :]]
+    if not all(between):
         return None
     merged: dict[str, TableChange] = {}
-    for mart in set().union(*(set(c) for c in by_publication.values())):
-        seen = [changes.get(mart) for changes in by_publication.values()]
+    for mart in set().union(*between):
+        seen = [changes.get(mart) for changes in between]
         key_columns = {s[1] for s in seen if s is not None}
         key_column = key_columns.pop() if len(key_columns) == 1 else None
         if any(s is None or s[0] for s in seen) or key_column is None:
             merged[mart] = TableChange(whole=True, key_column=key_column)
         else:
-            keys = frozenset(k for s in seen for k in s[2])
+            keys = frozenset(k for s in seen for k in s[2] or ())
             merged[mart] = TableChange(whole=False, keys=keys, key_column=key_column)
     return merged
 
@@ -553,19 +557,6 @@ def _marts_present(cur: psycopg.Cursor) -> set[str]:
             "SELECT tablename FROM pg_tables WHERE schemaname = %s", [MARTS_SCHEMA]
         ).fetchall()
     }
-
-
-def _key_columns(duck: duckdb.DuckDBPyConnection, publication_id: str) -> dict[str, str]:
-    """Each mart's key column (incremental marts: the column its changes are listed by)."""
-    if PUBLICATION_CHANGES not in _tables_present(duck):
-        return {}
-    return dict(
-        duck.execute(
-            f"SELECT mart, key_column FROM main.{PUBLICATION_CHANGES} "
-            "WHERE publication_id = ? AND key_column IS NOT NULL",
-            [publication_id],
-        ).fetchall()
-    )
 
 
 def _change_to_apply(
