@@ -732,11 +732,24 @@ def check_disk(args: argparse.Namespace) -> None:
     if need > free and not args.ignore_disk:
         raise SystemExit(
             f"not enough disk at {args.work}: this run needs about {need:.0f} GB "
-            f"({args.clients:,} clients for {args.days} days, history "
-            f"{args.history_clients:,} clients x {args.history_months} months) and "
-            f"{free:.0f} GB are free. Point --work at a larger disk, pass fewer --days, "
-            "--history-clients or --history-months, or --ignore-disk to run anyway."
+            f"({run_parts(args)}) and {free:.0f} GB are free. Point --work at a larger disk, "
+            "pass fewer --days, --history-clients or --history-months, or --ignore-disk to "
+            "run anyway."
         )
+
+
+def run_parts(args: argparse.Namespace) -> str:
+    """What the run holds on disk, in words: the nights' part and the history's, each only
+    when the run has it."""
+    parts = []
+    if not args.history_only:
+        bank = "the delivered bank" if args.landing else f"{args.clients:,} clients"
+        only = ", ingest only" if args.ingest_only else ""
+        parts.append(f"{bank} for {args.days} days{only}")
+    if args.history_only or (args.history_months > 0 and not args.ingest_only):
+        history = f"{args.history_clients:,} clients x {args.history_months} months"
+        parts.append(f"a history of {history}")
+    return "; ".join(parts)
 
 
 def prune_landing(landing: Path, start: dt.date, end: dt.date) -> int:
@@ -999,7 +1012,7 @@ def main() -> None:
         history = summarise_history(report["history"])
         report["summary"] = {"history": history, "targets": history_target(report)}
         save(out, report)
-        print(json.dumps(history, indent=2))
+        print("\n".join(history_lines(history)))
         print("\n".join(targets_lines(report)))
         print(f"written {out}")
         return
@@ -1344,6 +1357,37 @@ def summarise_history(history: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def history_lines(history: dict[str, Any], top: int = 5) -> list[str]:
+    """The summarised history (``summarise_history``) as a reader takes it in: one row per
+    measured night, the ratio of the last to the first, and the dbt nodes that grew most."""
+    backfills = ", ".join(f"{s:.1f}" for s in history["bulk_backfill_seconds"])
+    lines = [
+        f"history: {history['clients']:,} clients, bulk backfills {backfills} s",
+        f"  {'night':<12}{'seconds':>9}{'dbt build':>11}{'models':>8}{'publish/dbt':>13}",
+    ]
+    for night, seconds in history["nightly_seconds"].items():
+        models = history["dbt_model_seconds"].get(night)
+        lines.append(
+            f"  {night:<12}{seconds:>9.2f}{history['dbt_build_seconds'][night]:>11.2f}"
+            f"{models if models is not None else '-':>8}"
+            f"{history['publish_to_dbt_build'][night]:>13.3f}"
+        )
+    warm_up = ", ".join(f"{n} {s:.2f} s" for n, s in history["warm_up_nightly_seconds"].items())
+    if warm_up:
+        lines.append(f"  warm-up nights (the first after each bulk): {warm_up}")
+    ratio = f"  last night / first: {history['ratio']}"
+    if history.get("warm_up_ratio") is not None:
+        ratio += f" (warm-up nights: {history['warm_up_ratio']})"
+    lines.append(ratio)
+    grew = list(history.get("grew_most", {}).items())[:top]
+    if grew:
+        lines.append(
+            "  dbt nodes that grew most, seconds first -> last: "
+            + ", ".join(f"{name} {a:.2f} -> {b:.2f}" for name, (a, b) in grew)
+        )
+    return lines
+
+
 def bank_name(report: dict[str, Any]) -> str:
     if report["clients"] is None:
         return f"the bank delivered in {report['bank']['landing']}"
@@ -1377,7 +1421,9 @@ def table(report: dict[str, Any]) -> str:
     )
     lines.append("")
     for key, value in report["summary"].items():
-        if key != "targets":
+        if key == "history":
+            lines += history_lines(value)
+        elif key != "targets":
             lines.append(f"{key}: {value}")
     lines += ["", *targets_lines(report)]
     return "\n".join(lines)

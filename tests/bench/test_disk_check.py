@@ -60,6 +60,12 @@ def test_a_run_that_does_not_fit_is_refused_before_it_starts(rb, monkeypatch, tm
     assert message.startswith(f"not enough disk at {tmp_path / 'work'}: this run needs about 71 GB")
     assert "and 40 GB are free" in message and "--ignore-disk" in message
 
+    assert "(a history of 1,000,000 clients x 6 months)" in message
+
+    with pytest.raises(SystemExit) as refused:  # the history off: the message names no history
+        rb.check_disk(_args(tmp_path / "work", days=200, history_months=0))
+    assert "(1,000,000 clients for 200 days)" in str(refused.value)
+
     rb.check_disk(_args(tmp_path / "work", history_only=True, ignore_disk=True))
     rb.check_disk(_args(tmp_path / "work", history_only=True, history_clients=200_000))
 
