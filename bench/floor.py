@@ -10,7 +10,9 @@ seed). No Dagster, dbt, great-expectations or record rules: only polars and the 
     .venv/bin/python bench/floor.py --landing L --date 2026-10-12 --work W
 
 The state of date D-1 (``W/state/*_<D-1>.parquet``) is read when D is not the 1st, so run
-the dates of a month in order. Prints one JSON line with the seconds of each part.
+the dates of a month in order. Prints one JSON line with the seconds of each part;
+``carried_state`` says whether D-1's state was there (a floor without it, mid-month, starts
+the month at D, does less work than a night, and says so on stderr).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import csv
 import datetime as dt
 import json
 import resource
+import sys
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -169,8 +172,9 @@ def accumulate(feeds: dict, work: Path, date: dt.date) -> tuple[pl.DataFrame, pl
         day.with_columns(pl.col("bal").alias("bal_sum"), pl.lit(1).alias("days")),
         client_day.with_columns(pl.col("assets").alias("assets_sum")),
     )
-    if date.day > 1 and (state / f"accounts_{prev_day:%Y%m%d}.parquet").exists():
-        prev_acc = pl.read_parquet(state / f"accounts_{prev_day:%Y%m%d}.parquet")
+    previous = previous_state(work, date)
+    if previous is not None:
+        prev_acc = pl.read_parquet(previous)
         accounts = prev_acc.join(
             day, on="account_id", how="full", coalesce=True, suffix="_new"
         ).select(
@@ -230,7 +234,14 @@ def aggregate(
     return result
 
 
-def run(landing: Path, date: dt.date, work: Path) -> dict[str, float | int]:
+def previous_state(work: Path, date: dt.date) -> Path | None:
+    """D-1's account state when D is not the 1st and the state is there, else None."""
+    path = work / "state" / f"accounts_{date - dt.timedelta(days=1):%Y%m%d}.parquet"
+    return path if date.day > 1 and path.exists() else None
+
+
+def run(landing: Path, date: dt.date, work: Path) -> dict[str, float | int | bool]:
+    carried = previous_state(work, date) is not None
     t0 = time.perf_counter()
     feeds, size = read_date(landing, date)
     t1 = time.perf_counter()
@@ -252,6 +263,7 @@ def run(landing: Path, date: dt.date, work: Path) -> dict[str, float | int]:
         "aggregate_s": round(t4 - t3, 3),
         "total_s": round(t4 - t0, 3),
         "institutions": institutions.height,
+        "carried_state": carried,
         "peak_rss_mb": peak_rss_mb(),
     }
 
@@ -274,7 +286,15 @@ def main() -> None:
     parser.add_argument("--date", type=dt.date.fromisoformat, required=True)
     parser.add_argument("--work", type=Path, required=True, help="Raw copy and state folder.")
     args = parser.parse_args()
-    print(json.dumps(run(args.landing, args.date, args.work)))
+    result = run(args.landing, args.date, args.work)
+    if args.date.day > 1 and not result["carried_state"]:
+        print(
+            f"floor: no state of {args.date - dt.timedelta(days=1)} in {args.work / 'state'}: "
+            f"the month-to-date starts at {args.date}, so this floor does less than a night "
+            "(run the month's dates in order from the 1st)",
+            file=sys.stderr,
+        )
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -502,6 +502,18 @@ def run_floor(landing: Path, date: dt.date, work: Path, sampler: MemorySampler) 
     return result
 
 
+def prime_floor(landing: Path, first: dt.date, last: dt.date, work: Path) -> dict[str, Any]:
+    """Run the floor over the prime dates first..last, untimed as a floor, so that the first
+    measured date carries the month-to-date state as its night does (a floor without it
+    starts the month at that date and does less work)."""
+    t0 = time.time()
+    for day in dates_between(first, last):
+        script_json(
+            "floor.py", "--landing", str(landing), "--date", day.isoformat(), "--work", str(work)
+        )
+    return {"seconds": round(time.time() - t0, 1)}
+
+
 def process_start(settings: Settings, repeat: int = 3) -> dict[str, Any]:
     """A scheduled night's process start (``process_start.py`` in a fresh interpreter): for
     each of ``repeat`` subprocesses the seconds from starting it to its being ready, their
@@ -1038,6 +1050,9 @@ def main() -> None:
                 ]
                 report["prime"] = {"seconds": round(sum(r["seconds"] for r in primed), 1)}
                 print(f"  prime {args.prime_from}..{before}: {report['prime']['seconds']:.1f}s")
+                report["floor_prime"] = prime_floor(
+                    landing, args.prime_from, before, args.work / f"floor_{stamp}"
+                )
             for date in dates:
                 run = measured_ingest(settings, date, sampler)
                 report["ingest"].append(run)
@@ -1074,9 +1089,13 @@ def main() -> None:
             report["prime"] = measured_run(
                 settings, defs, instance, args.prime_from, before, sampler
             )
+            report["floor_prime"] = prime_floor(
+                landing, args.prime_from, before, args.work / f"floor_{stamp}"
+            )
             save(out, report)
             print(
-                f"  prime {args.prime_from}..{before}: {report['prime']['seconds']:.1f}s",
+                f"  prime {args.prime_from}..{before}: {report['prime']['seconds']:.1f}s "
+                f"(the floor's: {report['floor_prime']['seconds']:.1f}s)",
                 flush=True,
             )
         for date in dates:
