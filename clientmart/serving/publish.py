@@ -256,6 +256,34 @@ def _planned_change(
     return TableChange(whole=False, keys=keys, key_column=key)
 
 
+def _changed_since_previous(
+    con: duckdb.DuckDBPyConnection,
+    relations: Sequence[MartRelation],
+    previous: Path | None,
+    base: str | None,
+    incremental: bool,
+    planned: dict[str, TableChange],
+) -> dict[str, TableChange]:
+    """What each mart changed against the previous publication, as the write log vouches:
+    its key values, or all of it. This is what a reader of the previous publication takes in
+    (the exports, the PostgreSQL load through publication_changes), whatever the new file is
+    written from: a copy of the previous one (``planned`` already is this), the standby, or
+    nothing when the previous file was compacted or is in another storage format. Whole for
+    every mart on the first publication and on a full one (``incremental`` False), which
+    repairs every copy."""
+    if not incremental or previous is None:
+        return {r.name: TableChange(whole=True, key_column=r.unique_key) for r in relations}
+    if base == "copy":
+        return dict(planned)
+    catalog = con.execute("SELECT current_database()").fetchall()[0][0]
+    since_previous, _ = _written_keys(con, _latest_mark(con, catalog))
+    con.execute(f"ATTACH {_literal(str(previous))} AS previous (READ_ONLY)")
+    try:  # the columns the previous publication held, not the standby's or an empty file's
+        return {r.name: _planned_change(con, r, since_previous, "previous") for r in relations}
+    finally:
+        con.execute("DETACH previous")
+
+
 def _update_relation(
     con: duckdb.DuckDBPyConnection, relation: MartRelation, planned: TableChange
 ) -> TableChange:
@@ -745,6 +773,7 @@ def publish(
             written, watermark = _written_keys(con, since)
             mode = "incremental" if base is not None and written is not None else "full"
             planned = {r.name: _planned_change(con, r, written, catalog) for r in relations}
+            changed = _changed_since_previous(con, relations, previous, base, incremental, planned)
             # a mart updated by keys whose table in the file is mostly deleted rows is written
             # whole instead (COMPACT_MIN_DEAD_ROWS); the file's state, so checked once here
             planned = {
@@ -758,12 +787,9 @@ def publish(
             # written whole into the file is exported whole: no row count vouches for keys.
             exported = planned
             if base == "standby":
-                since_previous, _ = _written_keys(con, _latest_mark(con, catalog))
                 exported = {
-                    r.name: planned[r.name]
-                    if planned[r.name].whole
-                    else _planned_change(con, r, since_previous, catalog)
-                    for r in relations
+                    name: change if change.whole else changed[name]
+                    for name, change in planned.items()
                 }
             # the Parquet exports read the build while this connection writes the serving
             # copy (the same rows: each mart of the copy is made equal to the build's)
@@ -786,9 +812,16 @@ def publish(
                 staged = exporting.result() if exporting is not None else None
             # a mart copied whole after all: its planned keys did not account for the build
             redo = {name for name, change in applied.items() if change != planned[name]}
-            changes = {name: applied[name] if name in redo else exported[name] for name in applied}
             if staged is not None:
-                export_again(con.cursor(), {name: sources[name] for name in redo}, changes, staged)
+                export_again(
+                    con.cursor(),
+                    {name: sources[name] for name in redo},
+                    {name: applied[name] if name in redo else exported[name] for name in applied},
+                    staged,
+                )
+            # what a reader of the previous publication takes in (publication_changes): the
+            # keys the log vouches for, also where the file wrote a mart whole to compact it
+            changes = {name: applied[name] if name in redo else changed[name] for name in applied}
             counts = {r.name: _count(con, f"main.{_quote(r.name)}") for r in relations}
             con.execute("DETACH build")
             keep = {r.name for r in relations} | {PUBLICATION_LOG, PUBLICATION_CHANGES}

@@ -6,9 +6,10 @@ values the publications changed (the night's date of the daily fact, the open mo
 month marts, ...), as recorded in the serving copy's `publication_changes`. Whatever the
 loader cannot vouch for is loaded whole: a database loaded by an earlier release (no layouts
 in its load log), a publication written whole (`clientmart publish --full`), rows that
-disagree with the serving copy's count after an update. Each time the database must equal
-one into which the same publication was loaded whole, row for row and for each institution
-role.
+disagree with the serving copy's count after an update. A publication that compacts the
+serving file (writes it whole) still records the night's keys, and they are replayed. Each
+time the database must equal one into which the same publication was loaded whole, row for
+row and for each institution role.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import psycopg
 from click.testing import CliRunner
 from psycopg import sql
@@ -23,6 +25,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 import clientmart.cli as cli
 import clientmart.serving.postgres as pg_serving
+import clientmart.serving.publish as publish_module
 from clientmart.generator.bank import generate_bank
 from clientmart.serving.exports import TableChange
 from clientmart.serving.postgres import load_publication
@@ -103,7 +106,15 @@ def test_later_loads_replay_the_changed_keys_and_equal_a_whole_load(
 
     night(D1)
     assert last_load(incremental)[1] == []  # the first load copies every table
+    # D2's publication compacts the serving file (writes it whole, mode "full"): against the
+    # publication before, only the night's keys changed, and PostgreSQL still replays them
+    needs_compaction = publish_module._needs_compaction
+    monkeypatch.setattr(publish_module, "_needs_compaction", lambda _path: True)
     night(D2)
+    monkeypatch.setattr(publish_module, "_needs_compaction", needs_compaction)
+    with duckdb.connect(str(serving_path(home / "serving")), read_only=True) as con:
+        modes = con.execute("SELECT mode FROM publication_log ORDER BY published_at").fetchall()
+    assert modes == [("full",), ("full",)]  # the first publication, and D2's compaction
     published, by_keys = last_load(incremental)
     assert published == latest_publication(home / "serving")["publication_id"]
     assert set(by_keys) >= BY_KEYS
