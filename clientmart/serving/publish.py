@@ -265,12 +265,12 @@ def _changed_since_previous(
     planned: dict[str, TableChange],
 ) -> dict[str, TableChange]:
     """What each mart changed against the previous publication, as the write log vouches:
-    its key values, or all of it. This is what a reader of the previous publication takes in
-    (the exports, the PostgreSQL load through publication_changes), whatever the new file is
-    written from: a copy of the previous one (``planned`` already is this), the standby, or
-    nothing when the previous file was compacted or is in another storage format. Whole for
-    every mart on the first publication and on a full one (``incremental`` False), which
-    repairs every copy."""
+    its key values, or all of it. publication_changes records it for the PostgreSQL load,
+    whatever the new file is written from: a copy of the previous one (``planned`` already
+    is this), the standby (whose exports take it too: they build on the previous
+    publication's files), or nothing when the previous file was compacted or is in another
+    storage format. Whole for every mart on the first publication and on a full one
+    (``incremental`` False), which repairs every copy."""
     if not incremental or previous is None:
         return {r.name: TableChange(whole=True, key_column=r.unique_key) for r in relations}
     if base == "copy":
