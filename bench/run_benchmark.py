@@ -493,11 +493,16 @@ def script_json(script: str, *args: str) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_floor(landing: Path, date: dt.date, work: Path, sampler: MemorySampler) -> dict[str, Any]:
-    t0 = time.time()
-    result = script_json(
+def floor_json(landing: Path, date: dt.date, work: Path) -> dict[str, Any]:
+    """bench/floor.py for ``date`` in a process of its own: its JSON line."""
+    return script_json(
         "floor.py", "--landing", str(landing), "--date", date.isoformat(), "--work", str(work)
     )
+
+
+def run_floor(landing: Path, date: dt.date, work: Path, sampler: MemorySampler) -> dict[str, Any]:
+    t0 = time.time()
+    result = floor_json(landing, date, work)
     result["tree_peak_rss_mb"] = round(sampler.peak(t0, time.time()) / 2**20)
     return result
 
@@ -508,9 +513,7 @@ def prime_floor(landing: Path, first: dt.date, last: dt.date, work: Path) -> dic
     starts the month at that date and does less work)."""
     t0 = time.time()
     for day in dates_between(first, last):
-        script_json(
-            "floor.py", "--landing", str(landing), "--date", day.isoformat(), "--work", str(work)
-        )
+        floor_json(landing, day, work)
     return {"seconds": round(time.time() - t0, 1)}
 
 
