@@ -15,7 +15,7 @@ DEMO_SEED ?= 42
 # mixes with the one before (the default home, ./data, is left alone)
 DEMO_HOME ?= data/demo
 
-.PHONY: demo test lint ui venv clean-data lock bench
+.PHONY: demo test test-spark-full lint ui venv clean-data lock bench
 
 $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
@@ -41,6 +41,11 @@ test: $(STAMP)
 	bash scripts/install_chromium.sh
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=20
+
+## test-spark-full: the Spark parity test with every unit test of the project on Spark too
+## (make test runs the call list's only); after a change to a dispatched macro's Spark side
+test-spark-full: $(STAMP)
+	$(BIN)/pytest -q -m spark --spark-unit-tests=all
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

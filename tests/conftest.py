@@ -26,7 +26,7 @@ def _no_inherited_defs_state_storage() -> Iterator[None]:
 # finish together (by default it orders files by their number of tests, which put the long
 # bank fixtures last and left one worker idle for minutes at the end).
 LONGEST_FILES_FIRST = (
-    "tests/spark/test_spark_parity.py",  # ~380 s: DuckDB and Spark builds
+    "tests/spark/test_spark_parity.py",  # ~300 s: DuckDB and Spark builds
     "tests/e2e/test_end_to_end.py",  # ~300 s: Dagster backfill, nights and re-runs
     "tests/tiers/test_range_matches_nightly.py",  # ~220 s: a range vs nightly runs
     "tests/orchestration/test_pipeline.py",  # ~210 s
@@ -42,6 +42,17 @@ LONGEST_FILES_FIRST = (
     "tests/ingest/test_memory_safety.py",  # ~55 s
     "tests/ui/test_dagster_ui.py",  # ~50 s
 )
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--spark-unit-tests",
+        choices=("call-list", "all"),
+        default="call-list",
+        help="unit tests the Spark parity test runs on both targets: the call list's "
+        "(default: the only rules its small bank cannot reach) or every one of the project "
+        "(make test-spark-full)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
