@@ -139,7 +139,7 @@ def _same(a: object, b: object) -> bool:
 
 @pytest.fixture(scope="module")
 def both_targets(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> dict:
-    """Generate and ingest the bank, build it on both targets, export the Spark marts."""
+    """Generate and ingest the bank and build it on both targets."""
     home = tmp_path_factory.mktemp("spark_parity")
     settings = Settings(home=home)
     generate_bank(settings.landing, clients=CLIENTS, start=START, end=END, seed=11)
@@ -192,7 +192,8 @@ def _spark_rows(
 ) -> tuple[list[str] | None, list[tuple]]:
     """The Spark table's rows as Spark wrote them (its folder's Parquet files; partition
     columns from the folder names, typed as on DuckDB), in ``columns``' order, and the
-    table's column names (None when Spark wrote no file: a table without rows)."""
+    table's column names (None when Spark wrote no file: a partitioned table without rows,
+    such as the small bank's call list)."""
     folder = spark_tables / table
     assert folder.is_dir(), f"{table}: no table folder in the Spark warehouse"
     if not any(folder.glob("**/*.parquet")):
