@@ -103,9 +103,14 @@ def _dbt(args: list[str], env: dict[str, str], home: Path, target: str) -> float
     return elapsed
 
 
+def _manifest(home: Path) -> dict:
+    """The DuckDB build's manifest."""
+    return json.loads((home / "dbt_target_duckdb" / "manifest.json").read_text())
+
+
 def _mart_names(home: Path) -> list[str]:
     """Every model under models/marts, from the DuckDB build's manifest."""
-    manifest = json.loads((home / "dbt_target_duckdb" / "manifest.json").read_text())
+    manifest = _manifest(home)
     return sorted(
         node["name"]
         for node in manifest["nodes"].values()
@@ -181,40 +186,33 @@ def both_targets(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixtu
     }
 
 
-def _duckdb_rows(warehouse: Path, table: str) -> tuple[list[str], list[tuple]]:
+def _duckdb_rows(warehouse: Path, table: str) -> tuple[dict[str, str], list[tuple]]:
+    """The DuckDB table's column types by name (in column order) and its rows."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         result = con.execute(f"select * from {table}")
-        return [d[0] for d in result.description], result.fetchall()
+        return {d[0]: str(d[1]) for d in result.description}, result.fetchall()
 
 
 def _spark_rows(
-    spark_tables: Path, table: str, warehouse: Path, columns: list[str]
+    spark_tables: Path, table: str, duckdb_types: dict[str, str]
 ) -> tuple[list[str] | None, list[tuple]]:
     """The Spark table's rows as Spark wrote them (its folder's Parquet files; partition
-    columns from the folder names, typed as on DuckDB), in ``columns``' order, and the
-    table's column names (None when Spark wrote no file: a partitioned table without rows,
-    such as the small bank's call list)."""
+    columns from the folder names, typed as on DuckDB: ``duckdb_types``), in DuckDB's column
+    order, and the table's column names (None when Spark wrote no file: a partitioned table
+    without rows, such as the small bank's call list)."""
     folder = spark_tables / table
     assert folder.is_dir(), f"{table}: no table folder in the Spark warehouse"
     if not any(folder.glob("**/*.parquet")):
         return None, []
     partitions = sorted({p.name.split("=", 1)[0] for p in folder.iterdir() if "=" in p.name})
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        types = dict(
-            con.execute(
-                "select column_name, data_type from information_schema.columns "
-                "where table_name = ?",
-                [table],
-            ).fetchall()
-        )
     hive = ", hive_partitioning = false"
     if partitions:
-        hive_types = ", ".join(f"'{c}': '{types[c]}'" for c in partitions)
+        hive_types = ", ".join(f"'{c}': '{duckdb_types[c]}'" for c in partitions)
         hive = f", hive_partitioning = true, hive_types = {{{hive_types}}}"
     source = f"read_parquet('{folder}/**/*.parquet'{hive})"
     with duckdb.connect() as con:
         names = [d[0] for d in con.execute(f"select * from {source} limit 0").description]
-        select = ", ".join(f'"{c}"' for c in columns)
+        select = ", ".join(f'"{c}"' for c in duckdb_types)
         return names, con.execute(f"select {select} from {source}").fetchall()
 
 
@@ -232,13 +230,11 @@ def test_every_mart_is_compared(both_targets: dict) -> None:
 
 @pytest.mark.parametrize("mart", PARITY_MARTS)
 def test_mart_is_equal_on_spark_and_duckdb(both_targets: dict, mart: str) -> None:
-    columns, duck = _duckdb_rows(both_targets["warehouse"], mart)
-    spark_columns, spark = _spark_rows(
-        both_targets["spark_tables"], mart, both_targets["warehouse"], columns
-    )
+    types, duck = _duckdb_rows(both_targets["warehouse"], mart)
+    spark_columns, spark = _spark_rows(both_targets["spark_tables"], mart, types)
     if spark_columns is not None:
-        assert sorted(spark_columns) == sorted(columns)
-    _assert_same_rows(mart, columns, duck, spark)
+        assert sorted(spark_columns) == sorted(types)
+    _assert_same_rows(mart, list(types), duck, spark)
 
 
 def _assert_same_rows(table: str, columns: list[str], duck: list[tuple], spark: list[tuple]):
@@ -270,10 +266,9 @@ def _unit_tests_ran(home: Path, target: str) -> dict[str, str]:
 
 def _unit_tests_of_models(home: Path, models: set[str] | None = None) -> set[str]:
     """The project's unit tests (of ``models`` only, if given), from the manifest."""
-    manifest = json.loads((home / "dbt_target_duckdb" / "manifest.json").read_text())
     return {
         test["name"]
-        for test in manifest["unit_tests"].values()
+        for test in _manifest(home)["unit_tests"].values()
         if models is None or test["model"] in models
     }
 
@@ -334,7 +329,8 @@ def test_a_month_whose_rebuilt_batch_is_empty_loses_its_rows_on_spark_too(
     a pre-hook deletes the months a run rebuilds; on Spark the batch overwrote only the
     partitions it held and February's old plan stayed. Both must drop it."""
     home, env = both_targets["home"], both_targets["env"]
-    columns, before = _duckdb_rows(both_targets["warehouse"], "int_rm_plan_daily")
+    types, before = _duckdb_rows(both_targets["warehouse"], "int_rm_plan_daily")
+    columns = list(types)
     assert WITHDRAWN_MONTH in _months(columns, before), "no February plan: the case is not met"
     raw_targets = Path(env["DBT_CLIENTMART_RAW_ROOT"]) / "rm_targets"
     assert _withdraw_month_targets(raw_targets, WITHDRAWN_MONTH)
@@ -343,10 +339,9 @@ def test_a_month_whose_rebuilt_batch_is_empty_loses_its_rows_on_spark_too(
     for target in ("duckdb", "spark"):
         _dbt(["run", "--select", "int_rm_targets+", "--vars", window], env, home, target)
     for model in (*RM_MONTH_MODELS, "mart_rm_attainment"):
-        columns, duck = _duckdb_rows(both_targets["warehouse"], model)
-        _, spark = _spark_rows(
-            both_targets["spark_tables"], model, both_targets["warehouse"], columns
-        )
+        types, duck = _duckdb_rows(both_targets["warehouse"], model)
+        columns = list(types)
+        _, spark = _spark_rows(both_targets["spark_tables"], model, types)
         if model != "mart_rm_attainment":  # attainment keeps the month's actuals
             assert WITHDRAWN_MONTH not in _months(columns, duck), model
         assert _months(columns, spark) == _months(columns, duck), model
