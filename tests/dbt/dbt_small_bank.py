@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 from datetime import date
@@ -298,12 +299,28 @@ class DbtRun:
     results: list
 
 
+# what decides whether dbt can reuse a saved parse: the profile (its warehouse path and memory
+# limit, profiles.yml) and the --vars
+_PROFILE_ENV = ("DBT_CLIENTMART_WAREHOUSE_PATH", "DBT_CLIENTMART_MEMORY_LIMIT")
+
+
+def target_path(args: list[str], env: dict[str, str]) -> str:
+    """The target folder of a dbt command: ``env``'s DBT_TARGET_PATH, one subfolder per
+    profile and --vars. dbt parses the whole project again (4 s here) when either differs
+    from its saved parse's, so tests that switch to a warehouse of their own, or give --vars,
+    and back would pay it twice a switch; each folder keeps its own partial parse."""
+    vars_given = [args[n + 1] for n, arg in enumerate(args[:-1]) if arg == "--vars"]
+    key = json.dumps([[env.get(name) for name in _PROFILE_ENV], vars_given])
+    return str(Path(env["DBT_TARGET_PATH"]) / hashlib.sha256(key.encode()).hexdigest()[:12])
+
+
 def run_dbt(args: list[str], env: dict[str, str]) -> DbtRun:
     """Run dbt in process (dbtRunner) with the project's folders and the given environment."""
     from dbt.cli.main import dbtRunner
 
     previous = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
+    target = target_path(args, env)
     try:
         res = dbtRunner().invoke(
             [
@@ -313,9 +330,9 @@ def run_dbt(args: list[str], env: dict[str, str]) -> DbtRun:
                 "--profiles-dir",
                 str(DBT_PROJECT),
                 "--target-path",
-                env["DBT_TARGET_PATH"],
+                target,
                 "--log-path",
-                env["DBT_TARGET_PATH"],
+                target,
                 "--quiet",
             ]
         )
