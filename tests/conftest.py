@@ -20,27 +20,30 @@ def _no_inherited_defs_state_storage() -> Iterator[None]:
         yield
 
 
-# The files that build a bank, longest first (seconds each under `make test`, 2026-12-01).
-# `make test` runs `--dist loadfile --no-loadscope-reorder`: pytest-xdist then hands whole
-# files to the two workers in collection order, so the longest start first and both workers
-# finish together (by default it orders files by their number of tests, which put the long
-# bank fixtures last and left one worker idle for minutes at the end).
+# The files that build a bank, longest first (seconds each under `make test`, 2026-12-06
+# night: 897 s in all, the workers' files summed to 867 and 879 s). `make test` runs
+# `--dist loadfile --no-loadscope-reorder`: pytest-xdist then hands whole files to the two
+# workers in collection order, so the longest start first and both workers finish together
+# (by default it orders files by their number of tests, which put the long bank fixtures
+# last and left one worker idle for minutes at the end).
 LONGEST_FILES_FIRST = (
-    "tests/spark/test_spark_parity.py",  # ~300 s: DuckDB and Spark builds
-    "tests/e2e/test_end_to_end.py",  # ~300 s: Dagster backfill, nights and re-runs
-    "tests/tiers/test_range_matches_nightly.py",  # ~220 s: a range vs nightly runs
-    "tests/orchestration/test_pipeline.py",  # ~210 s
-    "tests/dbt/test_dbt_project.py",  # ~180 s
-    "tests/tiers/test_tier_marts.py",  # ~130 s
-    "tests/orchestration/test_seed_state.py",  # ~115 s
-    "tests/realdata/test_berka_bank.py",  # ~100 s: a real bank's four days
-    "tests/rm/test_rm_nightly.py",  # ~105 s: the RM models night by night
-    "tests/bench/test_compare_checkouts.py",  # ~95 s: a night on copies of a home
-    "tests/postgres/test_postgres_incremental_load.py",  # ~85 s: three nights, four loads
-    "tests/rm/test_rm_attainment.py",  # ~75 s
-    "tests/postgres/test_postgres_pipeline.py",  # ~75 s: two nights and a load by hand
-    "tests/ingest/test_memory_safety.py",  # ~55 s
-    "tests/ui/test_dagster_ui.py",  # ~50 s
+    "tests/spark/test_spark_parity.py",  # ~255 s: DuckDB and Spark builds
+    "tests/tiers/test_range_matches_nightly.py",  # ~160 s: a range vs nightly runs
+    "tests/dbt/test_dbt_project.py",  # ~140 s
+    "tests/rm/test_rm_nightly.py",  # ~120 s: the RM models night by night
+    "tests/bench/test_compare_checkouts.py",  # ~120 s: a night on copies of a home
+    "tests/orchestration/test_pipeline.py",  # ~120 s
+    "tests/postgres/test_postgres_pipeline.py",  # ~120 s: two nights and a load by hand
+    "tests/e2e/test_end_to_end.py",  # ~105 s: Dagster backfill, nights and re-runs
+    "tests/postgres/test_postgres_incremental_load.py",  # ~90 s: three nights, four loads
+    "tests/postgres/test_instance_on_postgres.py",  # ~60 s: a night on PostgreSQL storage
+    "tests/realdata/test_berka_bank.py",  # ~55 s: a real bank's four days
+    "tests/tiers/test_tier_marts.py",  # ~55 s
+    "tests/orchestration/test_seed_state.py",  # ~35 s
+    "tests/orchestration/test_dbt_by_hand.py",  # ~30 s
+    "tests/rm/test_rm_attainment.py",  # ~30 s
+    "tests/ingest/test_memory_safety.py",  # ~30 s
+    "tests/ui/test_dagster_ui.py",  # ~30 s
 )
 
 
