@@ -118,13 +118,10 @@ def _dbt_in_process(args: list[str], env: dict[str, str]) -> str | None:
     failed nodes' messages."""
     from dbt.cli.main import dbtRunner
 
-    previous = dict(os.environ)
-    os.environ.update(env)
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
         result = dbtRunner().invoke(args)
-    finally:
-        os.environ.clear()
-        os.environ.update(previous)
     if result.success:
         return None
     failed = [
