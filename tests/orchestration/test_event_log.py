@@ -143,3 +143,35 @@ def test_wipe_closes_the_files_before_deleting_them(tmp_path, monkeypatch):
         assert _materializations(instance) == []
         again = dg.materialize([balance], instance=instance).run_id
         assert _materializations(instance) == [again]
+
+
+@dg.asset(check_specs=[dg.AssetCheckSpec("positive", asset="checked_balance")])
+def checked_balance() -> dg.MaterializeResult:
+    return dg.MaterializeResult(check_results=[dg.AssetCheckResult(passed=True)])
+
+
+def test_the_check_table_is_looked_up_once_not_at_every_check_event(tmp_path, monkeypatch):
+    """Dagster inspects the index's schema for its asset-check table at every check event;
+    the storage asks once, and again only after a wipe."""
+    home = _home(tmp_path / "dagster", monkeypatch)
+    looked_up: list[str] = []
+    has_table = PooledSqliteEventLogStorage.has_table
+
+    def counted(self: PooledSqliteEventLogStorage, table: str) -> bool:
+        looked_up.append(table)
+        return has_table(self, table)
+
+    monkeypatch.setattr(PooledSqliteEventLogStorage, "has_table", counted)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        for _ in range(3):
+            assert dg.materialize([checked_balance], instance=instance).success
+        key = dg.AssetCheckKey(dg.AssetKey("checked_balance"), "positive")
+        history = instance.event_log_storage.get_asset_check_execution_history(key, limit=10)
+        assert [r.status.value for r in history] == ["SUCCEEDED"] * 3
+        assert looked_up.count("asset_check_executions") == 1
+        instance.event_log_storage.wipe()  # the files are gone: asked again after
+        assert dg.materialize([checked_balance], instance=instance).success
+        after_wipe = looked_up.count("asset_check_executions")
+        assert after_wipe > 1
+        assert dg.materialize([checked_balance], instance=instance).success
+        assert looked_up.count("asset_check_executions") == after_wipe
