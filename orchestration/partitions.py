@@ -48,6 +48,11 @@ def partition_key(date: dt.date) -> str:
     return date.isoformat()
 
 
+def month_partition_key(date: dt.date) -> str:
+    """The monthly partition holding ``date`` (its key is the month's first day)."""
+    return date.replace(day=1).isoformat()
+
+
 def monthly_partitions(settings: Settings) -> dg.MonthlyPartitionsDefinition:
     """One partition per month (key: its first day). The current month's and the next
     month's exist: targets for month M are planned, and may be delivered, during M-1."""

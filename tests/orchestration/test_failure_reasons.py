@@ -17,7 +17,7 @@ from clientmart.cli import _finish
 from clientmart.settings import Settings
 from orchestration.defs.ingest.assets import EXPECTATIONS_CHECK, raw_key
 from orchestration.defs.pipeline.jobs import failed_check_reasons
-from orchestration.runner import RunOutcome, dagster_instance, run_dates
+from orchestration.runner import RunOutcome, backfill, dagster_instance, run_dates
 
 D1 = dt.date(2026, 9, 1)
 REASON = (
@@ -86,3 +86,33 @@ def test_the_cli_says_a_failed_range_built_none_of_its_dates(tmp_path) -> None:
     with pytest.raises(click.ClickException) as failed_date:
         _finish([RunOutcome("r2", first, first, False, "boom")], settings)
     assert failed_date.value.message.startswith("2026-10-01 failed; later dates were not run")
+
+
+def test_a_range_with_one_refused_date_fails_that_dates_check_only(settings, defs):
+    """A backfill range is one run, but its ingest checks are stored per business date: the
+    UI shows the date whose delivery was refused as failed, with its reason, and the other
+    dates as passed, not the whole range as one failure (nor any date left "planned")."""
+    days = [D1 + dt.timedelta(days=i) for i in range(3)]
+    for day in days:
+        deliver_date(settings.landing, day)
+    ok = settings.landing / "fx_rates" / "20260902" / "fx_rates_20260902.csv.ok"
+    ok.write_text("3\n", encoding="ascii")  # the file holds one record
+    instance = dagster_instance(settings)
+
+    (outcome,) = backfill(settings, defs, instance, days[0], days[-1])
+
+    assert not outcome.success
+    check = dg.AssetCheckKey(raw_key("fx_rates"), EXPECTATIONS_CHECK)
+    stored = {
+        r.partition: (r.status.value, r.event.dagster_event.event_specific_data.description)
+        for r in instance.event_log_storage.get_asset_check_execution_history(check, limit=10)
+    }
+    reason = REASON.replace("20260901", "20260902")
+    assert stored == {
+        "2026-09-01": ("SUCCEEDED", None),
+        "2026-09-02": ("FAILED", reason),
+        "2026-09-03": ("SUCCEEDED", None),
+    }
+    assert failed_check_reasons(instance, outcome.run_id) == [
+        f"raw/fx_rates {EXPECTATIONS_CHECK}: {reason}"
+    ]

@@ -11,6 +11,7 @@ import time
 import dagster as dg
 import duckdb
 import polars as pl
+from check_records import check_records, targets_of
 from fixture_deliveries import FIXTURE_DBT, deliver, deliver_date, fx_row, warehouse_held
 from polars.testing import assert_frame_equal
 
@@ -119,6 +120,20 @@ def test_failed_check_does_not_publish_later_dates_wait_and_a_rerun_completes(se
     first = run_dates(settings, defs, instance, D1, D3)
     assert [(o.start, o.success) for o in first] == [(D1, True), (D2, False)]  # D3 not tried
     assert "assert_rates_plausible: fail" in first[1].error
+    # each check is stored per date: every check of the job passed on D1 (not the freshness
+    # checks, run by their own sensor, nor the monthly feed's, run by the month job)
+    checks = check_records(instance, defs)
+    assert {p for _, p in checks} == {"2026-09-01", "2026-09-02"}
+    on_d1 = {c: runs[0] for (c, p), runs in checks.items() if p == "2026-09-01"}
+    assert set(on_d1.values()) == {("SUCCEEDED", first[0].run_id)}
+    assert set(on_d1) == {
+        f"{k.asset_key.to_user_string()}:{k.name}"
+        for k in defs.resolve_asset_graph().asset_check_keys
+        if k.name != "freshness_check" and k.asset_key != dg.AssetKey(["raw", "rm_targets"])
+    }
+    # D2's failed test failed on D2 only
+    (plausible,) = [c for c in on_d1 if "assert_rates_plausible" in c]
+    assert checks[(plausible, "2026-09-02")] == [("FAILED", first[1].run_id)]
     published = _sha(serving_path(settings.serving))
     assert latest_publication(settings.serving)["business_date_max"] == D1
     alerts = [json.loads(p.read_text()) for p in sorted(settings.alerts.glob("*.json"))]
@@ -132,6 +147,15 @@ def test_failed_check_does_not_publish_later_dates_wait_and_a_rerun_completes(se
     deliver(settings.landing, "fx_rates", D2, [fx_row(D2, "7.200000")])  # the correction
     rerun = run_dates(settings, defs, instance, D2, D3)
     assert [o.success for o in rerun] == [True, True]
+    checks = check_records(instance, defs)
+    for outcome in rerun:
+        on_date = {c: runs[0] for (c, p), runs in checks.items() if p == outcome.start.isoformat()}
+        assert set(on_date) == set(on_d1)
+        # the seeds' tests were not run again (seeds unchanged): planned, which Dagster shows
+        # as skipped once the run has ended; every other check passed on its date
+        not_run = {c for c, status in on_date.items() if status != ("SUCCEEDED", outcome.run_id)}
+        assert not_run == {c for c in on_d1 if c.startswith("currencies:")}
+        assert {on_date[c] for c in not_run} == {("PLANNED", outcome.run_id)}
     log = latest_publication(settings.serving)
     assert (log["business_date_min"], log["business_date_max"]) == (D1, D3)
     nightly_daily = _mart(settings, "mart_fx_daily", "rate_date")
@@ -167,6 +191,18 @@ def test_failed_check_does_not_publish_later_dates_wait_and_a_rerun_completes(se
     assert planned and all(p.partition is None for p in planned)
     assert len(planned) == len({p.asset_key for p in planned})
     assert {len(p.partitions_subset.get_partition_keys()) for p in planned} == {3}
+    # its checks: one evaluation per date, none left planned, none without a date, each
+    # made against that date's materialization by the range run
+    dates = {"2026-09-01", "2026-09-02", "2026-09-03"}
+    checks = check_records(fresh_instance, defs)
+    assert {p for _, p in checks} == dates
+    assert set(map(tuple, checks.values())) == {(("SUCCEEDED", range_run.run_id),)}
+    raw_check = dg.AssetCheckKey(dg.AssetKey(["raw", "fx_rates"]), "expectations")
+    model_check = dg.AssetCheckKey(dg.AssetKey("mart_fx_daily"), "assert_rates_plausible")
+    for check in (raw_check, model_check):
+        assert targets_of(fresh_instance, check, range_run.run_id) == dict.fromkeys(
+            dates, range_run.run_id
+        )
     assert_frame_equal(_mart(fresh, "mart_fx_daily", "rate_date"), nightly_daily)
     assert_frame_equal(_mart(fresh, "mart_fx_monthly", "month_start"), nightly_monthly)
 

@@ -19,6 +19,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from ingest.spec import load_feeds
+from orchestration.check_results import partitioned_spec, per_partition
 from orchestration.defs.dbt.project import nightly_target_refusal
 from orchestration.defs.dbt.seed_state import (
     forget_seeds,
@@ -96,7 +97,22 @@ def failure_message(
 
 
 class ClientmartTranslator(DagsterDbtTranslator):
-    """Keys: sources of a feed → ``raw/<feed>``; models → their name. Groups: the dbt layer."""
+    """Keys: sources of a feed → ``raw/<feed>``; models → their name. Groups: the dbt layer.
+    Data tests: checks partitioned as the models they test (orchestration/check_results.py)."""
+
+    def __init__(self, partitions_def: dg.PartitionsDefinition | None = None) -> None:
+        super().__init__()
+        self._partitions_def = partitions_def
+
+    def get_asset_check_spec(
+        self,
+        asset_spec: dg.AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: DbtProject | None,
+    ) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        return partitioned_spec(spec, self._partitions_def) if spec else None
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -154,7 +170,7 @@ def build_dbt_assets(
         manifest=project.manifest_path,
         project=project,
         name=DBT_ASSETS_NAME,
-        dagster_dbt_translator=ClientmartTranslator(),
+        dagster_dbt_translator=ClientmartTranslator(partitions_def),
         partitions_def=partitions_def,
         backfill_policy=BACKFILL_POLICY,
         retry_policy=DBT_LOCK_RETRY,
@@ -194,7 +210,11 @@ def build_dbt_assets(
                 # parse) and the run can never see a project different from the loaded graph
                 target_path=Path(project.target_path),
             )
-            yield from invocation.stream()
+            for event in invocation.stream():
+                if isinstance(event, dg.AssetCheckResult):
+                    yield from per_partition(context, event)  # a data test of the window
+                else:
+                    yield event
         if not invocation.is_successful():
             try:
                 results = results_of_run(invocation.get_artifact("run_results.json"), started)

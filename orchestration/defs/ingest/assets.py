@@ -11,7 +11,7 @@ month partition holding their date.
 """
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import dagster as dg
@@ -20,6 +20,7 @@ from expectations.validate import build_data_docs
 from ingest.landing import month_delivery_key, monthly_feeds
 from ingest.pipeline import FeedResult, dependency_order, ensure_schemas, ingest_feed, ingest_month
 from ingest.spec import load_feeds
+from orchestration.check_results import Verdict, evaluations, partitioned_spec
 from orchestration.delivery import MissingDeliveryError, check_delivery
 from orchestration.gating import (
     delivery_tag,
@@ -27,7 +28,14 @@ from orchestration.gating import (
     month_delivery_tag,
     parse_allowed,
 )
-from orchestration.partitions import BACKFILL_POLICY, dates_between, months_between, partition_dates
+from orchestration.partitions import (
+    BACKFILL_POLICY,
+    dates_between,
+    month_partition_key,
+    months_between,
+    partition_dates,
+    partition_key,
+)
 from orchestration.resources import ClientmartResource
 
 EXPECTATIONS_CHECK = "expectations"
@@ -69,7 +77,9 @@ def feed_outcome(results: list[FeedResult]) -> tuple[bool, dict[str, Any]]:
     return all(r.ok for r in results), per_date
 
 
-def _specs(names: list[str]) -> tuple[list[dg.AssetSpec], list[dg.AssetCheckSpec]]:
+def _specs(
+    names: list[str], partitions_def: dg.PartitionsDefinition
+) -> tuple[list[dg.AssetSpec], list[dg.AssetCheckSpec]]:
     feeds = load_feeds()
     specs = [
         dg.AssetSpec(
@@ -83,12 +93,15 @@ def _specs(names: list[str]) -> tuple[list[dg.AssetSpec], list[dg.AssetCheckSpec
         for name in names
     ]
     checks = [
-        dg.AssetCheckSpec(
-            EXPECTATIONS_CHECK,
-            asset=raw_key(name),
-            blocking=True,
-            description="great-expectations suite of the feed on the date's batches, plus "
-            "the delivery-level rules (control count, decodable, share of bad records).",
+        partitioned_spec(
+            dg.AssetCheckSpec(
+                EXPECTATIONS_CHECK,
+                asset=raw_key(name),
+                blocking=True,
+                description="great-expectations suite of the feed on the date's batches, plus "
+                "the delivery-level rules (control count, decodable, share of bad records).",
+            ),
+            partitions_def,
         )
         for name in names
     ]
@@ -100,6 +113,7 @@ def _finish(
     settings: Any,
     results: dict[str, list[FeedResult]],
     delivered: dict[str, str],
+    partition_of: Callable[[dt.date], str],
 ) -> Iterator:
     """The end of an ingest step: tag the run with the delivery keys it built (so the
     arrival sensor does not request them again), render the data docs once per run (each
@@ -107,28 +121,43 @@ def _finish(
     context.instance.add_run_tags(context.run.run_id, delivered)
     docs = build_data_docs(settings)
     context.log.info(f"great-expectations data docs: {docs}")
-    yield from _outcomes(results)
+    yield from _outcomes(context, results, partition_of)
 
 
-def _outcomes(results: dict[str, list[FeedResult]]) -> Iterator:
-    """A materialization and the expectations check of each feed, over the run's results."""
+def _outcomes(
+    context: dg.AssetExecutionContext,
+    results: dict[str, list[FeedResult]],
+    partition_of: Callable[[dt.date], str],
+) -> Iterator:
+    """A materialization of each feed over the run's results, and its expectations check
+    for each partition of the run (``partition_of`` a result's business date) from that
+    partition's results alone: a range with one bad date fails that date's check."""
     for name, feed_results in results.items():
-        passed, per_date = feed_outcome(feed_results)
+        _, per_date = feed_outcome(feed_results)
         rows = sum(f.records_kept for r in feed_results for f in r.files)
         yield dg.MaterializeResult(
             asset_key=raw_key(name),
             metadata={"records_kept": rows, "dates": dg.MetadataValue.json(per_date)},
         )
-        problems = [p for r in feed_results for p in r.problems]
-        yield dg.AssetCheckResult(
-            asset_key=raw_key(name),
-            check_name=EXPECTATIONS_CHECK,
-            passed=passed,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"dates": dg.MetadataValue.json(per_date)},
-            # the reasons reach the run's error and its alert (failed_check_reasons)
-            description="; ".join(problems) if problems else None,
+        by_partition: dict[str, list[FeedResult]] = {key: [] for key in context.partition_keys}
+        for result in feed_results:
+            by_partition[partition_of(result.business_date)].append(result)
+        yield from evaluations(
+            context,
+            dg.AssetCheckKey(raw_key(name), EXPECTATIONS_CHECK),
+            {key: _verdict(key_results) for key, key_results in by_partition.items()},
         )
+
+
+def _verdict(results: list[FeedResult]) -> Verdict:
+    passed, per_date = feed_outcome(results)
+    problems = [p for r in results for p in r.problems]
+    return Verdict(
+        passed,
+        {"dates": dg.MetadataValue.json(per_date)},
+        # the reasons reach the run's error and its alert (failed_check_reasons)
+        "; ".join(problems) if problems else None,
+    )
 
 
 def daily_feed_names() -> list[str]:
@@ -142,7 +171,7 @@ def build_ingest_assets(
 ) -> dg.AssetsDefinition:
     """The daily feeds: one step for every business date of the run."""
     order = daily_feed_names()
-    specs, checks = _specs(order)
+    specs, checks = _specs(order, partitions_def)
 
     @dg.multi_asset(
         name="raw_feeds",
@@ -177,7 +206,7 @@ def build_ingest_assets(
                 result = ingest_feed(settings, name, date)
                 results[name].append(result)
                 context.log.info(_summary_line(result))
-        yield from _finish(context, settings, results, delivered)
+        yield from _finish(context, settings, results, delivered, partition_key)
 
     return raw_feeds
 
@@ -185,7 +214,7 @@ def build_ingest_assets(
 def build_monthly_ingest_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """The monthly feeds: one step for every month of the run, every delivery of the month."""
     order = [n for n in dependency_order(load_feeds()) if n in monthly_feeds()]
-    specs, checks = _specs(order)
+    specs, checks = _specs(order, partitions_def)
 
     @dg.multi_asset(
         name="raw_monthly_feeds",
@@ -215,7 +244,7 @@ def build_monthly_ingest_assets(partitions_def: dg.PartitionsDefinition) -> dg.A
                     context.log.info(_summary_line(result))
                 if not results[name]:
                     context.log.info(f"{name} {month:%Y-%m}: nothing delivered")
-        yield from _finish(context, settings, results, delivered)
+        yield from _finish(context, settings, results, delivered, month_partition_key)
 
     return raw_monthly_feeds
 

@@ -216,7 +216,8 @@ def failed_check_reasons(instance: dg.DagsterInstance, run_id: str) -> list[str]
                 f"{evaluation.asset_key.to_user_string()} {evaluation.check_name}: "
                 f"{evaluation.description}"
             )
-    return reasons
+    # a check is evaluated per business date of the run: a reason shared by dates, once
+    return list(dict.fromkeys(reasons))
 
 
 def failed_step_reasons(instance: dg.DagsterInstance, run_id: str) -> list[str]:
