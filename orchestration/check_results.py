@@ -60,7 +60,7 @@ def partitioned_spec(
 
 
 # Per step attempt and asset, its partitions' materializations once all are found: a model
-# has several data tests, and each asked again (one query each, about 200 a night).
+# has several data tests, and each would ask again (122 checks on 78 assets a night).
 _found: dict[tuple[str, int, dg.AssetKey], dict[str, TargetMaterialization]] = {}
 
 
