@@ -97,11 +97,13 @@ def evaluations(
     severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
 ) -> Iterator[dg.Output | dg.AssetCheckEvaluation]:
     """The check's output and one evaluation per partition key of ``verdicts``. A failed
-    blocking check of ERROR severity still fails the step once it has yielded all."""
+    blocking check of ERROR severity still fails the step once it has yielded all. A check
+    left out of the run's selection has no output; its evaluations are stored all the same,
+    as Dagster does with an ``AssetCheckResult`` of such a check."""
     spec = context.assets_def.get_spec_for_check_key(check_key)
-    yield dg.Output(
-        None, output_name=context.assets_def.get_output_name_for_asset_check_key(check_key)
-    )
+    if check_key in context.selected_asset_check_keys:
+        output = context.assets_def.get_output_name_for_asset_check_key(check_key)
+        yield dg.Output(None, output_name=output)
     targets = _targets(context, check_key.asset_key, list(verdicts))
     for partition, verdict in verdicts.items():
         yield dg.AssetCheckEvaluation(
