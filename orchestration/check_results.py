@@ -5,8 +5,9 @@ run covers, but stores an ``AssetCheckResult`` without a partition whenever the 
 has none or the step covers a range (a backfill). The planned rows then stay "planned" in
 the UI for good, and a range with one bad date marks no date. So every check of a
 partitioned step is declared with the step's partitions (``partitioned_spec``) and reported
-through ``evaluations``: the check's output (what downstream steps wait on) and one
-evaluation per partition of the run, each against that partition's materialization.
+through a ``CheckReporter`` made for the step: the check's output (what downstream steps wait
+on) and one evaluation per partition of the run, each against that partition's
+materialization.
 """
 
 from __future__ import annotations
@@ -59,80 +60,83 @@ def partitioned_spec(
         )
 
 
-# Per step attempt and asset, its partitions' materializations once all are found: a model
-# has several data tests, and each would ask again (122 checks on 78 assets a night).
-_found: dict[tuple[str, int, dg.AssetKey], dict[str, TargetMaterialization]] = {}
+class CheckReporter:
+    """Reports the checks of one step attempt per partition of its run. It remembers each
+    asset's materializations once all are found: a model has several data tests, which would
+    each look them up again (122 checks on 78 assets a night)."""
 
+    def __init__(self, context: dg.AssetExecutionContext) -> None:
+        self._context = context
+        self._targets: dict[dg.AssetKey, dict[str, TargetMaterialization]] = {}
 
-def _targets(
-    context: dg.AssetExecutionContext, asset_key: dg.AssetKey, partitions: list[str]
-) -> dict[str, TargetMaterialization]:
-    """This step attempt's materialization of each of ``partitions`` of ``asset_key``."""
-    attempt = (context.run.run_id, context.retry_number, asset_key)
-    known = _found.get(attempt)
-    if known is not None and all(p in known for p in partitions):
-        return known
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=partitions),
-        limit=len(partitions),
-    ).records  # newest first
-    found: dict[str, TargetMaterialization] = {}
-    for record in records:
-        entry = record.event_log_entry
-        if entry.run_id == context.run.run_id and record.partition_key not in found:
-            found[record.partition_key] = TargetMaterialization(
-                run_id=entry.run_id, storage_id=record.storage_id, timestamp=record.timestamp
+    def _targets_of(
+        self, asset_key: dg.AssetKey, partitions: list[str]
+    ) -> dict[str, TargetMaterialization]:
+        """This run's materialization of each of ``partitions`` of ``asset_key``."""
+        known = self._targets.get(asset_key, {})
+        if all(p in known for p in partitions):
+            return known
+        run_id = self._context.run.run_id
+        records = self._context.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=partitions),
+            limit=len(partitions),
+        ).records  # newest first
+        found: dict[str, TargetMaterialization] = {}
+        for record in records:
+            entry = record.event_log_entry
+            if entry.run_id == run_id and record.partition_key not in found:
+                found[record.partition_key] = TargetMaterialization(
+                    run_id=run_id, storage_id=record.storage_id, timestamp=record.timestamp
+                )
+        if all(p in found for p in partitions):
+            self._targets[asset_key] = found
+        return found
+
+    def evaluations(
+        self,
+        check_key: dg.AssetCheckKey,
+        verdicts: Mapping[str, Verdict],
+        severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+    ) -> Iterator[dg.Output | dg.AssetCheckEvaluation]:
+        """The check's output and one evaluation per partition key of ``verdicts``. A failed
+        blocking check of ERROR severity still fails the step once it has yielded all. A
+        check left out of the run's selection has no output; its evaluations are stored all
+        the same, as Dagster does with an ``AssetCheckResult`` of such a check."""
+        context = self._context
+        spec = context.assets_def.get_spec_for_check_key(check_key)
+        if check_key in context.selected_asset_check_keys:
+            output = context.assets_def.get_output_name_for_asset_check_key(check_key)
+            yield dg.Output(None, output_name=output)
+        targets = self._targets_of(check_key.asset_key, list(verdicts))
+        for partition, verdict in verdicts.items():
+            yield dg.AssetCheckEvaluation(
+                asset_key=check_key.asset_key,
+                check_name=check_key.name,
+                passed=verdict.passed,
+                metadata=verdict.metadata,
+                target_materialization_data=targets.get(partition),
+                severity=severity,
+                description=verdict.description,
+                blocking=spec.blocking,
+                partition=partition,
             )
-    if all(p in found for p in partitions):
-        if any(key[:2] != attempt[:2] for key in _found):
-            _found.clear()  # another run or attempt: what it found is not this one's
-        _found[attempt] = found
-    return found
 
-
-def evaluations(
-    context: dg.AssetExecutionContext,
-    check_key: dg.AssetCheckKey,
-    verdicts: Mapping[str, Verdict],
-    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
-) -> Iterator[dg.Output | dg.AssetCheckEvaluation]:
-    """The check's output and one evaluation per partition key of ``verdicts``. A failed
-    blocking check of ERROR severity still fails the step once it has yielded all. A check
-    left out of the run's selection has no output; its evaluations are stored all the same,
-    as Dagster does with an ``AssetCheckResult`` of such a check."""
-    spec = context.assets_def.get_spec_for_check_key(check_key)
-    if check_key in context.selected_asset_check_keys:
-        output = context.assets_def.get_output_name_for_asset_check_key(check_key)
-        yield dg.Output(None, output_name=output)
-    targets = _targets(context, check_key.asset_key, list(verdicts))
-    for partition, verdict in verdicts.items():
-        yield dg.AssetCheckEvaluation(
-            asset_key=check_key.asset_key,
-            check_name=check_key.name,
-            passed=verdict.passed,
-            metadata=verdict.metadata,
-            target_materialization_data=targets.get(partition),
-            severity=severity,
-            description=verdict.description,
-            blocking=spec.blocking,
-            partition=partition,
-        )
-
-
-def per_partition(
-    context: dg.AssetExecutionContext, result: dg.AssetCheckResult
-) -> Iterator[dg.Output | dg.AssetCheckEvaluation | dg.AssetCheckResult]:
-    """One result over the whole run (a dbt test of the run's window) as the same verdict
-    for each partition of the run. A result Dagster would not store per partition as it is
-    (a check not selected, or a run without partitions) is passed on unchanged."""
-    partitioned = context.has_partition_key or context.has_partition_key_range
-    if result.asset_key is None or result.check_name is None or not partitioned:
-        yield result  # Dagster resolves a result that names no check from the step's specs
-        return
-    check_key = dg.AssetCheckKey(dg.AssetKey.from_coercible(result.asset_key), result.check_name)
-    if check_key not in context.selected_asset_check_keys:
-        yield result
-        return
-    verdict = Verdict(result.passed, result.metadata, result.description)
-    verdicts = {partition: verdict for partition in context.partition_keys}
-    yield from evaluations(context, check_key, verdicts, result.severity)
+    def per_partition(
+        self, result: dg.AssetCheckResult
+    ) -> Iterator[dg.Output | dg.AssetCheckEvaluation | dg.AssetCheckResult]:
+        """One result over the whole run (a dbt test of the run's window) as the same verdict
+        for each partition of the run. A result Dagster would not store per partition as it
+        is (a check not selected, or a run without partitions) is passed on unchanged."""
+        context = self._context
+        partitioned = context.has_partition_key or context.has_partition_key_range
+        if result.asset_key is None or result.check_name is None or not partitioned:
+            yield result  # Dagster resolves a result that names no check from the specs
+            return
+        asset_key = dg.AssetKey.from_coercible(result.asset_key)
+        check_key = dg.AssetCheckKey(asset_key, result.check_name)
+        if check_key not in context.selected_asset_check_keys:
+            yield result
+            return
+        verdict = Verdict(result.passed, result.metadata, result.description)
+        verdicts = {partition: verdict for partition in context.partition_keys}
+        yield from self.evaluations(check_key, verdicts, result.severity)

@@ -20,15 +20,17 @@ def check_records(
     return stored
 
 
-def targets_of(
-    instance: dg.DagsterInstance, check: dg.AssetCheckKey, run_id: str
-) -> dict[str | None, str | None]:
-    """Per partition, the run id of the materialization each evaluation of ``run_id`` was
-    made against (None when it names none)."""
-    found: dict[str | None, str | None] = {}
+def stored(
+    instance: dg.DagsterInstance, check: dg.AssetCheckKey
+) -> dict[str | None, tuple[str, str, str | None]]:
+    """Per partition, the newest stored execution of ``check``: its status, its run and the
+    run of the materialization it was evaluated against (None when it names none)."""
+    found: dict[str | None, tuple[str, str, str | None]] = {}
     for record in instance.event_log_storage.get_asset_check_execution_history(check, 1000):
-        if record.run_id == run_id and record.event is not None:
-            evaluation = record.event.dagster_event.event_specific_data
-            target = evaluation.target_materialization_data
-            found[record.partition] = target.run_id if target else None
+        evaluation = record.event.dagster_event.event_specific_data if record.event else None
+        target = getattr(evaluation, "target_materialization_data", None)
+        found.setdefault(
+            record.partition,
+            (record.status.value, record.run_id, target.run_id if target else None),
+        )
     return found

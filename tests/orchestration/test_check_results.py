@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 import dagster as dg
 import pytest
+from check_records import stored
 
-from orchestration.check_results import Verdict, evaluations, partitioned_spec, per_partition
+from orchestration.check_results import CheckReporter, Verdict, partitioned_spec
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2026-10-01")
 CHECK = dg.AssetCheckKey(dg.AssetKey("balances"), "plausible")
@@ -29,17 +30,18 @@ def _assets(bad: set[str], whole_run: bool) -> list[dg.AssetsDefinition]:
     )
     def balances(context: dg.AssetExecutionContext) -> Iterator:
         yield dg.MaterializeResult(asset_key="balances")
+        checks = CheckReporter(context)
         if whole_run:  # one result for the run, as a dbt test of the run's window gives
             result = dg.AssetCheckResult(
                 asset_key="balances", check_name="plausible", passed=not bad
             )
-            yield from per_partition(context, result)
+            yield from checks.per_partition(result)
         else:
             verdicts = {
                 key: Verdict(key not in bad, {"day": key}, f"{key} bad" if key in bad else None)
                 for key in context.partition_keys
             }
-            yield from evaluations(context, CHECK, verdicts)
+            yield from checks.evaluations(CHECK, verdicts)
 
     @dg.asset(deps=["balances"], partitions_def=DAYS, backfill_policy=balances.backfill_policy)
     def marts() -> None:
@@ -58,26 +60,12 @@ def _run(
     )
 
 
-def _stored(instance: dg.DagsterInstance) -> dict[str | None, tuple[str, str, str | None]]:
-    history = instance.event_log_storage.get_asset_check_execution_history(CHECK, limit=20)
-    stored = {}
-    for record in history:
-        evaluation = record.event.dagster_event.event_specific_data if record.event else None
-        target = evaluation.target_materialization_data if evaluation else None
-        stored[record.partition] = (
-            record.status.value,
-            record.run_id,
-            target.run_id if target else None,
-        )
-    return stored
-
-
 def test_a_range_stores_each_dates_verdict_and_a_failed_date_fails_the_step():
     with dg.instance_for_test() as instance:
         result = _run(instance, _assets({"2026-10-02"}, whole_run=False), tags=RANGE)
         assert not result.success
         run = result.run_id
-        assert _stored(instance) == {
+        assert stored(instance, CHECK) == {
             "2026-10-01": ("SUCCEEDED", run, run),
             "2026-10-02": ("FAILED", run, run),
             "2026-10-03": ("SUCCEEDED", run, run),
@@ -100,7 +88,9 @@ def test_a_night_and_a_range_leave_no_check_planned(whole_run: bool):
         assert night.success and backfill.success
         runs = {"2026-10-05": night.run_id}
         runs.update(dict.fromkeys(["2026-10-01", "2026-10-02", "2026-10-03"], backfill.run_id))
-        assert _stored(instance) == {day: ("SUCCEEDED", run, run) for day, run in runs.items()}
+        assert stored(instance, CHECK) == {
+            day: ("SUCCEEDED", run, run) for day, run in runs.items()
+        }
         assert instance.get_materialized_partitions(dg.AssetKey("marts")) == set(runs)
 
 
@@ -113,4 +103,6 @@ def test_an_asset_run_without_its_check_still_stores_the_verdicts():
             instance, _assets(set(), False), selection=selection, partition_key="2026-10-05"
         )
         assert result.success
-        assert _stored(instance) == {"2026-10-05": ("SUCCEEDED", result.run_id, result.run_id)}
+        assert stored(instance, CHECK) == {
+            "2026-10-05": ("SUCCEEDED", result.run_id, result.run_id)
+        }

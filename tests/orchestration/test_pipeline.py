@@ -11,7 +11,7 @@ import time
 import dagster as dg
 import duckdb
 import polars as pl
-from check_records import check_records, targets_of
+from check_records import check_records, stored
 from fixture_deliveries import FIXTURE_DBT, deliver, deliver_date, fx_row, warehouse_held
 from polars.testing import assert_frame_equal
 
@@ -200,8 +200,8 @@ def test_failed_check_does_not_publish_later_dates_wait_and_a_rerun_completes(se
     raw_check = dg.AssetCheckKey(dg.AssetKey(["raw", "fx_rates"]), "expectations")
     model_check = dg.AssetCheckKey(dg.AssetKey("mart_fx_daily"), "assert_rates_plausible")
     for check in (raw_check, model_check):
-        assert targets_of(fresh_instance, check, range_run.run_id) == dict.fromkeys(
-            dates, range_run.run_id
+        assert stored(fresh_instance, check) == dict.fromkeys(
+            dates, ("SUCCEEDED", range_run.run_id, range_run.run_id)
         )
     assert_frame_equal(_mart(fresh, "mart_fx_daily", "rate_date"), nightly_daily)
     assert_frame_equal(_mart(fresh, "mart_fx_monthly", "month_start"), nightly_monthly)

@@ -19,7 +19,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from ingest.spec import load_feeds
-from orchestration.check_results import partitioned_spec, per_partition
+from orchestration.check_results import CheckReporter, partitioned_spec
 from orchestration.defs.dbt.project import nightly_target_refusal
 from orchestration.defs.dbt.seed_state import (
     forget_seeds,
@@ -210,9 +210,10 @@ def build_dbt_assets(
                 # parse) and the run can never see a project different from the loaded graph
                 target_path=Path(project.target_path),
             )
+            checks = CheckReporter(context)
             for event in invocation.stream():
                 if isinstance(event, dg.AssetCheckResult):
-                    yield from per_partition(context, event)  # a data test of the window
+                    yield from checks.per_partition(event)  # a data test of the window
                 else:
                     yield event
         if not invocation.is_successful():

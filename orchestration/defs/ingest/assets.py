@@ -20,7 +20,7 @@ from expectations.validate import build_data_docs
 from ingest.landing import month_delivery_key, monthly_feeds
 from ingest.pipeline import FeedResult, dependency_order, ensure_schemas, ingest_feed, ingest_month
 from ingest.spec import load_feeds
-from orchestration.check_results import Verdict, evaluations, partitioned_spec
+from orchestration.check_results import CheckReporter, Verdict, partitioned_spec
 from orchestration.delivery import MissingDeliveryError, check_delivery
 from orchestration.gating import (
     delivery_tag,
@@ -132,6 +132,7 @@ def _outcomes(
     """A materialization of each feed over the run's results, and its expectations check
     for each partition of the run (``partition_of`` a result's business date) from that
     partition's results alone: a range with one bad date fails that date's check."""
+    checks = CheckReporter(context)
     for name, feed_results in results.items():
         _, per_date = feed_outcome(feed_results)
         rows = sum(f.records_kept for r in feed_results for f in r.files)
@@ -142,8 +143,7 @@ def _outcomes(
         by_partition: dict[str, list[FeedResult]] = {key: [] for key in context.partition_keys}
         for result in feed_results:
             by_partition[partition_of(result.business_date)].append(result)
-        yield from evaluations(
-            context,
+        yield from checks.evaluations(
             dg.AssetCheckKey(raw_key(name), EXPECTATIONS_CHECK),
             {key: _verdict(key_results) for key, key_results in by_partition.items()},
         )
