@@ -28,6 +28,7 @@ from orchestration.defs.pipeline.jobs import (
 )
 from orchestration.defs.serving.assets import (
     build_freshness_checks,
+    build_freshness_sensor,
     build_postgres_asset,
     build_serving_assets,
 )
@@ -67,11 +68,7 @@ def build_definitions(settings: Settings, dbt_project_dir: Path | None = None) -
         sensors=[
             build_arrival_sensor(settings, (job, month_job), (daily, monthly)),
             build_failure_sensor(settings, job, month_job, *postgres_jobs),
-            dg.build_sensor_for_freshness_checks(
-                freshness_checks=freshness,
-                name="mart_freshness",
-                default_status=dg.DefaultSensorStatus.RUNNING,  # Dagster's default: stopped
-            ),
+            build_freshness_sensor(freshness),
             *(build_postgres_sensor(job, pg_job) for pg_job in postgres_jobs),
         ],
         resources=build_resources(settings, project),
