@@ -16,12 +16,12 @@ from orchestration.partitions import BACKFILL_POLICY, partition_dates, single_ru
 from orchestration.resources import ClientmartResource
 
 SERVING_KEY = dg.AssetKey("serving_publication")
-# Dagster 1.12+ calls the time-partition freshness checks and their sensor superseded by
-# FreshnessPolicy, which is not partition-aware yet (build_freshness_checks says why)
-SUPERSEDED = "Function `build_(time_partition_freshness_checks|sensor_for_freshness_checks)`"
 POSTGRES_KEY = dg.AssetKey("serving_postgres")
 # The swap can meet a file held by a reader on other platforms, the build file a late writer.
 PUBLISH_RETRY = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL)
+# Dagster 1.12+ calls the time-partition freshness checks and their sensor superseded by
+# FreshnessPolicy, which is not partition-aware yet (build_freshness_checks says why)
+SUPERSEDED = "Function `build_(time_partition_freshness_checks|sensor_for_freshness_checks)`"
 
 
 def build_serving_assets(
