@@ -12,7 +12,6 @@ materialization.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +22,8 @@ import dagster as dg
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData as TargetMaterialization,
 )
+
+from orchestration.chosen_apis import chosen
 
 PREVIEW_WARNING = "Specifying a partitions_def on an AssetCheckSpec"
 
@@ -46,8 +47,7 @@ def partitioned_spec(
     Dagster upgrade fails the tests, not the UI."""
     if partitions_def is None or spec.partitions_def is not None:
         return spec
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", PREVIEW_WARNING, dg.PreviewWarning)
+    with chosen(dg.PreviewWarning, PREVIEW_WARNING):
         return dg.AssetCheckSpec(
             spec.name,
             asset=spec.asset_key,

@@ -11,25 +11,21 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import warnings
-from collections.abc import Iterator
 
 import dagster as dg
 
 from clientmart.settings import Settings
+from orchestration.chosen_apis import chosen
 
 BACKFILL_POLICY = dg.BackfillPolicy.single_run()
 
 
-@contextlib.contextmanager
-def single_run_backfills() -> Iterator[None]:
+def single_run_backfills() -> contextlib.AbstractContextManager[None]:
     """Around an ``@dg.asset`` given ``BACKFILL_POLICY``: Dagster 1.13 marks that parameter
-    of ``asset`` beta (not of ``multi_asset``) and warns in every process that loads the
-    definitions. A range as one run is this project's design, so the warning is silenced
-    here only; a Dagster upgrade that changes the policy fails tests/orchestration."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Parameter `backfill_policy`", dg.BetaWarning)
-        yield
+    of ``asset`` beta (not of ``multi_asset``). A range as one run is this project's design
+    (orchestration/chosen_apis.py); a Dagster upgrade that changes the policy fails
+    tests/orchestration."""
+    return chosen(dg.BetaWarning, "Parameter `backfill_policy`")
 
 
 def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:

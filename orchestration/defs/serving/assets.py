@@ -5,13 +5,13 @@ depends on all of them), so a date whose checks fail never publishes and the cop
 stays the previous one.
 """
 
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
 
 from clientmart.serving.publish import PublishError, mart_relations_from_manifest, publish
+from orchestration.chosen_apis import chosen
 from orchestration.partitions import BACKFILL_POLICY, partition_dates, single_run_backfills
 from orchestration.resources import ClientmartResource
 
@@ -30,25 +30,19 @@ def build_serving_assets(
     manifest_path: Path,
 ) -> dg.AssetsDefinition:
     with single_run_backfills():
-        return _serving_asset(partitions_def, mart_keys, manifest_path)
+        as_asset = dg.asset(
+            key=SERVING_KEY,
+            deps=list(mart_keys),
+            group_name="serving",
+            partitions_def=partitions_def,
+            backfill_policy=BACKFILL_POLICY,
+            retry_policy=PUBLISH_RETRY,
+            kinds={"duckdb", "parquet"},
+            description="Read-only DuckDB copy of every mart for BI (serving/clientmart.duckdb, "
+            "with publication_log) and Parquet exports by month, swapped in atomically.",
+        )
 
-
-def _serving_asset(
-    partitions_def: dg.PartitionsDefinition,
-    mart_keys: Sequence[dg.AssetKey],
-    manifest_path: Path,
-) -> dg.AssetsDefinition:
-    @dg.asset(
-        key=SERVING_KEY,
-        deps=list(mart_keys),
-        group_name="serving",
-        partitions_def=partitions_def,
-        backfill_policy=BACKFILL_POLICY,
-        retry_policy=PUBLISH_RETRY,
-        kinds={"duckdb", "parquet"},
-        description="Read-only DuckDB copy of every mart for BI (serving/clientmart.duckdb, "
-        "with publication_log) and Parquet exports by month, swapped in atomically.",
-    )
+    @as_asset
     def serving_publication(
         context: dg.AssetExecutionContext, clientmart: ClientmartResource
     ) -> dg.MaterializeResult:
@@ -89,21 +83,19 @@ def build_postgres_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
     CLIENTMART_POSTGRES_DSN is set; its own job runs it after each successful run
     (``build_postgres_job``). A failed load changes nothing in PostgreSQL."""
     with single_run_backfills():
-        return _postgres_asset(partitions_def)
+        as_asset = dg.asset(
+            key=POSTGRES_KEY,
+            deps=[SERVING_KEY],
+            group_name="serving",
+            partitions_def=partitions_def,
+            backfill_policy=BACKFILL_POLICY,
+            retry_policy=PUBLISH_RETRY,  # a load is one transaction: trying again is safe
+            kinds={"postgres"},
+            description="The serving copy's publication loaded into PostgreSQL in one "
+            "transaction, a role per institution and row-level security (docs/serving.md).",
+        )
 
-
-def _postgres_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    @dg.asset(
-        key=POSTGRES_KEY,
-        deps=[SERVING_KEY],
-        group_name="serving",
-        partitions_def=partitions_def,
-        backfill_policy=BACKFILL_POLICY,
-        retry_policy=PUBLISH_RETRY,  # a load is one transaction: trying again is safe
-        kinds={"postgres"},
-        description="The serving copy's publication loaded into PostgreSQL in one transaction, "
-        "a role per institution and row-level security (docs/serving.md).",
-    )
+    @as_asset
     def serving_postgres(
         context: dg.AssetExecutionContext, clientmart: ClientmartResource
     ) -> dg.MaterializeResult:
@@ -145,8 +137,7 @@ def build_freshness_checks(
     a mart look fresh while last night's date is missing; these checks ask exactly "is the
     previous business date's partition materialized by the deadline" (dagster-io/dagster
     discussion #34023: the policy evaluator is not partition-aware yet)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", SUPERSEDED, dg.SupersessionWarning)
+    with chosen(dg.SupersessionWarning, SUPERSEDED):
         return list(
             dg.build_time_partition_freshness_checks(
                 assets=list(asset_keys), deadline_cron=deadline_cron, timezone=timezone
@@ -157,8 +148,7 @@ def build_freshness_checks(
 def build_freshness_sensor(checks: Sequence[dg.AssetChecksDefinition]) -> dg.SensorDefinition:
     """The sensor that evaluates ``build_freshness_checks``' checks, running by default
     (Dagster's default: stopped). Superseded with them, on purpose (see there)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", SUPERSEDED, dg.SupersessionWarning)
+    with chosen(dg.SupersessionWarning, SUPERSEDED):
         return dg.build_sensor_for_freshness_checks(
             freshness_checks=list(checks),
             name="mart_freshness",
