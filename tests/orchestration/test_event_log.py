@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.storage.defs_state.base import set_defs_state_storage  # no public API
 
 from orchestration.event_log import OPEN_RUN_FILES, PooledSqliteEventLogStorage
 from orchestration.runner import DAGSTER_YAML
@@ -28,6 +29,16 @@ def _home(path: Path, monkeypatch: pytest.MonkeyPatch, yaml: bool = True) -> Pat
     return path
 
 
+def _materialize(assets: list, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    """``dg.materialize`` under ``instance``'s defs-state storage, as orchestration.runner's
+    ``execute`` runs: a Dagster instance made and dropped inside an earlier materialize can
+    leave its storage in the context variable, and once it is collected the next materialize
+    fails with "Attempted to resolve undefined DagsterInstance weakref" (seen under
+    pytest-xdist, after a test that builds the definitions twice)."""
+    with set_defs_state_storage(instance.defs_state_storage):
+        return dg.materialize(assets, instance=instance)
+
+
 def _materializations(instance: dg.DagsterInstance) -> list[str]:
     records = instance.fetch_materializations(dg.AssetKey("balance"), limit=100).records
     return sorted(record.run_id for record in records)
@@ -39,13 +50,13 @@ def test_the_instance_keeps_its_event_log_where_dagster_does_and_reads_an_older_
     # a home written by Dagster's default storage (no dagster.yaml), as before this class
     home = _home(tmp_path / "dagster", monkeypatch, yaml=False)
     with dg.DagsterInstance.from_config(str(home)) as default:
-        older = dg.materialize([balance], instance=default).run_id
+        older = _materialize([balance], default).run_id
 
     shutil.copyfile(DAGSTER_YAML, home / "dagster.yaml")
     with dg.DagsterInstance.from_config(str(home)) as instance:
         storage = instance.event_log_storage
         assert isinstance(storage, PooledSqliteEventLogStorage)
-        newer = dg.materialize([balance], instance=instance).run_id
+        newer = _materialize([balance], instance).run_id
         assert _materializations(instance) == sorted([older, newer])
         assert (home / "history" / "runs" / f"{newer}.db").exists()
         assert (home / "history" / "runs" / "index.db").exists()
@@ -71,7 +82,7 @@ def test_the_projects_python_loggers_write_into_the_run_log(tmp_path, monkeypatc
     warnings) is in the run's log, at INFO and above; other libraries' loggers are not."""
     home = _home(tmp_path / "dagster", monkeypatch)
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        run_id = dg.materialize([logging_balance], instance=instance).run_id
+        run_id = _materialize([logging_balance], instance).run_id
         messages = [entry.user_message for entry in instance.all_logs(run_id)]
     assert "serving standby not taken: a test" in messages
     assert "below the level" not in messages
@@ -82,14 +93,14 @@ def test_one_open_engine_per_file_and_only_the_recent_runs_stay_open(tmp_path, m
     home = _home(tmp_path / "dagster", monkeypatch)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         storage = instance.event_log_storage
-        run_ids = [dg.materialize([balance], instance=instance).run_id for _ in range(6)]
+        run_ids = [_materialize([balance], instance).run_id for _ in range(6)]
         engines = dict(storage._engines)
         # the index and the last OPEN_RUN_FILES runs, each with its one pooled connection
         assert set(engines) == {"index", *run_ids[-OPEN_RUN_FILES:]}
         for engine in engines.values():
             assert engine.pool.checkedout() == 0
         index_engine = engines["index"]
-        dg.materialize([balance], instance=instance)
+        _materialize([balance], instance)
         assert storage._engines["index"] is index_engine
         # a closed run file opens again when it is read
         assert len(instance.all_logs(run_ids[0])) > 0
@@ -105,30 +116,30 @@ def test_a_second_instance_sees_what_the_first_wrote_while_its_files_stay_open(
         dg.DagsterInstance.from_config(str(home)) as writer,
         dg.DagsterInstance.from_config(str(home)) as reader,
     ):
-        first = dg.materialize([balance], instance=writer).run_id
+        first = _materialize([balance], writer).run_id
         assert _materializations(reader) == [first]
-        second = dg.materialize([balance], instance=reader).run_id
+        second = _materialize([balance], reader).run_id
         assert _materializations(writer) == sorted([first, second])
 
 
 def _run_in_child(instance: dg.DagsterInstance) -> None:
     # the instance the parent had, inherited by fork with its open engines
     inherited = instance.event_log_storage._engines["index"]
-    dg.materialize([balance], instance=instance)
+    _materialize([balance], instance)
     assert instance.event_log_storage._engines["index"] is not inherited
 
 
 def test_a_forked_child_opens_its_own_connections(tmp_path, monkeypatch):
     home = _home(tmp_path / "dagster", monkeypatch)
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        parent_run = dg.materialize([balance], instance=instance).run_id
+        parent_run = _materialize([balance], instance).run_id
         index_engine = instance.event_log_storage._engines["index"]
         child = multiprocessing.get_context("fork").Process(target=_run_in_child, args=(instance,))
         child.start()
         child.join(timeout=120)
         assert child.exitcode == 0
         # the parent's pool still works after the child used (and dropped) its copy
-        after = dg.materialize([balance], instance=instance).run_id
+        after = _materialize([balance], instance).run_id
         assert instance.event_log_storage._engines["index"] is index_engine
         runs = _materializations(instance)
         assert len(runs) == 3 and parent_run in runs and after in runs
@@ -137,11 +148,11 @@ def test_a_forked_child_opens_its_own_connections(tmp_path, monkeypatch):
 def test_wipe_closes_the_files_before_deleting_them(tmp_path, monkeypatch):
     home = _home(tmp_path / "dagster", monkeypatch)
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        run_id = dg.materialize([balance], instance=instance).run_id
+        run_id = _materialize([balance], instance).run_id
         instance.event_log_storage.wipe()
         assert not (home / "history" / "runs" / f"{run_id}.db").exists()
         assert _materializations(instance) == []
-        again = dg.materialize([balance], instance=instance).run_id
+        again = _materialize([balance], instance).run_id
         assert _materializations(instance) == [again]
 
 
@@ -164,14 +175,14 @@ def test_the_check_table_is_looked_up_once_not_at_every_check_event(tmp_path, mo
     monkeypatch.setattr(PooledSqliteEventLogStorage, "has_table", counted)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         for _ in range(3):
-            assert dg.materialize([checked_balance], instance=instance).success
+            assert _materialize([checked_balance], instance).success
         key = dg.AssetCheckKey(dg.AssetKey("checked_balance"), "positive")
         history = instance.event_log_storage.get_asset_check_execution_history(key, limit=10)
         assert [r.status.value for r in history] == ["SUCCEEDED"] * 3
         assert looked_up.count("asset_check_executions") == 1
         instance.event_log_storage.wipe()  # the files are gone: asked again after
-        assert dg.materialize([checked_balance], instance=instance).success
+        assert _materialize([checked_balance], instance).success
         after_wipe = looked_up.count("asset_check_executions")
         assert after_wipe > 1
-        assert dg.materialize([checked_balance], instance=instance).success
+        assert _materialize([checked_balance], instance).success
         assert looked_up.count("asset_check_executions") == after_wipe
