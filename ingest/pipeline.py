@@ -187,6 +187,8 @@ class _Pieces:
     quarantined: int = 0
     rules: Counter = field(default_factory=Counter)
     lines: list[int] = field(default_factory=list)  # the first SHOWN_LINES broken records'
+    blank_lines: int = 0  # not records (ingest.read)
+    first_blank_line: int | None = None
     summaries: list[ValidationSummary] = field(default_factory=list)
     # a file read in one piece whose suite run was left to its group: its kept records and
     # the row count the suite expects of them
@@ -235,6 +237,9 @@ def _take_pieces(
             if following is not None:  # only a file read in several pieces keeps its keys
                 earlier.add(split.keys)
             total.read += part.frame.height
+            if part.blank_lines and not total.blank_lines:
+                total.first_blank_line = part.first_blank_line
+            total.blank_lines += part.blank_lines
             total.quarantined += split.quarantined.height
             total.rules.update(r for rules in split.quarantined["rules"] for r in rules.split(";"))
             total.lines += split.quarantined[LINE].head(SHOWN_LINES - len(total.lines)).to_list()
@@ -306,7 +311,8 @@ def _open_file(
             raise DeliveryRefused(
                 "control_count",
                 f"{source}: control count {result.control_count} disagrees with "
-                f"{result.records_read} records in the file; re-deliver the file and its .ok",
+                f"{result.records_read} records in the file{_blank_note(pieces)}; re-deliver "
+                "the file and its .ok",
             )
         if result.records_read and bad / result.records_read > feed.max_bad_share:
             raise DeliveryRefused(
@@ -322,6 +328,17 @@ def _open_file(
         return opened
     opened.pieces = pieces
     return opened
+
+
+def _blank_note(pieces: _Pieces) -> str:
+    """For a control count that disagrees: the blank lines not counted as records, which a
+    sender may have counted."""
+    n = pieces.blank_lines
+    if not n:
+        return ""
+    lines = "1 blank line is not a record" if n == 1 else f"{n} blank lines are not records"
+    where = "" if n == 1 else "the first "
+    return f" ({lines}, {where}at line {pieces.first_blank_line})"
 
 
 def _refuse(opened: _OpenFile, refusal: DeliveryRefused) -> None:

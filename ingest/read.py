@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from ingest.decode import (
@@ -56,6 +57,8 @@ class ReadResult:
     encoding: str
     file_format: str
     delimiter: str | None
+    blank_lines: int = 0  # lines left out: blank, so not records
+    first_blank_line: int | None = None
 
 
 def _split_header(line: str, delimiter: str) -> list[str]:
@@ -205,7 +208,7 @@ def _read_pieces(
         frame = _parse(data, headers, delimiter, source, encoding.checked, line)
         if b'"' not in piece:
             # no quoted field, so no record over several lines: polars makes a row of every
-            # line (a blank one too), and the lines need not be counted
+            # line (a blank one too, left out below), and the lines need not be counted
             newlines = frame.height
         elif is_first:
             # a header without a line feed is a header-only file
@@ -213,9 +216,19 @@ def _read_pieces(
         else:
             newlines = piece.count(b"\n")
         frame = frame.with_columns(_record_lines(frame, headers, newlines, line))
+        frame, blank = _without_blank_lines(frame, headers, piece, 1 if is_first else line)
         line += newlines
         is_first = False
-        yield ReadResult(frame, columns, extras, encoding.name, path.suffix[1:].lower(), delimiter)
+        yield ReadResult(
+            frame,
+            columns,
+            extras,
+            encoding.name,
+            path.suffix[1:].lower(),
+            delimiter,
+            len(blank),
+            blank[0] if blank else None,
+        )
 
 
 def _without_trailing_blank_lines(piece: bytes) -> bytes:
@@ -229,6 +242,43 @@ def _without_trailing_blank_lines(piece: bytes) -> bytes:
     if end == len(piece) - 1 and piece[end] == 0x0A:
         return piece
     return piece[:end] + b"\n"
+
+
+def _without_blank_lines(
+    frame: pl.DataFrame, headers: list[str], piece: bytes, piece_line: int
+) -> tuple[pl.DataFrame, list[int]]:
+    """The piece's records without the rows polars made of blank lines (empty, or white space
+    only), and the file lines those were on. A blank line is not a record, as a workbook's
+    blank row is not; a record whose fields are all empty (``,,,``) is one, and polars gives
+    both the same row, so the line itself decides. ``piece_line``: the file line ``piece``
+    starts on. Only rows with every field but the first null are looked at: a well-formed
+    piece costs one pass over the null masks."""
+    others_null = pl.all_horizontal(pl.col(h).is_null() for h in headers[1:])
+    if not frame.select(others_null.any()).item():
+        return frame, []
+    first = pl.col(headers[0])
+    lines = frame.filter(others_null & (first.is_null() | (first.str.strip_chars() == "")))[LINE]
+    if lines.is_empty():
+        return frame, []
+    ends = _line_feeds(piece)
+    blank = []
+    for line in lines.to_list():
+        k = line - piece_line  # the line's index in the piece
+        start = int(ends[k - 1]) + 1 if k else 0
+        end = int(ends[k]) if k < len(ends) else len(piece)
+        if not piece[start:end].strip():
+            blank.append(line)
+    if blank:
+        frame = frame.filter(~pl.col(LINE).is_in(blank))
+    return frame, blank
+
+
+def _line_feeds(piece: bytes, step: int = 16 << 20) -> np.ndarray:
+    """The offsets of the piece's line feeds, found ``step`` bytes at a time (a comparison of
+    the whole piece at once would hold a byte of mask per byte of the piece)."""
+    view = np.frombuffer(piece, dtype=np.uint8)
+    found = [np.flatnonzero(view[i : i + step] == 0x0A) + i for i in range(0, len(view), step)]
+    return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
 
 
 def _parse(

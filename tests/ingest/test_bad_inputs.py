@@ -274,3 +274,63 @@ def test_xlsx_with_blank_rows_and_extra_sheets(reference_bank, settings, land):
     assert raw["_source_line"].to_list() == [2, *range(4, 24)]
     assert raw["pay_date"].to_list() == [dt.date(2026, 10, 1)] * 21
     assert str(raw["amount"][0]) == "8000.000000" and raw["account_id"][0] == "622200001"
+
+
+@pytest.mark.parametrize("chunk_mb", [64.0, 0.0005])  # one piece; several
+@pytest.mark.parametrize("quoted", [False, True])
+def test_blank_lines_inside_a_file_are_not_records(reference_bank, land, chunk_mb, quoted):
+    """The control count is the number of data records; a blank line holds none, whether
+    empty, a Windows line end or white space only, like a blank row of a workbook or the
+    blank lines that end a file. It was counted as a record and a valid delivery refused
+    ("control count 40 disagrees with 41 records"). A record whose fields are all empty is
+    still a record (quarantined), and a blank line inside a quoted field stays in its field.
+    Lines keep their numbers in the file."""
+    lines = GOOD.splitlines(keepends=True)
+    note = '"line one\n\nline three"' if quoted else "plain"
+    header = HEADER.rstrip("\n") + ",备注\n"
+    body = [line.rstrip("\n") + f",{note}\n" for line in lines]
+    text = (
+        header
+        + "".join(body[:10])
+        + "\n"  # line 12
+        + "".join(body[10:20])
+        + "\r\n   \n"  # lines 23, 24
+        + ",,,,,,,\n"  # line 25: a record, every field empty
+        + "".join(body[20:])
+    )
+    land("deposit_balances", "db.csv", text, count=41)
+    settings = reference_bank.model_copy(update={"ingest_chunk_mb": chunk_mb})
+    result = ingest_feed(settings, "deposit_balances", DAY)
+    assert result.ok, result.problems
+    (f,) = result.files
+    assert (f.status, f.records_read, f.records_kept, f.records_quarantined) == (
+        "loaded",
+        41,
+        40,
+        1,
+    )
+    breaks = 2 if quoted else 0  # each record before spans this many more lines
+    bad = quarantine(settings)
+    assert bad["_source_line"].to_list() == [25 + 20 * breaks]
+    raw = pl.read_parquet(store.data_files(settings.raw, "deposit_balances", DAY)[0])
+    expected = [2 + i * (1 + breaks) for i in range(10)]
+    expected += [13 + 10 * breaks + i * (1 + breaks) for i in range(10)]
+    expected += [26 + 20 * breaks + i * (1 + breaks) for i in range(20)]
+    assert raw.sort("_source_line")["_source_line"].to_list() == expected
+    if quoted:
+        assert set(json.loads(e)["备注"] for e in raw["_extra"]) == {"line one\n\nline three"}
+
+
+def test_a_control_count_that_counts_blank_lines_is_refused_and_says_so(reference_bank, land):
+    lines = GOOD.splitlines(keepends=True)
+    land(
+        "deposit_balances",
+        "db.csv",
+        HEADER + "".join(lines[:5]) + "\n\n" + "".join(lines[5:]),
+        count=42,
+    )
+    message = refused(reference_bank)
+    assert (
+        "control count 42 disagrees with 40 records in the file (2 blank lines are not "
+        "records, the first at line 7)"
+    ) in message
