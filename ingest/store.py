@@ -15,7 +15,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import polars as pl
@@ -106,7 +106,9 @@ class ParquetSink:
     ``commit()`` renames a single part into place, or streams several into one file
     (``sink_parquet``, in the order written, one row group at a time). Every piece is cast to
     ``schema``, so the file's schema does not depend on what its first piece held. A new sink
-    removes the part folders an earlier, killed attempt at the same file left behind.
+    removes the part folders an earlier, killed attempt at the same file left behind. A sink
+    that leaves ``target``'s folder empty removes it: a refused first delivery of a date leaves
+    no empty ``business_date=`` folder behind.
     """
 
     def __init__(self, target: Path, schema: dict[str, pl.DataType]) -> None:
@@ -155,6 +157,10 @@ class ParquetSink:
     def discard(self) -> None:
         shutil.rmtree(self._parts_dir, ignore_errors=True)
         self._parts = []
+        # the partition folder, when this sink leaves it empty (a refused first delivery of
+        # the date, a quarantine file no longer needed): an empty folder is no delivery
+        with suppress(OSError):  # not empty (or gone): it stays as it is
+            self.target.parent.rmdir()
 
     def __enter__(self) -> ParquetSink:
         return self

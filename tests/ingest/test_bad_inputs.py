@@ -334,3 +334,11 @@ def test_a_control_count_that_counts_blank_lines_is_refused_and_says_so(referenc
         "control count 42 disagrees with 40 records in the file (2 blank lines are not "
         "records, the first at line 7)"
     ) in message
+
+
+def test_a_refused_first_delivery_leaves_no_partition_folder(reference_bank, land):
+    bad = "".join(f"20261001,B{i},C001,B001,DD01,CNY,-1\n" for i in range(5))
+    land("deposit_balances", "db.csv", HEADER + GOOD + bad)
+    refused(reference_bank)
+    for root in (reference_bank.raw, reference_bank.quarantine):
+        assert not store.partition(root, "deposit_balances", DAY).exists()

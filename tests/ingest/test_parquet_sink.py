@@ -105,3 +105,31 @@ def test_a_new_sink_removes_the_parts_a_killed_attempt_left(tmp_path):
     assert len(leftovers(tmp_path, target)) == 1  # the other file's parts are not its own
     bystander.commit()
     assert leftovers(tmp_path, target) == [other.name]
+
+
+def test_a_sink_leaves_no_empty_partition_folder_behind(tmp_path):
+    """A refused first delivery of a date left an empty ``business_date=`` folder in the raw
+    layer and in quarantine: the sink made it for its part files. The folder goes when the
+    sink leaves it empty (discarded, or committed without a file), and stays otherwise."""
+    refused = tmp_path / "business_date=2026-10-02" / "db.csv.parquet"
+    with pytest.raises(RuntimeError), store.ParquetSink(refused, SCHEMA) as sink:
+        sink.write(piece(0, 3))
+        raise RuntimeError("the delivery is refused")
+    assert not refused.parent.exists()
+
+    nothing_bad = tmp_path / "business_date=2026-10-03" / "db.csv.parquet"
+    nothing_bad.parent.mkdir()
+    piece(0, 1).select(list(SCHEMA)).cast(SCHEMA).write_parquet(nothing_bad)  # corrected now
+    with store.ParquetSink(nothing_bad, SCHEMA) as sink:
+        sink.commit(keep_empty=False)
+    assert not nothing_bad.parent.exists()
+
+    shared = tmp_path / "business_date=2026-10-04"
+    loaded = shared / "a.xlsx.parquet"
+    with store.ParquetSink(loaded, SCHEMA) as sink:
+        sink.write(piece(0, 1))
+        sink.commit()
+    with pytest.raises(RuntimeError), store.ParquetSink(shared / "b.xlsx.parquet", SCHEMA) as sink:
+        sink.write(piece(1, 1))
+        raise RuntimeError("the other file is refused")
+    assert [p.name for p in shared.iterdir()] == [loaded.name]
