@@ -8,7 +8,9 @@ that checkout first on ``sys.path``. Per run it prints the wall seconds of the r
 (``orchestration.runner.execute``; loading the definitions is not timed), the CPU seconds of
 the process tree, dbt's ``elapsed_time``, its node and data-test counts, whether the
 night's dbt parsed the whole project ("full") or partially, and the seconds of the run's
-three steps (ingest, dbt, publish); then each checkout's mean.
+three steps (ingest, dbt, publish), and the ``execution_time`` of each dbt node named with
+``--node`` (a model's time inside the night, where the night's spread hides a change to one
+model); then each checkout's mean.
 
     python bench/compare_checkouts.py --home H --landing L --key K --date 2026-10-16 \\
         --checkout A=/work/main --checkout B=/tmp/wt --order ABBAABBA
@@ -43,6 +45,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 FIGURES = ("wall", "cpu", "dbt_elapsed", "nodes", "tests", "ingest", "dbt_step", "publish")
@@ -53,8 +56,11 @@ def _cpu_seconds() -> float:
     return sum(usage.ru_utime + usage.ru_stime for usage in used)
 
 
-def run_one(root: Path, home: Path, landing: Path, key: Path, date: dt.date) -> dict[str, float]:
-    """One night in ``home`` with the code of the checkout at ``root``."""
+def run_one(
+    root: Path, home: Path, landing: Path, key: Path, date: dt.date, nodes: Sequence[str] = ()
+) -> dict[str, float]:
+    """One night in ``home`` with the code of the checkout at ``root``; ``nodes``: dbt node
+    names whose ``execution_time`` to report as ``node:<name>``."""
     sys.path[:0] = [str(root), str(root / "bench")]
     from run_benchmark import DBT_STEP, INGEST_STEP, PUBLISH_STEP, isolated_settings
 
@@ -78,7 +84,7 @@ def run_one(root: Path, home: Path, landing: Path, key: Path, date: dt.date) -> 
     if not outcome.success:
         raise SystemExit(f"the night {date} failed in {home}: {outcome.error}")
     results = json.loads((target / "run_results.json").read_text())
-    nodes = results["results"]
+    ran = results["results"]
     figure_of = {INGEST_STEP: "ingest", DBT_STEP: "dbt_step", PUBLISH_STEP: "publish"}
     steps = {
         figure_of[stat.step_key]: round(stat.end_time - stat.start_time, 2)
@@ -89,12 +95,22 @@ def run_one(root: Path, home: Path, landing: Path, key: Path, date: dt.date) -> 
         "wall": round(wall, 2),
         "cpu": round(cpu, 1),
         "dbt_elapsed": round(results["elapsed_time"], 2),
-        "nodes": len(nodes),
-        "tests": sum(node["unique_id"].startswith("test.") for node in nodes),
+        "nodes": len(ran),
+        "tests": sum(node["unique_id"].startswith("test.") for node in ran),
         "parse": night_parse(target, since),
         "duckdb": duckdb.__version__,
         **{figure: steps.get(figure, 0.0) for figure in figure_of.values()},
+        **node_times(ran, nodes),
     }
+
+
+def node_times(ran: list[dict], names: Sequence[str]) -> dict[str, float]:
+    """``node:<name>``: the seconds dbt ran each named node (model, test, ...) in the night."""
+    times = {node["unique_id"].rsplit(".", 1)[-1]: node["execution_time"] for node in ran}
+    missing = [name for name in names if name not in times]
+    if missing:
+        raise SystemExit(f"no dbt node named {', '.join(missing)} ran in the night")
+    return {f"node:{name}": round(times[name], 2) for name in names}
 
 
 def night_parse(target: Path, since: str) -> str:
@@ -139,12 +155,14 @@ def parse_checkouts(specs: list[str]) -> dict[str, Path]:
 
 
 def summarise(runs: list[dict]) -> dict[str, dict[str, float]]:
-    """Each checkout's mean of every figure, in the order the checkouts first ran."""
+    """Each checkout's mean of every figure (and node time), in the order the checkouts
+    first ran."""
     labels = list(dict.fromkeys(run["label"] for run in runs))
+    figures = [*FIGURES, *sorted({key for run in runs for key in run if key.startswith("node:")})]
     return {
         label: {
             figure: round(statistics.mean(run[figure] for run in runs if run["label"] == label), 2)
-            for figure in FIGURES
+            for figure in figures
         }
         for label in labels
     }
@@ -164,6 +182,7 @@ def compare(args: argparse.Namespace) -> list[dict]:
         command = [checkout_python(root), str(Path(__file__).resolve()), "--one", str(root)]
         command += ["--home", str(copy), "--landing", str(args.landing), "--key", str(args.key)]
         command += ["--date", args.date.isoformat()]
+        command += [arg for name in args.node for arg in ("--node", name)]
         done = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True)
         if done.returncode:
             sys.stderr.write(done.stderr[-5000:])
@@ -191,10 +210,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--order", default="ABBA", help="Labels in the order to run them.")
     parser.add_argument("--copy", type=Path, help="Where to copy the home (default beside it).")
     parser.add_argument("--out", type=Path, help="Also write the runs and means as JSON here.")
+    parser.add_argument(
+        "--node", action="append", default=[], help="A dbt node whose time to report, repeated."
+    )
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)  # a checkout: one run
     args = parser.parse_args(argv)
     if args.one:
-        print(json.dumps(run_one(args.one, args.home, args.landing, args.key, args.date)))
+        run = run_one(args.one, args.home, args.landing, args.key, args.date, args.node)
+        print(json.dumps(run))
     else:
         compare(args)
 

@@ -37,6 +37,24 @@ def test_checkouts_are_label_and_path_and_means_are_per_label(cc, tmp_path: Path
     }
 
 
+def test_named_nodes_are_reported_and_averaged_and_a_wrong_name_is_refused(cc) -> None:
+    ran = [
+        {"unique_id": "model.clientmart.int_breakdown_cells", "execution_time": 6.123},
+        {"unique_id": "test.clientmart.unique_key_columns_x.1a2b", "execution_time": 0.5},
+    ]
+    assert cc.node_times(ran, ["int_breakdown_cells"]) == {"node:int_breakdown_cells": 6.12}
+    assert cc.node_times(ran, []) == {}
+    with pytest.raises(SystemExit, match="no dbt node named int_breakdown_celss"):
+        cc.node_times(ran, ["int_breakdown_cells", "int_breakdown_celss"])
+    steps = {"ingest": 1.0, "dbt_step": 6.0, "publish": 2.0}
+    base = {"wall": 10.0, "cpu": 20.0, "dbt_elapsed": 5.0, "nodes": 141, "tests": 73} | steps
+    runs = [
+        {"label": "A", **base, "node:m": 4.0},
+        {"label": "A", **base, "node:m": 5.0},
+    ]
+    assert cc.summarise(runs) == {"A": base | {"node:m": 4.5}}
+
+
 def test_a_checkout_runs_with_its_own_virtual_environment_when_it_has_one(
     cc, tmp_path: Path
 ) -> None:
@@ -103,7 +121,8 @@ def test_each_run_has_a_fresh_copy_of_the_home_and_leaves_the_home_as_it_was(
     cc.main(
         ["--home", str(home), "--landing", str(landing), "--key", str(key),
          "--date", night.isoformat(), "--checkout", f"A={PROJECT_ROOT}",
-         "--checkout", f"B={PROJECT_ROOT}", "--order", "AB", "--out", str(out)]
+         "--checkout", f"B={PROJECT_ROOT}", "--order", "AB", "--out", str(out),
+         "--node", "int_breakdown_cells"]
     )  # fmt: skip
 
     report = json.loads(out.read_text())
@@ -115,8 +134,10 @@ def test_each_run_has_a_fresh_copy_of_the_home_and_leaves_the_home_as_it_was(
         assert run["duckdb"] == duckdb.__version__
         assert 0 < run["ingest"] + run["dbt_step"] + run["publish"] <= run["wall"]
         assert min(run["ingest"], run["dbt_step"], run["publish"]) > 0
+        assert 0 < run["node:int_breakdown_cells"] < run["dbt_elapsed"]
     assert report["runs"][0]["nodes"] == report["runs"][1]["nodes"]
     assert set(report["means"]) == {"A", "B"}
+    assert report["means"]["A"]["node:int_breakdown_cells"] > 0
     printed = capsys.readouterr().out
     assert f"mean A ({PROJECT_ROOT.resolve()})" in printed and "mean B" in printed
     after = {path: path.stat().st_mtime_ns for path in home.rglob("*") if path.is_file()}
