@@ -9,9 +9,13 @@
 
 {%- set levels = institution_levels() -%}
 {%- set kinds = period_types().keys() | list -%}
-{%- set position_keys = ['position_type', 'position_id', 'client_id', 'inst_code', 'product_family', 'product_group'] -%}
+{%- set cell_keys = ['client_id', 'inst_code', 'product_family', 'product_group'] -%}
+{%- set position_keys = ['position_type', 'position_id'] + cell_keys -%}
 {%- set sums = ['period_end_balance_cny', 'balance_sum_cny', 'daily_avg_balance_cny'] -%}
 {%- set period_sums = ['balance_sum_cny', 'daily_avg_balance_cny'] -%}
+{%- set band_types = client_band_types() -%}
+{%- set band_columns_wide = [] -%}
+{%- for band_type in band_types %}{% for kind in kinds %}{% do band_columns_wide.append(band_type ~ '_' ~ kind ~ '_band') %}{% endfor %}{% endfor -%}
 {%- set figures = ['account_count', 'key_client_count'] + sums -%}
 {%- set last_month_bounds -%}
     month_start between {{ run_window_month_start() }}
@@ -34,7 +38,15 @@
        position (and the bands, by client), not two full outer joins each, whose hash tables
        held every prior row beside the month's: a 200k-client night's peak buffer memory went
        from 2.2 to 1.1 GB, and under a 600 MB limit it spilled nothing instead of about 250 MB
-       (docs/benchmark.md). -#}
+       (docs/benchmark.md).
+    4. A client's cells meet its bands in one join: one row per client (`client_info`) holds
+       its key flags and its band of every band type (client_band_types()) and period type
+       side by side. The cells booked at one institution are summed per institution and band
+       profile (a few rows per product cell, whatever the clients) and only then spread over
+       the band types; joining every client cell to each of its band rows made 3.8M rows at 1M
+       clients, and the model alone took a fifth more CPU and spilled 0.6 GB under the 3 GB
+       limit (docs/benchmark.md, "The breakdown's bands in one join"). Positions carry no
+       position id past the fold by position. -#}
 
 with periods as (
     select * from {{ ref('int_breakdown_periods') }}
@@ -121,7 +133,14 @@ positions as (
 -- own rows, a quarter or year also those of its prior months
 position_periods as (
     select
-        p.*,
+        p.slot_month,
+        {%- for key in cell_keys %}
+        p.{{ key }},
+        {%- endfor %}
+        p.month_end_balance_cny,
+        p.month_sum_cny,
+        p.quarter_prior_sum_cny,
+        p.year_prior_sum_cny,
         case when s.month_start is not null and p.in_month_rows = 1 then 1 end as in_month,
         case when s.quarter_start is not null and (p.in_month_rows = 1 or p.in_quarter_prior = 1) then 1 end as in_quarter,
         case when s.year_start is not null and (p.in_month_rows = 1 or p.in_year_prior = 1) then 1 end as in_year,
@@ -141,7 +160,7 @@ position_periods as (
 position_figures as (
     select
         slot_month,
-        {%- for key in position_keys %}
+        {%- for key in cell_keys %}
         {{ key }},
         {%- endfor %}
         cast(coalesce(month_end_balance_cny, 0) as decimal(18, 2)) as period_end_balance_cny,
@@ -243,9 +262,11 @@ client_bands as (
     inner join slots as s on b.slot_month = s.slot_month
 ),
 
--- per slot, client and period type: key client (a key band in its latest banded month: the
--- latest month of a key band is its latest banded month)
-client_keys as (
+-- per slot and client: key client per period type (a key band in its latest banded month: the
+-- latest month of a key band is its latest banded month), and its band of each band type
+-- per period type side by side, so that a client product cell meets its client's bands in
+-- one join and is summed per band profile before it is spread over the band types
+client_info as (
     select
         slot_month,
         client_id,
@@ -253,21 +274,29 @@ client_keys as (
         case
             when max(case when {{ kind }}_is_key_band then {{ kind }}_band_month_start end) = max({{ kind }}_band_month_start) then 1
             else 0
-        end as {{ kind }}_is_key_client{{ "," if not loop.last }}
+        end as {{ kind }}_is_key_client,
+        {%- endfor %}
+        {%- for band_type in band_types %}
+        {%- set type_loop = loop %}
+        {%- for kind in kinds %}
+        max(case when band_type = '{{ band_type }}' then {{ kind }}_band end) as {{ band_type }}_{{ kind }}_band{{ "," if not (loop.last and type_loop.last) }}
+        {%- endfor %}
         {%- endfor %}
     from client_bands
     group by slot_month, client_id
 ),
 
 -- product cells booked at one institution: per period type, the client (0 or 1), its
--- positions, whether it is a key client, and the sums
+-- positions, whether it is a key client, and the sums; with the client's bands
 single_products as (
     select
         c.slot_month,
-        c.client_id,
         c.inst_code,
         c.product_family,
         c.product_group,
+        {%- for column in band_columns_wide %}
+        k.{{ column }},
+        {%- endfor %}
         {%- for kind in kinds %}
         case when c.{{ kind }}_account_count > 0 then 1 else 0 end as {{ kind }}_client_count,
         c.{{ kind }}_account_count,
@@ -278,45 +307,69 @@ single_products as (
         {%- endfor %}
         {%- endfor %}
     from client_products as c
-    left join client_keys as k on c.slot_month = k.slot_month and c.client_id = k.client_id
+    left join client_info as k on c.slot_month = k.slot_month and c.client_id = k.client_id
     where c.inst_code = c.last_inst_code
 ),
 
--- summed per booking institution (and band), every period type side by side
+-- summed per booking institution and band profile (the client's bands of every band type and
+-- period type): a few rows per cell, whatever the number of clients
 {%- set counted = ['client_count'] + figures %}
+single_profile_cells as (
+    select
+        slot_month,
+        inst_code,
+        product_family,
+        product_group,
+        {%- for column in band_columns_wide %}
+        {{ column }},
+        {%- endfor %}
+        {%- for kind in kinds %}
+        {%- for col in counted %}
+        sum({{ kind }}_{{ col }}) as {{ kind }}_{{ col }}{{ "," if not (loop.last and kind == kinds[-1]) }}
+        {%- endfor %}
+        {%- endfor %}
+    from single_products
+    group by
+        slot_month, inst_code, product_family, product_group
+        {%- for column in band_columns_wide %}, {{ column }}{% endfor %}
+),
+
+-- summed per booking institution (and band), every period type side by side
 single_wide_cells as (
     select
-        s.slot_month,
-        s.inst_code,
-        s.product_family,
-        s.product_group,
+        slot_month,
+        inst_code,
+        product_family,
+        product_group,
         'all' as band_type,
         {%- for kind in kinds %}
         'all' as {{ kind }}_band,
         {%- for col in counted %}
-        sum(s.{{ kind }}_{{ col }}) as {{ kind }}_{{ col }}{{ "," if not (loop.last and kind == kinds[-1]) }}
+        sum({{ kind }}_{{ col }}) as {{ kind }}_{{ col }}{{ "," if not (loop.last and kind == kinds[-1]) }}
         {%- endfor %}
         {%- endfor %}
-    from single_products as s
-    group by s.slot_month, s.inst_code, s.product_family, s.product_group
+    from single_profile_cells
+    group by slot_month, inst_code, product_family, product_group
+    {%- for band_type in band_types %}
     union all
     select
-        s.slot_month,
-        s.inst_code,
-        s.product_family,
-        s.product_group,
-        b.band_type,
+        slot_month,
+        inst_code,
+        product_family,
+        product_group,
+        '{{ band_type }}',
         {%- for kind in kinds %}
-        b.{{ kind }}_band,
+        {{ band_type }}_{{ kind }}_band,
         {%- for col in counted %}
-        sum(case when b.{{ kind }}_band is not null then s.{{ kind }}_{{ col }} end){{ "," if not (loop.last and kind == kinds[-1]) }}
+        sum(case when {{ band_type }}_{{ kind }}_band is not null then {{ kind }}_{{ col }} end){{ "," if not (loop.last and kind == kinds[-1]) }}
         {%- endfor %}
         {%- endfor %}
-    from single_products as s
-    inner join client_bands as b on s.slot_month = b.slot_month and s.client_id = b.client_id
+    from single_profile_cells
+    where {% for kind in kinds %}{{ band_type }}_{{ kind }}_band is not null{{ " or " if not loop.last }}{% endfor %}
     group by
-        s.slot_month, s.inst_code, s.product_family, s.product_group, b.band_type
-        {%- for kind in kinds %}, b.{{ kind }}_band{% endfor %}
+        slot_month, inst_code, product_family, product_group
+        {%- for kind in kinds %}, {{ band_type }}_{{ kind }}_band{% endfor %}
+    {%- endfor %}
 ),
 
 single_leaf_cells as (
@@ -460,7 +513,7 @@ multi_client_keys as (
             {%- endfor %}
         end, 0) as key_client_count
     from multi_inst_client_cells as c
-    left join client_keys as k on c.slot_month = k.slot_month and c.client_id = k.client_id
+    left join client_info as k on c.slot_month = k.slot_month and c.client_id = k.client_id
 ),
 
 multi_client_bands as (

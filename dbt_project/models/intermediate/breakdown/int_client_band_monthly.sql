@@ -17,6 +17,8 @@ individual as (
     {% if is_incremental() %}where {{ months_in_run_window('month_start') }}{% endif %}
 ),
 
+{#- A band type added here goes into macro client_band_types() too: int_breakdown_cells
+    spreads a client's cells over that list, and this model's column rules accept only it. #}
 bands as (
     select client_id, month_start, 'C' as client_type, 'settlement_band' as band_type, settlement_band as band
     from corporate
