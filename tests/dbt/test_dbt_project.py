@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pytest
-from dbt_small_bank import DAYS, query, run_dbt, write_raw_file
+from dbt_small_bank import DAYS, query, run_dbt, warehouse_config, write_raw_file
 
 SELECTION = [
     "--select",
@@ -337,6 +338,34 @@ def test_nightly_runs_equal_the_full_build(built: dict, tmp_path: Path) -> None:
     assert february == [(Decimal("5000.00"), Decimal("8000.00"), Decimal("5000.00"))]
     quarter = query(warehouse, sb12 + "and period_type = 'quarter'")
     assert quarter == [(Decimal("5000.00"), None, Decimal("18000.00"))]
+
+
+def test_a_client_counted_twice_in_the_breakdown_fails_its_check(
+    built: dict, tmp_path: Path
+) -> None:
+    """breakdown_client_counts_are_distinct counts each cell's clients again from the
+    positions: a copy of the built warehouse whose mart counts one client too many at a branch
+    fails it on that cell alone."""
+    warehouse = tmp_path / "tampered.duckdb"
+    query(built["warehouse"], "checkpoint")  # dbt's open instance may hold the build in its WAL
+    shutil.copy(built["warehouse"], warehouse)
+    cell = (
+        "period_type = 'month' and inst_level = 2 and band_type = 'all' "
+        "and product_group = 'all' and account_count > 0"
+    )
+    con = duckdb.connect(str(warehouse), config=warehouse_config())
+    try:
+        con.execute(
+            "update mart_client_breakdown set client_count = client_count + 1 "
+            f"where rowid = (select min(rowid) from mart_client_breakdown where {cell})"
+        )
+    finally:
+        con.close()
+    env = {**built["env"], "DBT_CLIENTMART_WAREHOUSE_PATH": str(warehouse)}
+    result = run_dbt(["test", "--select", "breakdown_client_counts_are_distinct"], env)
+    assert not result.success
+    [outcome] = [r for r in result.results if r.node.resource_type == "test"]
+    assert str(outcome.status) == "fail" and outcome.failures == 1
 
 
 def test_data_tests_of_a_nightly_run_read_only_the_run_window(built: dict) -> None:
