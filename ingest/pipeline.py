@@ -225,16 +225,14 @@ def _take_pieces(
     with tempfile.TemporaryDirectory(prefix=f"ingest-keys-{feed.name}-") as spill:
         earlier = EarlierKeys(feed, Path(spill))
         parts = read_delivery_parts(landed.path, feed, source, settings.ingest_chunk_bytes)
-        part = next(parts)
-        first = True
-        while part is not None:
-            following = next(parts, None)
+        # one parsed piece at a time: the next is parsed only once this one is written
+        for index, part in enumerate(parts):
             result.encoding, result.file_format = part.encoding, part.file_format
             result.delimiter = part.delimiter
             split = split_records(
-                part, feed, business_date, references, earlier, keep_keys=following is not None
+                part, feed, business_date, references, earlier, keep_keys=not part.last
             )
-            if following is not None:  # only a file read in several pieces keeps its keys
+            if not part.last:  # only a file read in several pieces keeps its keys
                 earlier.add(split.keys)
             total.read += part.frame.height
             if part.blank_lines and not total.blank_lines:
@@ -244,9 +242,9 @@ def _take_pieces(
             total.rules.update(r for rules in split.quarantined["rules"] for r in rules.split(";"))
             total.lines += split.quarantined[LINE].head(SHOWN_LINES - len(total.lines)).to_list()
             expected = split.kept.height
-            if following is None and result.control_count is not None:
+            if part.last and result.control_count is not None:
                 expected = result.control_count - total.quarantined - total.kept
-            if defer and first and following is None:
+            if defer and index == 0 and part.last:
                 total.deferred, total.expected = split.kept, expected
             else:
                 summary = validate_batch(feed, split.kept, business_date, expected, references)
@@ -256,7 +254,7 @@ def _take_pieces(
             total.kept += split.kept.height
             raw_sink.write(split.kept.with_columns(lineage))
             quarantine_sink.write(split.quarantined.with_columns(lineage))
-            part, first = following, False
+            del part, split  # written: free them before the next piece is parsed
     return total
 
 

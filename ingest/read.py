@@ -59,6 +59,10 @@ class ReadResult:
     delimiter: str | None
     blank_lines: int = 0  # lines left out: blank, so not records
     first_blank_line: int | None = None
+    # the file's last part: known from its bytes before any later piece is parsed, so a
+    # reader need not parse the next part to learn it (two parsed pieces at once double the
+    # memory of a file larger than a piece)
+    last: bool = True
 
 
 def _split_header(line: str, delimiter: str) -> list[str]:
@@ -228,6 +232,7 @@ def _read_pieces(
             delimiter,
             len(blank),
             blank[0] if blank else None,
+            last=current is None,
         )
 
 

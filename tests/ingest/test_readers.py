@@ -178,6 +178,8 @@ def test_pieces_read_as_the_whole_file(tmp_path: Path):
     whole = read_delivery(src, feed, "fx")
     parts = list(read_delivery_parts(src, feed, "fx", chunk_bytes=64))
     assert len(parts) > 10
+    assert [p.last for p in parts] == [False] * (len(parts) - 1) + [True]
+    assert whole.last
     pieced = pl.concat([p.frame for p in parts])
     assert pieced.equals(whole.frame)
     assert whole.frame.height == 60
