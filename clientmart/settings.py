@@ -70,9 +70,9 @@ class Settings(BaseSettings):
         "once per date run (open index.html; default <home>/gx_docs).",
     )
     warehouse_memory_limit: str = Field(
-        # 3GB: the heaviest model at 1M clients (int_breakdown_cells) took the same time under
-        # 3, 4 and 6 GB (docs/benchmark.md), and the run's whole process tree then stays
-        # under 6 GiB
+        # 3GB: a 1M-client night gains about 1 s under 4 GB, and the run's whole process tree
+        # stays under 6 GiB; one pool for dbt's four threads, so a 3M-client night spills
+        # about 4 GB under it and is about 20 s shorter under 6GB (docs/runbook.md, sizing)
         default="3GB",
         pattern=MEMORY_LIMIT_PATTERN,
         description="DuckDB memory limit of the dbt build (memory_limit): above it DuckDB "
