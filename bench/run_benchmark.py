@@ -705,37 +705,49 @@ def month_chunks(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
 # Disk a run takes at 1M clients, measured on 2026-12-05 (docs/benchmark.md, "Disk"): a
 # month of delivered files; a month of history in a pipeline home (raw layer, build
 # warehouse, two serving publications and their Parquet exports), of which the raw layer;
-# what a month's range spills.
+# what a month's range spills. On 2026-12-07 (section "Three million clients"): what a home
+# holds after its first dates whatever their number (1M after 15 dates 5.2 GB, 3M after 4
+# dates 6.2 GB), and what a night, or a range of a few days, spills under the default
+# memory limit (4.5 GB at 3M).
 LANDING_GB_PER_MONTH_1M = 7.5
 HOME_GB_PER_MONTH_1M = 8.5
+HOME_BASE_GB_1M = 1.0
 RAW_GB_PER_MONTH_1M = 1.5
 SPILL_GB_1M = 10.0
+NIGHT_SPILL_GB_1M = 1.5
 DAYS_PER_MONTH = 30.4
 
 
 def disk_needed_gb(args: argparse.Namespace) -> float:
     """What the run will hold on ``--work`` at its fullest, from the figures above scaled by
-    clients and months: twice (12-03, 12-05) a 1M history run filled the disk after hours."""
-    need, spill_clients = 0.0, 0
+    clients and months: twice (12-03, 12-05) a 1M history run filled the disk after hours.
+    A run of a few dates counts what they hold, not a month's (a 3M run of 4 dates was
+    refused for 58 GB and held about 14)."""
+    need, spill = 0.0, 0.0
     if not args.history_only:
         scale = args.clients / 1e6
+        ranged = 0 if args.skip_backfill else args.days  # the measured dates as one range
         months = args.days / DAYS_PER_MONTH
         if args.prime_from:
-            months += (args.start - args.prime_from).days / DAYS_PER_MONTH
+            primed = (args.start - args.prime_from).days
+            months += primed / DAYS_PER_MONTH
+            ranged = max(ranged, primed)
         if not args.landing:
             need += scale * LANDING_GB_PER_MONTH_1M * months
         if args.ingest_only:  # the ingest's raw layer and the floor's
             return round(need + scale * RAW_GB_PER_MONTH_1M * months * 2, 1)
         homes = 1 + (not args.skip_backfill)
-        need += scale * HOME_GB_PER_MONTH_1M * max(months, 1.0) * homes
-        spill_clients = args.clients
+        need += scale * (HOME_BASE_GB_1M + HOME_GB_PER_MONTH_1M * months) * homes
+        need += scale * RAW_GB_PER_MONTH_1M * months  # the floor's raw layer
+        range_spill = SPILL_GB_1M * min(ranged / DAYS_PER_MONTH, 1.0)
+        spill = scale * max(NIGHT_SPILL_GB_1M, range_spill)
     if args.history_only or args.history_months > 0:
         scale = args.history_clients / 1e6
         months = args.history_months + args.history_day / DAYS_PER_MONTH
         landing = months if not args.history_prune_landing else 1.0
         need += scale * (HOME_GB_PER_MONTH_1M * months + LANDING_GB_PER_MONTH_1M * landing)
-        spill_clients = max(spill_clients, args.history_clients)
-    return round(need + spill_clients / 1e6 * SPILL_GB_1M, 1)
+        spill = max(spill, scale * SPILL_GB_1M)  # the history's month ranges
+    return round(need + spill, 1)
 
 
 def check_disk(args: argparse.Namespace) -> None:

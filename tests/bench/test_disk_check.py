@@ -44,9 +44,44 @@ def test_the_estimate_follows_clients_months_and_the_parts_a_run_has(rb, tmp_pat
     full = rb.disk_needed_gb(_args(tmp_path))
     assert full > history + 20  # the month's bank, the nightly and the backfill homes too
     assert rb.disk_needed_gb(_args(tmp_path, skip_backfill=True)) < full
-    assert rb.disk_needed_gb(_args(tmp_path, history_months=0, landing=tmp_path)) < 30
+    # a month's two homes, the floor's raw layer, the backfill range's spill; no landing
+    months = 31 / 30.4
+    nights = rb.disk_needed_gb(_args(tmp_path, history_months=0, landing=tmp_path))
+    assert nights == pytest.approx(2 * (1.0 + 8.5 * months) + 1.5 * months + 10.0, abs=0.1)
     ingest = rb.disk_needed_gb(_args(tmp_path, ingest_only=True, days=3, history_months=0))
     assert 0 < ingest < 2
+
+
+def test_a_run_of_a_few_dates_counts_what_they_hold_not_a_month(rb, tmp_path) -> None:
+    """A 3M bank of four dates (two primed, two nights) held about 14 GB on 2026-12-07: its
+    landing 2.9 GB, its home 6.2 GB, the floor's 0.8 GB and a night's spill of up to 4.5 GB.
+    The estimate counted a month's home and a month's range spill, 58 GB, and refused it."""
+    few = _args(
+        tmp_path,
+        clients=3_000_000,
+        days=2,
+        start=dt.date(2026, 10, 3),
+        prime_from=dt.date(2026, 10, 1),
+        skip_backfill=True,
+        history_months=0,
+    )
+    months = 4 / 30.4
+    landing, home, floor, spill = 3 * 7.5 * months, 3 * (1.0 + 8.5 * months), 3 * 1.5 * months, 4.5
+    assert rb.disk_needed_gb(few) == pytest.approx(landing + home + floor + spill, abs=0.1)
+    assert 13 < rb.disk_needed_gb(few) < 16
+    # a primed range spills with its length, up to a month's range: 30 primed dates
+    month = _args(
+        tmp_path,
+        start=dt.date(2026, 10, 31),
+        days=1,
+        prime_from=dt.date(2026, 10, 1),
+        skip_backfill=True,
+        history_months=0,
+    )
+    months = 31 / 30.4
+    spill = 10.0 * 30 / 30.4
+    expected = 7.5 * months + (1.0 + 8.5 * months) + 1.5 * months + spill
+    assert rb.disk_needed_gb(month) == pytest.approx(expected, abs=0.1)
 
 
 def test_a_run_that_does_not_fit_is_refused_before_it_starts(rb, monkeypatch, tmp_path) -> None:
