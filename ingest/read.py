@@ -60,8 +60,7 @@ class ReadResult:
     blank_lines: int = 0  # lines left out: blank, so not records
     first_blank_line: int | None = None
     # the file's last part: known from its bytes before any later piece is parsed, so a
-    # reader need not parse the next part to learn it (two parsed pieces at once double the
-    # memory of a file larger than a piece)
+    # reader need not parse the next part to learn it (and hold two parsed pieces at once)
     last: bool = True
 
 
