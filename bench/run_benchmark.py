@@ -399,6 +399,8 @@ def measured_run(
         "run_id": outcome.run_id,
         "seconds": round(t1 - t0, 3),
         "dbt_nodes": dbt_node_seconds(settings),
+        # the dbt step's DuckDB memory limit (auto: from the date's deposit balances)
+        "build_memory_limit": settings.build_memory().limit,
         "input_rows": read[1],
         "input_mb": round(read[2] / 1e6, 1),
         "peak_rss_mb": round(sampler.peak(t0, t1) / 2**20),
@@ -1335,6 +1337,7 @@ def summarise(report: dict[str, Any]) -> dict[str, Any]:
             ),
         },
         "peak_rss_mb": max(r["peak_rss_mb"] for r in report["nightly"]),
+        "build_memory_limit": last.get("build_memory_limit"),
         "floor_peak_rss_mb": max(f["peak_rss_mb"] for f in report["floor"]),
         "read_share_of_plain_polars": round(
             stages["read_decode"]["mb_per_s"] / report["plain_read"]["mb_per_s"], 2

@@ -16,6 +16,8 @@ import duckdb
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from clientmart.build_memory import AUTO, BuildMemory, build_memory
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # a DuckDB memory_limit value, e.g. "3GB" or "512 MiB"
 MEMORY_LIMIT_PATTERN = r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
@@ -70,14 +72,16 @@ class Settings(BaseSettings):
         "once per date run (open index.html; default <home>/gx_docs).",
     )
     warehouse_memory_limit: str = Field(
-        # 3GB: a 1M-client night gains about 1 s under 4 GB, and the run's whole process tree
-        # stays under 6 GiB; one pool for dbt's four threads, so a 3M-client night spills
-        # about 4 GB under it and is about 20 s shorter under 6GB (docs/runbook.md, sizing)
-        default="3GB",
-        pattern=MEMORY_LIMIT_PATTERN,
+        # auto: 3GB up to about 1.5M clients (a 1M-client night gains about 1 s under 4 GB,
+        # and the run's whole process tree stays under 6 GiB), then about 2 GB per million
+        # clients: one pool for dbt's four threads, so a 3M-client night spills about 4 GB
+        # under 3 GB and is about 15 s shorter under 6 GB (clientmart/build_memory.py)
+        default=AUTO,
+        pattern=rf"^({AUTO}|{MEMORY_LIMIT_PATTERN[1:-1]})$",
         description="DuckDB memory limit of the dbt build (memory_limit): above it DuckDB "
         "spills to <warehouse>.tmp instead of growing, so a large night cannot take the "
-        "machine's memory (DuckDB's own default is 80% of RAM).",
+        "machine's memory (DuckDB's own default is 80% of RAM). 'auto': 0.8 GB per million "
+        "deposit accounts of the latest date, at least 3GB, at most a third of the memory.",
     )
     publish_memory_limit: str = Field(
         # 2GB: a month's range at 1M clients published in 98 s with a 2.25 GB peak under it,
@@ -222,12 +226,17 @@ class Settings(BaseSettings):
             path.chmod(0o600)
         return path.read_text().strip()
 
-    def dbt_env(self) -> dict[str, str]:
-        """Environment variables the dbt project reads (profiles.yml and sources)."""
+    def build_memory(self) -> BuildMemory:
+        """The dbt build's memory limit, and why (``auto``: from the raw layer's size)."""
+        return build_memory(self.warehouse_memory_limit, self.raw)
+
+    def dbt_env(self, memory: BuildMemory | None = None) -> dict[str, str]:
+        """Environment variables the dbt project reads (profiles.yml and sources); ``memory``
+        is the build's limit when the caller has chosen it already."""
         return {
             "DBT_CLIENTMART_RAW_ROOT": str(self.raw),
             "DBT_CLIENTMART_QUARANTINE_ROOT": str(self.quarantine),
             "DBT_CLIENTMART_WAREHOUSE_PATH": str(self.warehouse),
             "DBT_CLIENTMART_PSEUDONYM_KEY": self.pseudonym_key,
-            "DBT_CLIENTMART_MEMORY_LIMIT": self.warehouse_memory_limit,
+            "DBT_CLIENTMART_MEMORY_LIMIT": (memory or self.build_memory()).limit,
         }

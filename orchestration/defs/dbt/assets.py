@@ -184,8 +184,12 @@ def build_dbt_assets(
         if refusal:
             raise dg.Failure(refusal, allow_retries=False)
         settings.warehouse.parent.mkdir(parents=True, exist_ok=True)  # DuckDB creates the file
-        os.environ.update(settings.dbt_env())
-        context.log.info(f"dbt build for business dates {start} .. {end}")
+        memory = settings.build_memory()  # auto: from the raw layer this run has ingested
+        os.environ.update(settings.dbt_env(memory))
+        context.log.info(
+            f"dbt build for business dates {start} .. {end}, DuckDB memory limit "
+            f"{memory.limit} ({memory.reason})"
+        )
         seeds = seed_nodes(load_manifest(project))
         # a run of a subset of the assets (the UI) builds what it selected, seeds included
         in_place = None if context.is_subset else seeds_in_place(settings.warehouse, seeds)

@@ -1,0 +1,82 @@
+"""The dbt build's memory limit under CLIENTMART_WAREHOUSE_MEMORY_LIMIT=auto (the default):
+it follows the latest date's deposit balances, between 3 GB and a third of the memory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from pydantic import ValidationError
+
+import clientmart.build_memory as build_memory_module
+from clientmart.build_memory import auto_limit, build_memory, latest_balance_rows
+from clientmart.settings import Settings
+
+GB = 10**9
+
+
+def _balances(raw: Path, date: str, *rows: int) -> None:
+    folder = raw / "deposit_balances" / f"business_date={date}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, count in enumerate(rows):
+        table = pa.table({"account_id": pa.array([0] * count, pa.int8())})
+        pq.write_table(table, folder / f"deposit_balances_{n}.csv.parquet")
+
+
+@pytest.mark.parametrize(
+    ("rows", "memory", "expected"),
+    [
+        (None, 24 * GB, 3),  # nothing ingested yet: the minimum
+        (2_500_000, 24 * GB, 3),  # 1M clients: 2 GB wanted, the minimum holds
+        (3_750_000, 24 * GB, 3),  # exactly 3 GB
+        (3_750_001, 24 * GB, 4),  # rounded up to whole GB
+        (7_500_000, 24 * GB, 6),  # 3M clients: what the benchmark found fastest
+        (25_000_000, 24 * GB, 8),  # 10M clients: a third of the machine's 24 GB
+        (25_000_000, 8 * GB, 3),  # a small machine: never below the minimum
+    ],
+)
+def test_auto_limit_follows_the_balances_within_bounds(
+    rows: int | None, memory: int, expected: int
+) -> None:
+    assert auto_limit(rows, memory) == expected
+
+
+def test_the_latest_date_with_files_is_counted_across_its_files(tmp_path: Path) -> None:
+    assert latest_balance_rows(tmp_path) is None
+    _balances(tmp_path, "2026-10-14", 5)
+    _balances(tmp_path, "2026-10-15", 3, 4)  # a file read in pieces, or a re-delivery's
+    (tmp_path / "deposit_balances" / "business_date=2026-10-16").mkdir()  # being written
+    assert latest_balance_rows(tmp_path) == ("2026-10-15", 7)
+
+
+def test_a_size_is_taken_as_it_is_without_reading_the_raw_layer(tmp_path: Path) -> None:
+    (tmp_path / "deposit_balances").write_text("not a folder")  # reading it would fail
+    memory = build_memory("5GB", tmp_path)
+    assert (memory.limit, memory.reason) == ("5GB", "set by CLIENTMART_WAREHOUSE_MEMORY_LIMIT")
+
+
+def test_settings_hand_dbt_the_limit_chosen_from_the_raw_layer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CLIENTMART_WAREHOUSE_MEMORY_LIMIT", raising=False)
+    monkeypatch.setattr(build_memory_module, "physical_memory", lambda: 24 * GB)
+    settings = Settings(home=tmp_path, pseudonym_key_file=tmp_path / "key")
+    assert settings.warehouse_memory_limit == "auto"
+    assert settings.dbt_env()["DBT_CLIENTMART_MEMORY_LIMIT"] == "3GB"
+    _balances(settings.raw, "2026-10-05", 7_500_000)
+    memory = settings.build_memory()
+    assert memory.limit == "6GB"
+    assert memory.reason.startswith("auto: 7,500,000 deposit balances on 2026-10-05")
+    assert settings.dbt_env()["DBT_CLIENTMART_MEMORY_LIMIT"] == "6GB"
+    fixed = Settings(
+        home=tmp_path, pseudonym_key_file=tmp_path / "key", warehouse_memory_limit="4GB"
+    )
+    assert fixed.dbt_env()["DBT_CLIENTMART_MEMORY_LIMIT"] == "4GB"
+
+
+@pytest.mark.parametrize("value", ["lots", "Auto ", "6"])
+def test_a_limit_that_is_neither_auto_nor_a_size_is_refused(value: str) -> None:
+    with pytest.raises(ValidationError, match="warehouse_memory_limit"):
+        Settings(warehouse_memory_limit=value)
