@@ -3,11 +3,11 @@
 Why it follows the bank: the limit is one DuckDB buffer pool for dbt's four threads, and a
 night's three heaviest models run side by side. At 1M clients (2.5M deposit accounts) they fit
 in 3 GB, and a larger limit gains about 1 s a night; at 3M clients (7.5M accounts) they spill
-4.5 GB under 3 GB, and a night took 157 s as scheduled against 142 s under 6 GB, with 10 GB no
-faster (docs/benchmark.md, "Three million clients, and the build's memory limit"). So ``auto``
+4.5 GB under 3 GB, and a night took 136-147 s in its run against 120-125 s under 6 GB, with
+10 GB no faster (docs/benchmark.md, "The build's memory limit follows the bank"). So ``auto``
 gives the build 0.8 GB per million deposit accounts (about 2 GB per million clients), never
 less than 3 GB, and never more than a third of the machine's memory: the run's process tree
-peaks about 2 GB above the limit.
+peaks 2-3 GB above the limit.
 
 What it counts: the deposit balance rows of the latest business date in the raw layer (a
 balance row per account and day; the row count is read from the Parquet files' footers, so it
@@ -15,9 +15,10 @@ costs milliseconds and never touches the warehouse, which a run may be writing).
 moves a little every day, the limit only in whole GB. Before the first delivery is ingested
 there is nothing to count and the build gets the minimum.
 
-The limit is part of dbt's profile, so a night whose limit differs from the one the project
-was last parsed under parses it whole again (dbt's partial parse compares the profile): once
-when the bank crosses a step, 7-10 s.
+The limit is part of dbt's profile, so a run whose limit differs from the one the project was
+last parsed under parses it whole again (dbt's partial parse compares the profile; "Unable to
+do partial parsing because profile has changed" in dbt.log): about 5 s, once, in a new home's
+first run and when the bank crosses a step.
 """
 
 from __future__ import annotations

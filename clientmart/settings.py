@@ -75,7 +75,7 @@ class Settings(BaseSettings):
         # auto: 3GB up to about 1.5M clients (a 1M-client night gains about 1 s under 4 GB,
         # and the run's whole process tree stays under 6 GiB), then about 2 GB per million
         # clients: one pool for dbt's four threads, so a 3M-client night spills about 4 GB
-        # under 3 GB and is about 15 s shorter under 6 GB (clientmart/build_memory.py)
+        # under 3 GB and is 16-22 s shorter under 6 GB (clientmart/build_memory.py)
         default=AUTO,
         pattern=rf"^({AUTO}|{MEMORY_LIMIT_PATTERN[1:-1]})$",
         description="DuckDB memory limit of the dbt build (memory_limit): above it DuckDB "
