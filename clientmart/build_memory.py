@@ -6,8 +6,8 @@ in 3 GB, and a larger limit gains about 1 s a night; at 3M clients (7.5M account
 4.5 GB under 3 GB, and a night took 136-147 s in its run against 120-125 s under 6 GB, with
 10 GB no faster (docs/benchmark.md, "The build's memory limit follows the bank"). So ``auto``
 gives the build 0.8 GB per million deposit accounts (about 2 GB per million clients), never
-less than 3 GB, and never more than a third of the machine's memory: the run's process tree
-peaks 2-3 GB above the limit.
+less than 3 GB, and never more than a third of the machine's memory (or of its container's
+limit): the run's process tree peaks 2-3 GB above the limit.
 
 What it counts: the deposit balance rows of the latest business date in the raw layer (a
 balance row per account and day; the row count is read from the Parquet files' footers, so it
@@ -35,6 +35,10 @@ MIN_GB = 3  # what a 1M-client night needs (and the setting's default before ``a
 GB_PER_MILLION_BALANCES = 0.8  # 6 GB for the 7.5M accounts of 3M clients
 RAM_SHARE = 1 / 3  # of the machine's memory, at most
 BALANCES = "deposit_balances"
+CGROUP_LIMITS = (
+    Path("/sys/fs/cgroup/memory.max"),
+    Path("/sys/fs/cgroup/memory/memory.limit_in_bytes"),
+)
 
 
 @dataclass(frozen=True)
@@ -57,9 +61,19 @@ def latest_balance_rows(raw_root: Path) -> tuple[str, int] | None:
     return None
 
 
-def physical_memory() -> int:
-    """The machine's memory in bytes."""
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+def machine_memory(cgroup_limits: tuple[Path, ...] = CGROUP_LIMITS) -> int:
+    """The memory this process may use, in bytes: the machine's, or less when its container
+    is limited (a Kubernetes pod: cgroup v2 ``memory.max``, v1 ``memory.limit_in_bytes``;
+    "max" or v1's huge number when there is no limit)."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    for path in cgroup_limits:
+        try:
+            text = path.read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            memory = min(memory, int(text))
+    return memory
 
 
 def auto_limit(balance_rows: int | None, memory_bytes: int) -> int:
@@ -74,7 +88,7 @@ def build_memory(setting: str, raw_root: Path) -> BuildMemory:
     """The limit for ``setting``: itself when it is a size, else chosen as above."""
     if setting != AUTO:
         return BuildMemory(setting, "set by CLIENTMART_WAREHOUSE_MEMORY_LIMIT")
-    memory = physical_memory()
+    memory = machine_memory()
     latest = latest_balance_rows(raw_root)
     gb = auto_limit(latest[1] if latest else None, memory)
     counted = (

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 import clientmart.build_memory as build_memory_module
-from clientmart.build_memory import auto_limit, build_memory, latest_balance_rows
+from clientmart.build_memory import auto_limit, build_memory, latest_balance_rows, machine_memory
 from clientmart.settings import Settings
 
 GB = 10**9
@@ -61,7 +61,7 @@ def test_settings_hand_dbt_the_limit_chosen_from_the_raw_layer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("CLIENTMART_WAREHOUSE_MEMORY_LIMIT", raising=False)
-    monkeypatch.setattr(build_memory_module, "physical_memory", lambda: 24 * GB)
+    monkeypatch.setattr(build_memory_module, "machine_memory", lambda: 24 * GB)
     settings = Settings(home=tmp_path, pseudonym_key_file=tmp_path / "key")
     assert settings.warehouse_memory_limit == "auto"
     assert settings.dbt_env()["DBT_CLIENTMART_MEMORY_LIMIT"] == "3GB"
@@ -80,3 +80,17 @@ def test_settings_hand_dbt_the_limit_chosen_from_the_raw_layer(
 def test_a_limit_that_is_neither_auto_nor_a_size_is_refused(value: str) -> None:
     with pytest.raises(ValidationError, match="warehouse_memory_limit"):
         Settings(warehouse_memory_limit=value)
+
+
+def test_a_containers_memory_limit_lowers_the_machines(tmp_path: Path) -> None:
+    """A container's limit (cgroup v2 or v1; a Kubernetes pod's) is the memory the rule takes
+    a third of, when it is below the machine's; "no limit" leaves the machine's."""
+    node = machine_memory(())
+    v2, v1, absent = tmp_path / "memory.max", tmp_path / "memory.limit_in_bytes", tmp_path / "x"
+    v2.write_text("max\n")  # cgroup v2 without a limit
+    v1.write_text("9223372036854771712\n")  # cgroup v1 without a limit
+    assert machine_memory((v2, v1, absent)) == node
+    v2.write_text(f"{2 * GB}\n")
+    assert machine_memory((v2, v1, absent)) == min(node, 2 * GB)
+    v1.write_text(f"{GB}\n")
+    assert machine_memory((absent, v1)) == min(node, GB)
