@@ -23,12 +23,15 @@ first run and when the bank crosses a step.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.parquet as pq
+
+from ingest.store import data_files, delivered_dates
 
 AUTO = "auto"
 MIN_GB = 3  # what a 1M-client night needs (and the setting's default before ``auto``)
@@ -51,14 +54,13 @@ class BuildMemory:
 
 def latest_balance_rows(raw_root: Path) -> tuple[str, int] | None:
     """The latest business date of the raw deposit balances and its rows, or None before
-    the first delivery."""
-    folders = sorted(Path(raw_root, BALANCES).glob("business_date=*"))
-    for folder in reversed(folders):
-        files = sorted(folder.glob("*.parquet"))
-        if files:
-            rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
-            return folder.name.removeprefix("business_date="), rows
-    return None
+    the first delivery (the raw layer's data files: not its schema file, nor a file being
+    written)."""
+    dates = delivered_dates(raw_root, BALANCES, dt.date.max)
+    if not dates:
+        return None
+    files = data_files(raw_root, BALANCES, dates[-1])
+    return dates[-1].isoformat(), sum(pq.ParquetFile(f).metadata.num_rows for f in files)
 
 
 def machine_memory(cgroup_limits: tuple[Path, ...] = CGROUP_LIMITS) -> int:

@@ -45,9 +45,16 @@ def test_auto_limit_follows_the_balances_within_bounds(
 
 def test_the_latest_date_with_files_is_counted_across_its_files(tmp_path: Path) -> None:
     assert latest_balance_rows(tmp_path) is None
+    # the table's empty schema file (ingest.store.ensure_table_schema) is not a delivery
+    schema = tmp_path / "deposit_balances" / "business_date=1900-01-01"
+    schema.mkdir(parents=True)
+    pq.write_table(pa.table({"account_id": pa.array([], pa.int8())}), schema / "_schema.parquet")
+    assert latest_balance_rows(tmp_path) is None
     _balances(tmp_path, "2026-10-14", 5)
     _balances(tmp_path, "2026-10-15", 3, 4)  # a file read in pieces, or a re-delivery's
-    (tmp_path / "deposit_balances" / "business_date=2026-10-16").mkdir()  # being written
+    being_written = tmp_path / "deposit_balances" / "business_date=2026-10-16"
+    being_written.mkdir()
+    (being_written / ".deposit_balances.csv.parquet.1f2e.tmp").write_bytes(b"PAR1")
     assert latest_balance_rows(tmp_path) == ("2026-10-15", 7)
 
 
