@@ -1,3 +1,9 @@
+{#- The columns of a tier version: a client's change point starts a new version when any of
+    them differs from the month before (int_client_tier_changes, mart_client_tier_history). -#}
+{% macro tier_version_attributes() -%}
+    {{ return(['final_tier', 'computed_tier', 'tier_group', 'override_source', 'rule_set_id']) }}
+{%- endmacro %}
+
 {#- post-hook of mart_client_tier_history (incremental runs): delete+insert replaces only the
     clients its batch holds, so a client left without any version (a corrected month took
     all its tiers away) would keep its old ones. Such a client had every start in the months

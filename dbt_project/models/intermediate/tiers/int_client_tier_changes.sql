@@ -1,7 +1,7 @@
 {#- A month's changes depend on it and the month before: a run reads one month more before
     its window and writes one month more after it (a corrected month moves the next
     month's changes too). -#}
-{%- set attributes = ['final_tier', 'computed_tier', 'tier_group', 'override_source', 'rule_set_id'] -%}
+{%- set attributes = tier_version_attributes() -%}
 
 with tiers as (
     select client_id, month_start, {{ attributes | join(', ') }}
