@@ -80,8 +80,9 @@ class Settings(BaseSettings):
         pattern=rf"^({AUTO}|{MEMORY_LIMIT_PATTERN[1:-1]})$",
         description="DuckDB memory limit of the dbt build (memory_limit): above it DuckDB "
         "spills to <warehouse>.tmp instead of growing, so a large night cannot take the "
-        "machine's memory (DuckDB's own default is 80% of RAM). 'auto': 0.8 GB per million "
-        "deposit accounts of the latest date, at least 3GB, at most a third of the memory.",
+        "machine's memory (DuckDB's own default is 80% of RAM). 'auto': 0.65 GB per million "
+        "positions (deposit accounts, loans, wealth holdings) of the latest date, at least "
+        "3GB, at most a third of the memory.",
     )
     publish_memory_limit: str = Field(
         # 2GB: a month's range at 1M clients published in 98 s with a 2.25 GB peak under it,
