@@ -24,6 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import jinja2
 import polars as pl
 import yaml
 
@@ -346,9 +347,20 @@ def run_dbt(args: list[str], env: dict[str, str]) -> DbtRun:
 
 
 def warehouse_config() -> dict[str, str]:
-    """The DuckDB configuration dbt opens the warehouse with (profiles.yml)."""
+    """The DuckDB configuration dbt opens the warehouse with: profiles.yml's config_options,
+    each rendered as dbt renders it (``env_var`` from this process's environment)."""
     profiles = yaml.safe_load((DBT_PROJECT / "profiles.yml").read_text(encoding="utf-8"))
-    return dict(profiles["clientmart"]["outputs"]["duckdb"].get("config_options") or {})
+    options = profiles["clientmart"]["outputs"]["duckdb"].get("config_options") or {}
+
+    def env_var(name: str, default: str | None = None) -> str:
+        value = os.environ.get(name, default)
+        if value is None:
+            raise KeyError(f"profiles.yml reads {name}, which is not set")
+        return value
+
+    return {
+        key: jinja2.Template(str(value)).render(env_var=env_var) for key, value in options.items()
+    }
 
 
 def query(warehouse: Path, sql: str) -> list[tuple]:

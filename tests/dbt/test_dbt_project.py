@@ -16,7 +16,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt_small_bank import DAYS, query, run_dbt, warehouse_config, write_raw_file
+import yaml
+from dbt_small_bank import DAYS, DBT_PROJECT, query, run_dbt, warehouse_config, write_raw_file
 
 SELECTION = [
     "--select",
@@ -417,6 +418,18 @@ def test_the_build_runs_under_the_configured_memory_limit(built: dict) -> None:
     assert shown.success
     table = shown.results[0].agate_table
     assert table.rows[0][0] in ("953.6 MiB", "1.0 GB", "1GB")
+
+
+def test_the_memory_limit_is_given_once_when_the_warehouse_opens() -> None:
+    """The build's memory limit is a DuckDB config option of the connection dbt opens, not a
+    profile `setting`: dbt-duckdb runs each setting as a SET on every cursor it opens (one per
+    node, 179 a night), and each SET memory_limit applies the limit to the buffer pool again,
+    which took 1.9 s of the dbt threads' time in a 1M night (docs/benchmark.md, "The memory
+    limit set once")."""
+    profiles = yaml.safe_load((DBT_PROJECT / "profiles.yml").read_text(encoding="utf-8"))
+    duckdb_output = profiles["clientmart"]["outputs"]["duckdb"]
+    assert "memory_limit" in duckdb_output["config_options"]
+    assert "memory_limit" not in (duckdb_output.get("settings") or {})
 
 
 @pytest.mark.parametrize(
