@@ -346,11 +346,16 @@ def run_dbt(args: list[str], env: dict[str, str]) -> DbtRun:
     return DbtRun(success=res.success, results=list(res.result or []) if args[0] != "parse" else [])
 
 
+def duckdb_output() -> dict:
+    """profiles.yml's DuckDB output, as written (env_var() not rendered)."""
+    profiles = yaml.safe_load((DBT_PROJECT / "profiles.yml").read_text(encoding="utf-8"))
+    return profiles["clientmart"]["outputs"]["duckdb"]
+
+
 def warehouse_config() -> dict[str, str]:
     """The DuckDB configuration dbt opens the warehouse with: profiles.yml's config_options,
     each rendered as dbt renders it (``env_var`` from this process's environment)."""
-    profiles = yaml.safe_load((DBT_PROJECT / "profiles.yml").read_text(encoding="utf-8"))
-    options = profiles["clientmart"]["outputs"]["duckdb"].get("config_options") or {}
+    options = duckdb_output().get("config_options") or {}
 
     def env_var(name: str, default: str | None = None) -> str:
         value = os.environ.get(name, default)

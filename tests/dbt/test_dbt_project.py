@@ -16,8 +16,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import yaml
-from dbt_small_bank import DAYS, DBT_PROJECT, query, run_dbt, warehouse_config, write_raw_file
+from dbt_small_bank import (
+    DAYS,
+    duckdb_output,
+    query,
+    run_dbt,
+    warehouse_config,
+    write_raw_file,
+)
 
 SELECTION = [
     "--select",
@@ -426,10 +432,9 @@ def test_the_memory_limit_is_given_once_when_the_warehouse_opens() -> None:
     node, 179 a night), and each SET memory_limit applies the limit to the buffer pool again,
     which took 1.9 s of the dbt threads' time in a 1M night (docs/benchmark.md, "The memory
     limit set once")."""
-    profiles = yaml.safe_load((DBT_PROJECT / "profiles.yml").read_text(encoding="utf-8"))
-    duckdb_output = profiles["clientmart"]["outputs"]["duckdb"]
-    assert "memory_limit" in duckdb_output["config_options"]
-    assert "memory_limit" not in (duckdb_output.get("settings") or {})
+    output = duckdb_output()
+    assert "memory_limit" in output["config_options"]
+    assert "memory_limit" not in (output.get("settings") or {})
 
 
 @pytest.mark.parametrize(
