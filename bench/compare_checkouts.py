@@ -17,8 +17,10 @@ model); then each checkout's mean.
 
 Each run uses the Python of the checkout's own virtual environment (``<checkout>/.venv``, as
 ``make venv`` creates it) when it has one, else the Python running this script: a change of
-pinned dependencies (say, another DuckDB) is compared by giving the worktree its own
-``.venv``. Each run reports the DuckDB version it ran on.
+pinned dependencies (say, another DuckDB) or of the interpreter (``make venv
+PYTHON=/usr/bin/python3.11`` in the worktree) is compared by giving the worktree its own
+``.venv``. Each run reports the DuckDB version and the Python (version and installation) it
+ran on.
 
 A home: a benchmark ``--work`` folder's ``nightly_*`` holds one after its last night; for a
 date before that, load a home up to the day before (``pipeline_home`` and
@@ -62,7 +64,7 @@ def run_one(
     """One night in ``home`` with the code of the checkout at ``root``; ``nodes``: dbt node
     names whose ``execution_time`` to report as ``node:<name>``."""
     sys.path[:0] = [str(root), str(root / "bench")]
-    from run_benchmark import DBT_STEP, INGEST_STEP, PUBLISH_STEP, isolated_settings
+    from run_benchmark import DBT_STEP, INGEST_STEP, PUBLISH_STEP, interpreter, isolated_settings
 
     import orchestration
     from orchestration.build import build_definitions
@@ -99,6 +101,7 @@ def run_one(
         "tests": sum(node["unique_id"].startswith("test.") for node in ran),
         "parse": night_parse(target, since),
         "duckdb": duckdb.__version__,
+        "python": interpreter(),
         **{figure: steps.get(figure, 0.0) for figure in figure_of.values()},
         **node_times(ran, nodes),
     }

@@ -912,6 +912,14 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+def interpreter() -> str:
+    """The Python a run ran on: its version and the installation a virtual environment was
+    made from (``sys.base_prefix``). Two builds of one version differ: this machine's pyenv
+    3.11.7 (no profile-guided optimisation, libpython shared) ran a 1M night 3-6 s
+    slower than Debian's python3.11 (docs/benchmark.md, "The interpreter")."""
+    return f"{platform.python_version()} ({sys.base_prefix})"
+
+
 def default_out(args: argparse.Namespace) -> Path:
     """bench/results/benchmark-<bank>[-ingest|-history].json: a run of another mode or bank
     does not overwrite the generated bank's full run."""
@@ -1020,6 +1028,7 @@ def main() -> None:
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
+            "interpreter": interpreter(),
             "load_before": load_average(),
         },
         "clients": None if args.landing else args.clients,
@@ -1027,6 +1036,7 @@ def main() -> None:
         "settings": tuned_settings(),
     }
     print("  settings: " + ", ".join(f"{k}={v}" for k, v in report["settings"].items()))
+    print(f"  python: {report['machine']['interpreter']}")
     if args.history_only:
         first, _, probe_n = history_calendar(
             args.history_start, args.history_months, args.history_day

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import platform
 import sys
 from pathlib import Path
 
@@ -132,6 +133,7 @@ def test_each_run_has_a_fresh_copy_of_the_home_and_leaves_the_home_as_it_was(
         assert run["tests"] > 0 and run["nodes"] > run["tests"]
         assert run["parse"] == "partial"
         assert run["duckdb"] == duckdb.__version__
+        assert run["python"] == f"{platform.python_version()} ({sys.base_prefix})"
         assert 0 < run["ingest"] + run["dbt_step"] + run["publish"] <= run["wall"]
         assert min(run["ingest"], run["dbt_step"], run["publish"]) > 0
         assert 0 < run["node:int_breakdown_cells"] < run["dbt_elapsed"]
