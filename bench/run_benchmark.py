@@ -1027,8 +1027,7 @@ def main() -> None:
         "started_utc": stamp,
         "machine": {
             "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "interpreter": interpreter(),
+            "python": interpreter(),
             "load_before": load_average(),
         },
         "clients": None if args.landing else args.clients,
@@ -1036,7 +1035,7 @@ def main() -> None:
         "settings": tuned_settings(),
     }
     print("  settings: " + ", ".join(f"{k}={v}" for k, v in report["settings"].items()))
-    print(f"  python: {report['machine']['interpreter']}")
+    print(f"  python: {report['machine']['python']}")
     if args.history_only:
         first, _, probe_n = history_calendar(
             args.history_start, args.history_months, args.history_day
