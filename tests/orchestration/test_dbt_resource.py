@@ -25,7 +25,7 @@ from dagster_dbt import DbtCliResource
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 from packaging import version
 
-from clientmart.settings import Settings
+from clientmart.settings import PROJECT_ROOT, Settings
 from orchestration.defs.dbt.project import dbt_cli, dbt_executable, dbt_project
 
 
@@ -89,3 +89,19 @@ def test_dagster_dbt_still_builds_its_adapter_under_that_name():
     # the override replaces a private method of dagster-dbt: when a release renames it, this
     # fails instead of the saving silently disappearing
     assert "self._initialize_dbt_core_adapter(" in inspect.getsource(DbtCliResource.cli)
+
+
+def test_no_code_of_the_project_asks_for_what_the_adapter_would_fetch():
+    # without the adapter, dagster-dbt's fetch_row_counts and fetch_column_metadata return no
+    # metadata and say nothing: whoever needs them must give the resource its adapter back
+    callers = [
+        f"{path.relative_to(PROJECT_ROOT)}: {name}"
+        for folder in ("orchestration", "clientmart", "ingest", "bench")
+        for path in sorted((PROJECT_ROOT / folder).rglob("*.py"))
+        for name in ("fetch_row_counts", "fetch_column_metadata")
+        if f".{name}(" in path.read_text(encoding="utf-8")
+    ]
+    assert callers == [], (
+        f"{callers}: these need the dbt adapter that ClientmartDbtCliResource."
+        "_initialize_dbt_core_adapter leaves out (orchestration/defs/dbt/project.py)"
+    )

@@ -83,9 +83,9 @@ class ClientmartDbtCliResource(DbtCliResource):
         dagster-dbt builds one before it starts each dbt command (the profile read, dbt's and
         dbt-duckdb's macros parsed) for ``fetch_row_counts`` and ``fetch_column_metadata``,
         which clientmart does not call: 0.6 s of each night before dbt starts (more among a
-        busy machine's processes). Without it, those two would fetch nothing; the test of this
-        override (tests/orchestration/test_dbt_resource.py) fails when a dagster-dbt release
-        renames the method.
+        busy machine's processes). Without it those two return no metadata, without a word, so
+        a test fails when the project's code calls them; another fails when a dagster-dbt
+        release renames this method (both in tests/orchestration/test_dbt_resource.py).
         """
         return None
 
