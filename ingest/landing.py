@@ -107,11 +107,14 @@ def scan_feed(landing_root: Path, feed: str, business_date: dt.date) -> FeedDeli
         return FeedDelivery(feed)
     complete, pending = [], []
     for path in sorted(folder.iterdir()):
-        if not path.is_file() or not _visible(path) or path.name.endswith(CONTROL_SUFFIX):
+        if not path.is_file() or path.name.endswith(CONTROL_SUFFIX):
             continue
         control = path.with_name(path.name + CONTROL_SUFFIX)
         if not control.is_file():
-            pending.append(path.name)
+            # a name starting with _ or . (a transfer tool's temporary file, macOS's ._ file)
+            # is delivered only by its control file, and is not reported pending without it
+            if _visible(path):
+                pending.append(path.name)
             continue
         mtime = max(path.stat().st_mtime, control.stat().st_mtime)
         complete.append(

@@ -34,7 +34,7 @@ from ingest.landing import (
     scan_date,
     scan_feed,
 )
-from ingest.read import LINE, DeliveryRefused, read_delivery_parts
+from ingest.read import LINE, DeliveryRefused, check_format, read_delivery_parts
 from ingest.rules import EarlierKeys, split_records
 from ingest.spec import Feed, load_feeds
 
@@ -268,7 +268,7 @@ class _OpenFile:
     started: dt.datetime
     republished: bool  # an earlier delivery of the file was published (a replacement)
     result: FileResult
-    sinks: tuple[store.ParquetSink, store.ParquetSink]
+    sinks: tuple[store.ParquetSink, ...]  # raw and quarantine; none for a refused format
     pieces: _Pieces | None = None
 
 
@@ -287,15 +287,21 @@ def _open_file(
     committed) and apply the delivery rules that do not need the suite: control count and
     share of bad records. A refusal is recorded in the result (``pieces`` None)."""
     source = f"{feed.name}/{business_date:%Y%m%d}/{landed.name}"
-    raw_target = store.partition(settings.raw, feed.name, business_date) / f"{landed.name}.parquet"
-    quarantine_target = (
-        store.partition(settings.quarantine, feed.name, business_date) / f"{landed.name}.parquet"
-    )
+    result = FileResult(landed.name, "refused", landed.checksum)
+    try:
+        # before any sink: only a file that can be taken has a raw and quarantine file
+        # (store.layer_file relies on it)
+        check_format(landed.path, source)
+    except DeliveryRefused as refusal:
+        opened = _OpenFile(landed, source, started, republished, result, ())
+        _refuse(opened, refusal)
+        return opened
+    raw_target = store.layer_file(settings.raw, feed.name, business_date, landed.name)
+    quarantine_target = store.layer_file(settings.quarantine, feed.name, business_date, landed.name)
     sinks = (
         stack.enter_context(store.ParquetSink(raw_target, store.raw_schema(feed))),
         stack.enter_context(store.ParquetSink(quarantine_target, store.QUARANTINE_SCHEMA)),
     )
-    result = FileResult(landed.name, "refused", landed.checksum)
     opened = _OpenFile(landed, source, started, republished, result, sinks)
     try:
         result.control_count = _control_count(landed, source)

@@ -389,18 +389,23 @@ def read_delivery_parts(
     """Read a data file of ``feed`` piece by piece; ``source`` names it in messages
     (``<feed>/<date>/<file>``). A delimited file yields one part per ``chunk_bytes`` or so
     (at least one, empty for a header-only file); a workbook yields one part."""
-    suffix = path.suffix.lower()
+    check_format(path, source)
     if path.stat().st_size == 0:
         raise DeliveryRefused(
             "empty_file",
             f"{source}: empty file (0 bytes, no header); a feed with nothing to say delivers a "
             "header-only file with a control count of 0: re-deliver it",
         )
-    if suffix in TEXT_SUFFIXES:
+    if path.suffix.lower() in TEXT_SUFFIXES:
         yield from _read_delimited(path, feed, source, chunk_bytes)
-    elif suffix in EXCEL_SUFFIXES:
-        yield _read_excel(path, feed, source)
     else:
+        yield _read_excel(path, feed, source)
+
+
+def check_format(path: Path, source: str) -> None:
+    """Refuse a file that is neither delimited text (.csv, .txt) nor a workbook (.xlsx)."""
+    suffix = path.suffix.lower()
+    if suffix not in TEXT_SUFFIXES + EXCEL_SUFFIXES:
         raise DeliveryRefused(
             "unsupported_format",
             f"{source}: unsupported file type {suffix!r}; deliver .csv, .txt or .xlsx",

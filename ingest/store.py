@@ -75,6 +75,27 @@ def partition(root: Path, name: str, business_date: dt.date) -> Path:
     return root / name / f"business_date={business_date.isoformat()}"
 
 
+HIDDEN_PREFIXES = ("_", ".")
+HIDDEN_NAME_MARK = ".hidden-name"
+
+
+def is_hidden(name: str) -> bool:
+    """A name the readers of a folder skip: Spark's and Hadoop's convention for ``_`` and
+    ``.``, and this layer's own files (``_schema.parquet``, temporary ``.*.tmp`` files)."""
+    return name.startswith(HIDDEN_PREFIXES)
+
+
+def layer_file(root: Path, feed: str, business_date: dt.date, landed_name: str) -> Path:
+    """The raw or quarantine Parquet file of a landed data file: ``<name>.parquet``.
+
+    A landed name starting with ``_`` or ``.`` would give a file its readers skip, so it
+    becomes ``h<name>.hidden-name.parquet``. No other landed name gives that file: a file
+    gets a raw and a quarantine file only when its name ends in .csv, .txt or .xlsx (one that
+    does not is refused before: ``ingest.read.check_format``), never in ``.hidden-name``."""
+    name = f"h{landed_name}{HIDDEN_NAME_MARK}" if is_hidden(landed_name) else landed_name
+    return partition(root, feed, business_date) / f"{name}.parquet"
+
+
 @contextmanager
 def replacing(target: Path) -> Iterator[Path]:
     """A temporary path beside ``target``, renamed over it when the block ends without error
@@ -248,7 +269,7 @@ def ensure_table_schema(folder: Path, schema: dict[str, pl.DataType]) -> int | N
             if not done():
                 rewritten = 0
                 for path in sorted(folder.glob("business_date=*/*.parquet")):
-                    if not path.name.startswith((".", "_")):
+                    if not is_hidden(path.name):
                         rewritten += conform_file(path, schema)
                 write_atomic(empty, schema_path)
                 with replacing(record) as tmp:
@@ -334,7 +355,7 @@ def data_files(root: Path, feed: str, business_date: dt.date) -> list[Path]:
     folder = partition(root, feed, business_date)
     if not folder.exists():
         return []
-    return sorted(p for p in folder.glob("*.parquet") if not p.name.startswith((".", "_")))
+    return sorted(p for p in folder.glob("*.parquet") if not is_hidden(p.name))
 
 
 def delivered_dates(root: Path, feed: str, on_or_before: dt.date) -> list[dt.date]:

@@ -144,7 +144,7 @@ def test_reference_data_in_force_is_the_latest_on_or_before(reference_bank, land
 def test_scan_date_reports_complete_pending_and_missing(settings, land):
     land("institutions", "i.csv", "inst_code,inst_name,parent_code,inst_level,region\n")
     land("clients", "c.csv", "client_id\n", count=None)
-    land("fx_rates", "_hidden.csv", "x\n")
+    land("fx_rates", "_hidden.csv", "x\n", count=None)  # no .ok: ignored, not pending
     status = scan_date(settings.landing, DAY)
     assert [f.name for f in status.feeds["institutions"].complete] == ["i.csv"]
     assert status.feeds["clients"].pending == ["c.csv"]
