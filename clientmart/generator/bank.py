@@ -110,6 +110,8 @@ class Emitter:
     def payroll_file(self, d: int, day: dt.date, frame: pl.DataFrame, variant: int) -> None:
         feed = self.feeds["payroll"]
         name = f"payroll_{frame['employer_client_id'][0]}_{frame['batch_id'][0]}"
+        if variant % 5 == 2:  # the contract puts no rule on names: one starting with _ too
+            name = f"_{name}"
         base = self.style("payroll", d + variant)
         if variant % 3 == 0:
             text = to_text(feed, frame, base)

@@ -112,6 +112,9 @@ def test_payroll_several_employer_batches_per_date(month_bank) -> None:
     assert max(len(v) for v in per_date.values()) >= 2
     xlsx = [p for v in per_date.values() for p in v if p.suffix == ".xlsx"]
     assert xlsx
+    # a name starting with _ is a delivery like any other (ingest takes it with its .ok)
+    underscored = [p for v in per_date.values() for p in v if p.name.startswith("_")]
+    assert underscored and all(p.with_name(p.name + ".ok").exists() for p in underscored)
     frame = read_file(xlsx[0], "payroll")
     assert frame["batch_id"].n_unique() == 1 and frame.height >= 1
 
