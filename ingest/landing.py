@@ -1,8 +1,10 @@
 """What has landed for a business date: complete files, pending files, missing feeds.
 
 Layout: ``<landing>/<feed>/<YYYYMMDD>/<file>`` with ``<file>.ok``. A data file without its
-control file is not yet delivered (pending, not an error). Names starting with ``_`` or ``.``
-are ignored anywhere (generator metadata, editors' temporary files).
+control file is not yet delivered (pending, not an error). A data file whose name starts with
+``_`` or ``.`` is delivered by its control file like any other; without one it is not even
+pending (editors' and transfer tools' temporary files). Folders so named are ignored
+(generator metadata). What lies elsewhere for a date is found by ``ingest.stray``.
 """
 
 from __future__ import annotations

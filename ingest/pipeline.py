@@ -37,6 +37,7 @@ from ingest.landing import (
 from ingest.read import LINE, DeliveryRefused, check_format, read_delivery_parts
 from ingest.rules import EarlierKeys, split_records
 from ingest.spec import Feed, load_feeds
+from ingest.stray import StrayFile, record_stray_files
 
 PUBLISHED = ("loaded", "replaced")
 
@@ -90,6 +91,8 @@ class DateResult:
     business_date: dt.date
     status: DeliveryStatus
     feeds: dict[str, FeedResult] = field(default_factory=dict)
+    # files delivered for the date that no feed takes (audited, never read; not blocking)
+    stray: list[StrayFile] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -599,6 +602,7 @@ def ingest_date(settings: Settings, business_date: dt.date, data_docs: bool = Fa
     for name in dependency_order(feeds):
         if status.feeds[name].complete or status.feeds[name].pending:
             result.feeds[name] = ingest_feed(settings, name, business_date)
+    result.stray, _ = record_stray_files(settings.raw, settings.landing, business_date, feeds)
     if data_docs and result.feeds:
         build_data_docs(settings)
     return result

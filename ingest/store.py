@@ -304,8 +304,14 @@ def audit_file(
     at: dt.datetime,
 ) -> Path:
     stamp = at.strftime("%Y%m%dT%H%M%S%fZ")
-    name = f"{feed}__{file_name}__{checksum[:12]}__{stamp}.parquet"
+    name = f"{feed}__{_audit_name(file_name)}__{checksum[:12]}__{stamp}.parquet"
     return partition(raw_root, AUDIT, business_date) / name
+
+
+def _audit_name(file_name: str) -> str:
+    """A file name as part of an audit file's name: a stray file found in a folder inside a
+    delivery folder (ingest.stray) is named with its folder, ``sub/x.csv``."""
+    return file_name.replace("/", "%2F")
 
 
 def write_audit(raw_root: Path, business_date: dt.date, row: dict[str, object]) -> None:
@@ -340,7 +346,9 @@ def read_audit(
     given), oldest first. With a file name only that file's events are read: a date of 185
     payroll files read the whole feed's audit once per file, 18 s of its 34 s."""
     folder = partition(raw_root, AUDIT, business_date)
-    prefix = f"{feed}__" if file_name is None else f"{feed}__{glob.escape(file_name)}__"
+    prefix = (
+        f"{feed}__" if file_name is None else f"{feed}__{glob.escape(_audit_name(file_name))}__"
+    )
     files = sorted(folder.glob(f"{prefix}*.parquet")) if folder.exists() else []
     if not files:
         return pl.DataFrame(schema=AUDIT_SCHEMA)

@@ -18,7 +18,7 @@ from typing import Any
 
 log = logging.getLogger("clientmart.alerts")
 
-KINDS = ("run_failure", "missing_delivery", "waiting_for_earlier_date")
+KINDS = ("run_failure", "missing_delivery", "waiting_for_earlier_date", "unread_delivery")
 
 
 def write_alert(

@@ -17,7 +17,9 @@ from polars.testing import assert_frame_equal
 
 from clientmart.generator.writers import write_control
 from clientmart.serving.publish import latest_publication, serving_path, storage_format
+from ingest import store
 from ingest.spec import load_feeds
+from orchestration.alerts import read_alerts
 from orchestration.build import build_definitions
 from orchestration.defs.dbt.assets import DBT_ASSETS_NAME
 from orchestration.defs.pipeline.jobs import JOB_NAME, MONTH_JOB_NAME
@@ -280,3 +282,26 @@ def test_the_publish_runs_under_its_memory_limit_setting(settings):
     (published,) = run_dates(settings, build_definitions(settings, FIXTURE_DBT), instance, D1, D1)
     assert published.success, published.error
     assert latest_publication(settings.serving)["business_date_max"] == D1
+
+
+def test_a_file_no_feed_takes_is_warned_of_audited_and_alerted_once(settings, defs):
+    """A file delivered for the date outside every feed's delivery folder is not read and does
+    not hold the date back; the run says so (a warning), the audit records it, and the alert
+    is raised the first time only."""
+    instance = dagster_instance(settings)
+    deliver_date(settings.landing, D1)
+    stray = settings.landing / "payrol" / "20260901" / "p.csv"
+    stray.parent.mkdir(parents=True)
+    stray.write_text("employer_client_id,batch_id\n", encoding="utf-8")
+    for _ in range(2):  # the date again: warned again, audited and alerted once
+        (outcome,) = run_dates(settings, defs, instance, D1, D1)
+        assert outcome.success
+        log = [e.user_message for e in instance.all_logs(outcome.run_id)]
+        said = "payrol/20260901/p.csv: not read (not_a_feed): payrol is not a feed of the "
+        assert any(m.startswith(said) and "did you mean payroll?" in m for m in log), log
+    alerts = [a for a in read_alerts(settings.alerts) if a["kind"] == "unread_delivery"]
+    assert [(a["business_date"], a["details"]["files"][0]["path"]) for a in alerts] == [
+        ("2026-09-01", "payrol/20260901/p.csv")
+    ]
+    audit = store.read_audit(settings.raw, D1, "payrol")
+    assert audit.select("file_name", "status").rows() == [("p.csv", "refused")]

@@ -20,6 +20,8 @@ from expectations.validate import build_data_docs
 from ingest.landing import month_delivery_key, monthly_feeds
 from ingest.pipeline import FeedResult, dependency_order, ensure_schemas, ingest_feed, ingest_month
 from ingest.spec import load_feeds
+from ingest.stray import record_stray_files
+from orchestration.alerts import write_alert
 from orchestration.check_results import CheckReporter, Verdict, partitioned_spec
 from orchestration.delivery import MissingDeliveryError, check_delivery
 from orchestration.gating import (
@@ -206,6 +208,7 @@ def build_ingest_assets(
                 result = ingest_feed(settings, name, date)
                 results[name].append(result)
                 context.log.info(_summary_line(result))
+            _report_stray_files(context, settings, date)
         yield from _finish(context, settings, results, delivered, partition_key)
 
     return raw_feeds
@@ -247,6 +250,28 @@ def build_monthly_ingest_assets(partitions_def: dg.PartitionsDefinition) -> dg.A
         yield from _finish(context, settings, results, delivered, month_partition_key)
 
     return raw_monthly_feeds
+
+
+def _report_stray_files(context: dg.AssetExecutionContext, settings: Any, date: dt.date) -> None:
+    """Files delivered for the date that no feed takes: a warning each, every run; an audit
+    row and one alert for those seen for the first time (ingest/stray.py). Not blocking: they
+    are not read, and the date runs on what the feeds delivered."""
+    found, new = record_stray_files(settings.raw, settings.landing, date, load_feeds())
+    for stray in found:
+        context.log.warning(f"{stray.source}: not read ({stray.rule}): {stray.message}")
+    if new:
+        write_alert(
+            settings.alerts,
+            "unread_delivery",
+            f"{len(new)} file(s) delivered for {date} that no feed takes, not read: "
+            + "; ".join(f"{s.source} ({s.rule})" for s in new[:5])
+            + (f"; and {len(new) - 5} more" if len(new) > 5 else ""),
+            business_date=date.isoformat(),
+            details={
+                "files": [{"path": s.source, "rule": s.rule, "advice": s.message} for s in new]
+            },
+            webhook_url=settings.alert_webhook_url,
+        )
 
 
 def _check_complete(landing: Any, date: dt.date) -> str:

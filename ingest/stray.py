@@ -1,0 +1,149 @@
+"""Files delivered for a business date that no feed takes, told in the audit instead of lost.
+
+Ingest reads ``<landing>/<feed>/<YYYYMMDD>/<file>`` for the feeds of the contract and nothing
+else, so a file anywhere else for the date used to be skipped without a word: under a folder
+that is not a feed (``contact/`` for ``contacts/``), in a date folder not named ``YYYYMMDD``
+(``2026-10-01/``), or in a folder inside a delivery folder. Each such file is reported every
+time its date is ingested, and recorded once in the ingest audit (status ``refused``, with
+what to do) under the folder it was found in. Nothing of it is read, so nothing is lost: the
+file stays where it is until someone moves it.
+
+Not reported: folders whose names start with ``_`` or ``.`` (the place for what upstream
+keeps beside its deliveries), control files (they go with their data file), and a file
+starting with ``_`` or ``.`` without a control file (a temporary file, as in
+``ingest.landing.scan_feed``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest import store
+from ingest.landing import CONTROL_SUFFIX, checksum_cached
+
+RULES = ("not_a_feed", "date_folder_name", "nested_folder")
+
+
+@dataclass(frozen=True)
+class StrayFile:
+    """A file delivered for a date that no feed takes."""
+
+    folder: str  # the landing root's folder it was found in: a feed's name or not
+    name: str  # below ``<folder>/<YYYYMMDD>/`` (``sub/x.csv`` nested), else below ``<folder>/``
+    path: Path
+    source: str  # relative to the landing root, POSIX
+    rule: str  # one of RULES
+    message: str
+
+
+def stray_files(
+    landing_root: Path, business_date: dt.date, feeds: Collection[str]
+) -> list[StrayFile]:
+    """Every file under ``landing_root`` delivered for ``business_date`` that no feed of
+    ``feeds`` takes, in path order."""
+    day = f"{business_date:%Y%m%d}"
+    root = Path(landing_root)
+    if not root.is_dir():
+        return []
+    found: list[StrayFile] = []
+    for top in sorted(root.iterdir()):
+        if not top.is_dir() or store.is_hidden(top.name):
+            continue
+        for folder in sorted(top.iterdir()):
+            if not folder.is_dir() or store.is_hidden(folder.name):
+                continue
+            if folder.name == day and top.name not in feeds:
+                advice = _not_a_feed(top.name, feeds, day)
+                found += _stray(root, folder, folder, "not_a_feed", advice)
+            elif folder.name == day:
+                for inner in sorted(p for p in folder.iterdir() if p.is_dir()):
+                    if not store.is_hidden(inner.name):
+                        advice = (
+                            f"a folder inside the delivery folder {top.name}/{day}/ is not read: "
+                            "deliver the file and its .ok directly in the delivery folder"
+                        )
+                        found += _stray(root, folder, inner, "nested_folder", advice)
+            elif re.sub(r"\D", "", folder.name) == day:
+                feed = top.name if top.name in feeds else "<feed>"
+                advice = (
+                    f"the date folder {top.name}/{folder.name}/ is not named YYYYMMDD: "
+                    f"deliver under {feed}/{day}/"
+                )
+                found += _stray(root, top, folder, "date_folder_name", advice)
+    return found
+
+
+def _not_a_feed(name: str, feeds: Collection[str], day: str) -> str:
+    close = difflib.get_close_matches(name, list(feeds), n=1, cutoff=0.6)
+    meant = f" (did you mean {close[0]}?)" if close else ""
+    return (
+        f"{name} is not a feed of the landing contract{meant}: deliver under <feed>/{day}/, or "
+        f"move the folder out of the landing root (or name it _{name} to have it ignored)"
+    )
+
+
+def _stray(root: Path, base: Path, under: Path, rule: str, advice: str) -> list[StrayFile]:
+    """The files delivered ``under`` a folder, named relative to ``base``."""
+    top = base.relative_to(root).parts[0]
+    return [
+        StrayFile(
+            top,
+            path.relative_to(base).as_posix(),
+            path,
+            path.relative_to(root).as_posix(),
+            rule,
+            advice,
+        )
+        for path in _delivered(under)
+    ]
+
+
+def _delivered(folder: Path) -> Iterator[Path]:
+    """Data files at any depth of ``folder``: not a control file, and not a name starting
+    with ``_`` or ``.`` without its control file."""
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.name.endswith(CONTROL_SUFFIX):
+            continue
+        hidden = any(store.is_hidden(part) for part in path.relative_to(folder).parts)
+        if hidden and not path.with_name(path.name + CONTROL_SUFFIX).is_file():
+            continue
+        yield path
+
+
+def record_stray_files(
+    raw_root: Path, landing_root: Path, business_date: dt.date, feeds: Collection[str]
+) -> tuple[list[StrayFile], list[StrayFile]]:
+    """The date's stray files, and those of them the audit did not hold yet (same folder,
+    name and checksum), which get their ``refused`` audit row now."""
+    found = stray_files(landing_root, business_date, feeds)
+    new = []
+    for stray in found:
+        checksum = checksum_cached(stray.path)
+        seen = store.read_audit(raw_root, business_date, stray.folder, stray.name)
+        if seen.filter(seen["checksum"] == checksum).height:
+            continue
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        store.write_audit(
+            raw_root,
+            business_date,
+            {
+                **dict.fromkeys(store.AUDIT_SCHEMA),
+                "feed": stray.folder,
+                "file_name": stray.name,
+                "checksum": checksum,
+                "records_read": 0,
+                "records_kept": 0,
+                "records_quarantined": 0,
+                "status": "refused",
+                "message": f"{stray.source}: not read ({stray.rule}): {stray.message}",
+                "started_at": now,
+                "finished_at": now,
+            },
+        )
+        new.append(stray)
+    return found, new
