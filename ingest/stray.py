@@ -3,7 +3,8 @@
 Ingest reads ``<landing>/<feed>/<YYYYMMDD>/<file>`` for the feeds of the contract and nothing
 else, so a file anywhere else for the date used to be skipped without a word: under a folder
 that is not a feed (``contact/`` for ``contacts/``), in a date folder not named ``YYYYMMDD``
-(``2026-10-01/``), or in a folder inside a delivery folder. Each such file is reported every
+(``2026-10-01/``), in a folder inside a delivery folder, or beside the date folders with the
+date in its name (``contacts/contacts_20261001.csv``). Each such file is reported every
 time its date is ingested, and recorded once in the ingest audit (status ``refused``, with
 what to do) under the folder it was found in. Nothing of it is read, so nothing is lost: the
 file stays where it is until someone moves it.
@@ -19,14 +20,14 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 from ingest import store
 from ingest.landing import CONTROL_SUFFIX, checksum_cached
 
-RULES = ("not_a_feed", "date_folder_name", "nested_folder")
+RULES = ("not_a_feed", "date_folder_name", "nested_folder", "no_date_folder")
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,19 @@ def stray_files(
     root = Path(landing_root)
     if not root.is_dir():
         return []
+    dated = (day, f"{business_date:%Y-%m-%d}")
     found: list[StrayFile] = []
     for top in sorted(root.iterdir()):
         if not top.is_dir() or store.is_hidden(top.name):
             continue
         for folder in sorted(top.iterdir()):
+            if folder.is_file() and any(d in folder.name for d in dated) and _taken(folder, top):
+                feed = top.name if top.name in feeds else "<feed>"
+                advice = (
+                    f"a file in {top.name}/ outside a date folder is not read: deliver it "
+                    f"with its .ok under {feed}/{day}/"
+                )
+                found.append(_one(root, top, folder, "no_date_folder", advice))
             if not folder.is_dir() or store.is_hidden(folder.name):
                 continue
             if folder.name == day and top.name not in feeds:
@@ -88,31 +97,25 @@ def _not_a_feed(name: str, feeds: Collection[str], day: str) -> str:
 
 
 def _stray(root: Path, base: Path, under: Path, rule: str, advice: str) -> list[StrayFile]:
-    """The files delivered ``under`` a folder, named relative to ``base``."""
+    """The files delivered at any depth ``under`` a folder, named relative to ``base``."""
+    files = (p for p in sorted(under.rglob("*")) if p.is_file() and _taken(p, under))
+    return [_one(root, base, path, rule, advice) for path in files]
+
+
+def _one(root: Path, base: Path, path: Path, rule: str, advice: str) -> StrayFile:
     top = base.relative_to(root).parts[0]
-    return [
-        StrayFile(
-            top,
-            path.relative_to(base).as_posix(),
-            path,
-            path.relative_to(root).as_posix(),
-            rule,
-            advice,
-        )
-        for path in _delivered(under)
-    ]
+    relative = path.relative_to(root).as_posix()
+    return StrayFile(top, path.relative_to(base).as_posix(), path, relative, rule, advice)
 
 
-def _delivered(folder: Path) -> Iterator[Path]:
-    """Data files at any depth of ``folder``: not a control file, and not a name starting
-    with ``_`` or ``.`` without its control file."""
-    for path in sorted(folder.rglob("*")):
-        if not path.is_file() or path.name.endswith(CONTROL_SUFFIX):
-            continue
-        hidden = any(store.is_hidden(part) for part in path.relative_to(folder).parts)
-        if hidden and not path.with_name(path.name + CONTROL_SUFFIX).is_file():
-            continue
-        yield path
+def _taken(path: Path, folder: Path) -> bool:
+    """Whether a file below ``folder`` would be a delivery in a delivery folder: not a
+    control file, and not a name starting with ``_`` or ``.`` (its own or a folder's below
+    ``folder``) without its control file."""
+    if path.name.endswith(CONTROL_SUFFIX):
+        return False
+    hidden = any(store.is_hidden(part) for part in path.relative_to(folder).parts)
+    return not hidden or path.with_name(path.name + CONTROL_SUFFIX).is_file()
 
 
 def record_stray_files(

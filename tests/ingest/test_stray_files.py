@@ -30,6 +30,8 @@ def test_each_place_a_file_is_not_read_is_found_with_what_to_do(settings):
     put(landing, "contact/20261001/c.csv", CONTACTS)  # a feed's name mistyped
     put(landing, "contacts/2026-10-01/c2.csv", CONTACTS)  # a date folder misnamed
     put(landing, "contacts/20261001/batch1/c3.csv", CONTACTS)  # a folder in a delivery folder
+    put(landing, "contacts/contacts_2026-10-01.csv", CONTACTS)  # no date folder
+    put(landing, "contacts/readme.txt", ok=False)  # no date in its name: not this date's
     put(landing, "contact/20261002/other_day.csv")  # another date
     put(landing, "_archive/20261001/old.csv")  # a folder starting with _: ignored
     put(landing, "contact/20261001/.c.csv.part", ok=False)  # a temporary file
@@ -38,8 +40,18 @@ def test_each_place_a_file_is_not_read_is_found_with_what_to_do(settings):
         ("contact/20261001/c.csv", "contact", "c.csv", "not_a_feed"),
         ("contacts/2026-10-01/c2.csv", "contacts", "2026-10-01/c2.csv", "date_folder_name"),
         ("contacts/20261001/batch1/c3.csv", "contacts", "batch1/c3.csv", "nested_folder"),
+        (
+            "contacts/contacts_2026-10-01.csv",
+            "contacts",
+            "contacts_2026-10-01.csv",
+            "no_date_folder",
+        ),
     ]
-    not_a_feed, misnamed, nested = (s.message for s in found)
+    not_a_feed, misnamed, nested, no_folder = (s.message for s in found)
+    assert (
+        "outside a date folder is not read: deliver it with its .ok under contacts/20261001/"
+        in no_folder
+    )
     assert "contact is not a feed of the landing contract (did you mean contacts?)" in not_a_feed
     assert "not named YYYYMMDD: deliver under contacts/20261001/" in misnamed
     assert "directly in the delivery folder" in nested
