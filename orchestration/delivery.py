@@ -6,6 +6,8 @@ import datetime as dt
 from pathlib import Path
 
 from ingest.landing import DeliveryStatus, feed_dates, feed_folder, scan_date
+from ingest.spec import load_feeds
+from ingest.stray import stray_files
 
 
 class MissingDeliveryError(Exception):
@@ -33,6 +35,9 @@ def describe_missing(status: DeliveryStatus, landing_root: Path) -> str:
             f"- reference feed {feed}: never delivered on or before {date.isoformat()} "
             f"(expected under {landing_root / feed}/YYYYMMDD/)"
         )
+    # files for the date where no feed looks: often the missing delivery, misplaced
+    for stray in stray_files(landing_root, date, load_feeds()):
+        lines.append(f"- not read, {stray.source} ({stray.rule}): {stray.message}")
     return "\n".join(lines)
 
 

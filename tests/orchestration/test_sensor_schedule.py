@@ -192,6 +192,8 @@ def test_nightly_backstop_fails_naming_missing_feed_and_file(settings, defs):
     pending = settings.landing / "deposit_balances" / "20260902" / "balances.csv"
     pending.parent.mkdir(parents=True)
     pending.write_text("balance_date\n")  # a data file whose control file has not arrived
+    misplaced = deliver(settings.landing, "wealth_orders", DAY, [])
+    misplaced.parent.rename(misplaced.parent.with_name("2026-09-02"))  # where no feed looks
     at = dt.datetime(2026, 9, 3, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     with dg.instance_for_test() as instance, pytest.raises(dg.DagsterError) as info:
         _schedule_tick(defs, instance, at)
@@ -200,6 +202,7 @@ def test_nightly_backstop_fails_naming_missing_feed_and_file(settings, defs):
     assert "required feed wealth_orders: no file" in message
     assert "required feed deposit_balances: incomplete" in message
     assert "balances.csv (no balances.csv.ok control file)" in message
+    assert f"- not read, wealth_orders/2026-09-02/{misplaced.name} (date_folder_name): " in message
     assert "clients" not in message
     alerts = [json.loads(p.read_text()) for p in settings.alerts.glob("*.json")]
     assert [a["kind"] for a in alerts] == ["missing_delivery"]
