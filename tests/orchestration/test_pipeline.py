@@ -305,3 +305,20 @@ def test_a_file_no_feed_takes_is_warned_of_audited_and_alerted_once(settings, de
     ]
     audit = store.read_audit(settings.raw, D1, "payrol")
     assert audit.select("file_name", "status").rows() == [("p.csv", "refused")]
+
+
+def test_a_range_alerts_once_for_the_files_no_feed_takes_on_its_dates(settings, defs):
+    instance = dagster_instance(settings)
+    for day in (D1, D2):
+        deliver_date(settings.landing, day)
+        stray = settings.landing / "payrol" / f"{day:%Y%m%d}" / "p.csv"
+        stray.parent.mkdir(parents=True)
+        stray.write_text("employer_client_id,batch_id\n", encoding="utf-8")
+    outcomes = backfill(settings, defs, instance, D1, D2)
+    assert [o.success for o in outcomes] == [True]
+    (alert,) = [a for a in read_alerts(settings.alerts) if a["kind"] == "unread_delivery"]
+    assert alert["business_date"] == "2026-09-01..2026-09-02"
+    assert [f["path"] for f in alert["details"]["files"]] == [
+        "payrol/20260901/p.csv",
+        "payrol/20260902/p.csv",
+    ]

@@ -20,7 +20,7 @@ from expectations.validate import build_data_docs
 from ingest.landing import month_delivery_key, monthly_feeds
 from ingest.pipeline import FeedResult, dependency_order, ensure_schemas, ingest_feed, ingest_month
 from ingest.spec import load_feeds
-from ingest.stray import record_stray_files
+from ingest.stray import StrayFile, record_stray_files
 from orchestration.alerts import write_alert
 from orchestration.check_results import CheckReporter, Verdict, partitioned_spec
 from orchestration.delivery import MissingDeliveryError, check_delivery
@@ -202,13 +202,15 @@ def build_ingest_assets(
         ensure_schemas(settings)
         results: dict[str, list[FeedResult]] = {n: [] for n in selected}
         delivered: dict[str, str] = {}
+        unread: list[StrayFile] = []
         for date in dates_between(start, end):
             delivered[delivery_tag(date)] = _check_complete(settings.landing, date)
             for name in selected:
                 result = ingest_feed(settings, name, date)
                 results[name].append(result)
                 context.log.info(_summary_line(result))
-            _report_stray_files(context, settings, date)
+            unread += _stray_files(context, settings, date)
+        _alert_unread(settings, start, end, unread)
         yield from _finish(context, settings, results, delivered, partition_key)
 
     return raw_feeds
@@ -252,26 +254,34 @@ def build_monthly_ingest_assets(partitions_def: dg.PartitionsDefinition) -> dg.A
     return raw_monthly_feeds
 
 
-def _report_stray_files(context: dg.AssetExecutionContext, settings: Any, date: dt.date) -> None:
-    """Files delivered for the date that no feed takes: a warning each, every run; an audit
-    row and one alert for those seen for the first time (ingest/stray.py). Not blocking: they
-    are not read, and the date runs on what the feeds delivered."""
+def _stray_files(
+    context: dg.AssetExecutionContext, settings: Any, date: dt.date
+) -> list[StrayFile]:
+    """Files delivered for the date that no feed takes (ingest/stray.py): a warning each,
+    every run of the date; returns those seen for the first time, which the audit now holds.
+    Not blocking: they are not read, and the date runs on what the feeds delivered."""
     found, new = record_stray_files(settings.raw, settings.landing, date, load_feeds())
     for stray in found:
         context.log.warning(f"{stray.source}: not read ({stray.rule}): {stray.message}")
-    if new:
-        write_alert(
-            settings.alerts,
-            "unread_delivery",
-            f"{len(new)} file(s) delivered for {date} that no feed takes, not read: "
-            + "; ".join(f"{s.source} ({s.rule})" for s in new[:5])
-            + (f"; and {len(new) - 5} more" if len(new) > 5 else ""),
-            business_date=date.isoformat(),
-            details={
-                "files": [{"path": s.source, "rule": s.rule, "advice": s.message} for s in new]
-            },
-            webhook_url=settings.alert_webhook_url,
-        )
+    return new
+
+
+def _alert_unread(settings: Any, start: dt.date, end: dt.date, new: list[StrayFile]) -> None:
+    """One ``unread_delivery`` alert for a run's first sightings, however many dates it has
+    (a misnamed folder repeats on every date of a range)."""
+    if not new:
+        return
+    dates = start.isoformat() if start == end else f"{start.isoformat()}..{end.isoformat()}"
+    write_alert(
+        settings.alerts,
+        "unread_delivery",
+        f"{len(new)} file(s) delivered for {dates} that no feed takes, not read: "
+        + "; ".join(f"{s.source} ({s.rule})" for s in new[:5])
+        + (f"; and {len(new) - 5} more" if len(new) > 5 else ""),
+        business_date=dates,
+        details={"files": [{"path": s.source, "rule": s.rule, "advice": s.message} for s in new]},
+        webhook_url=settings.alert_webhook_url,
+    )
 
 
 def _check_complete(landing: Any, date: dt.date) -> str:
