@@ -292,6 +292,7 @@ def _open_file(
     source = f"{feed.name}/{business_date:%Y%m%d}/{landed.name}"
     result = FileResult(landed.name, "refused", landed.checksum)
     try:
+        result.control_count = _control_count(landed, source)
         # before any sink: only a file that can be taken has a raw and quarantine file
         # (store.layer_file relies on it)
         check_format(landed.path, source)
@@ -307,7 +308,6 @@ def _open_file(
     )
     opened = _OpenFile(landed, source, started, republished, result, sinks)
     try:
-        result.control_count = _control_count(landed, source)
         pieces = _take_pieces(
             settings, feed, business_date, landed, references, result, sinks, defer
         )

@@ -342,3 +342,14 @@ def test_a_refused_first_delivery_leaves_no_partition_folder(reference_bank, lan
     refused(reference_bank)
     for root in (reference_bank.raw, reference_bank.quarantine):
         assert not store.partition(root, "deposit_balances", DAY).exists()
+
+
+def test_an_unsupported_file_type_is_refused_with_its_control_count(reference_bank, land):
+    land("deposit_balances", "db.pdf", HEADER + GOOD)
+    message = refused(reference_bank)
+    assert message == (
+        "deposit_balances/20261001/db.pdf: unsupported file type '.pdf'; deliver .csv, .txt or "
+        ".xlsx"
+    )
+    assert audit(reference_bank)["control_count"].to_list() == [40]
+    assert store.data_files(reference_bank.quarantine, "deposit_balances", DAY) == []
