@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ingest.decode import file_checksum
 from ingest.spec import load_feeds
+from ingest.store import is_hidden
 
 CONTROL_SUFFIX = ".ok"
 CONTROLS_IN_KEY = "-ok-"  # run keys that count the control files (DeliveryStatus.run_key)
@@ -86,10 +87,6 @@ class DeliveryStatus:
         return hashlib.sha256("\n".join(items).encode()).hexdigest()[:16]
 
 
-def _visible(path: Path) -> bool:
-    return not path.name.startswith(("_", "."))
-
-
 def checksum_cached(path: Path) -> str:
     """sha256 of a file, remembered by (path, size, mtime) so a polling sensor hashes once."""
     stat = path.stat()
@@ -115,7 +112,7 @@ def scan_feed(landing_root: Path, feed: str, business_date: dt.date) -> FeedDeli
         if not control.is_file():
             # a name starting with _ or . (a transfer tool's temporary file, macOS's ._ file)
             # is delivered only by its control file, and is not reported pending without it
-            if _visible(path):
+            if not is_hidden(path.name):
                 pending.append(path.name)
             continue
         mtime = max(path.stat().st_mtime, control.stat().st_mtime)
@@ -138,7 +135,7 @@ def _ever_delivered(landing_root: Path, feed: str, on_or_before: dt.date) -> boo
     if not root.is_dir():
         return False
     for folder in root.iterdir():
-        if not (folder.is_dir() and _visible(folder) and folder.name.isdigit()):
+        if not (folder.is_dir() and not is_hidden(folder.name) and folder.name.isdigit()):
             continue
         try:
             day = dt.datetime.strptime(folder.name, "%Y%m%d").date()

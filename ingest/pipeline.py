@@ -29,6 +29,7 @@ from ingest import store
 from ingest.landing import (
     DeliveryStatus,
     LandedFile,
+    checksum_cached,
     delivery_dates,
     feed_dates,
     scan_date,
@@ -37,7 +38,7 @@ from ingest.landing import (
 from ingest.read import LINE, DeliveryRefused, check_format, read_delivery_parts
 from ingest.rules import EarlierKeys, split_records
 from ingest.spec import Feed, load_feeds
-from ingest.stray import StrayFile, record_stray_files
+from ingest.stray import StrayFile, stray_files
 
 PUBLISHED = ("loaded", "replaced")
 
@@ -271,7 +272,7 @@ class _OpenFile:
     started: dt.datetime
     republished: bool  # an earlier delivery of the file was published (a replacement)
     result: FileResult
-    sinks: tuple[store.ParquetSink, ...]  # raw and quarantine; none for a refused format
+    sinks: tuple[store.ParquetSink, ...]  # raw and quarantine; none before the format passed
     pieces: _Pieces | None = None
 
 
@@ -291,23 +292,20 @@ def _open_file(
     share of bad records. A refusal is recorded in the result (``pieces`` None)."""
     source = f"{feed.name}/{business_date:%Y%m%d}/{landed.name}"
     result = FileResult(landed.name, "refused", landed.checksum)
+    opened = _OpenFile(landed, source, started, republished, result, ())
     try:
         result.control_count = _control_count(landed, source)
         # before any sink: only a file that can be taken has a raw and quarantine file
         # (store.layer_file relies on it)
         check_format(landed.path, source)
-    except DeliveryRefused as refusal:
-        opened = _OpenFile(landed, source, started, republished, result, ())
-        _refuse(opened, refusal)
-        return opened
-    raw_target = store.layer_file(settings.raw, feed.name, business_date, landed.name)
-    quarantine_target = store.layer_file(settings.quarantine, feed.name, business_date, landed.name)
-    sinks = (
-        stack.enter_context(store.ParquetSink(raw_target, store.raw_schema(feed))),
-        stack.enter_context(store.ParquetSink(quarantine_target, store.QUARANTINE_SCHEMA)),
-    )
-    opened = _OpenFile(landed, source, started, republished, result, sinks)
-    try:
+        raw_target = store.layer_file(settings.raw, feed.name, business_date, landed.name)
+        quarantine_target = store.layer_file(
+            settings.quarantine, feed.name, business_date, landed.name
+        )
+        opened.sinks = sinks = (
+            stack.enter_context(store.ParquetSink(raw_target, store.raw_schema(feed))),
+            stack.enter_context(store.ParquetSink(quarantine_target, store.QUARANTINE_SCHEMA)),
+        )
         pieces = _take_pieces(
             settings, feed, business_date, landed, references, result, sinks, defer
         )
@@ -602,10 +600,29 @@ def ingest_date(settings: Settings, business_date: dt.date, data_docs: bool = Fa
     for name in dependency_order(feeds):
         if status.feeds[name].complete or status.feeds[name].pending:
             result.feeds[name] = ingest_feed(settings, name, business_date)
-    result.stray, _ = record_stray_files(settings.raw, settings.landing, business_date, feeds)
+    result.stray, _ = record_stray_files(settings, business_date)
     if data_docs and result.feeds:
         build_data_docs(settings)
     return result
+
+
+def record_stray_files(
+    settings: Settings, business_date: dt.date
+) -> tuple[list[StrayFile], list[StrayFile]]:
+    """The date's files that no feed takes (``ingest.stray``), and those of them the audit
+    did not hold yet (same folder, name and checksum), which get their ``refused`` row now."""
+    found = stray_files(settings.landing, business_date, load_feeds())
+    new = []
+    for stray in found:
+        checksum = checksum_cached(stray.path)
+        seen = store.read_audit(settings.raw, business_date, stray.folder, stray.name)
+        if seen.filter(seen["checksum"] == checksum).height:
+            continue
+        message = f"{stray.source}: not read ({stray.rule}): {stray.message}"
+        result = FileResult(stray.name, "refused", checksum, message=message, rule=stray.rule)
+        store.write_audit(settings.raw, business_date, _audit_row(stray.folder, result, _now()))
+        new.append(stray)
+    return found, new
 
 
 def ingest_month(settings: Settings, feed: str, month: dt.date) -> list[FeedResult]:

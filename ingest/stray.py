@@ -6,8 +6,8 @@ that is not a feed (``contact/`` for ``contacts/``), in a date folder not named 
 (``2026-10-01/``), in a folder inside a delivery folder, or beside the date folders with the
 date in its name (``contacts/contacts_20261001.csv``). Each such file is reported every
 time its date is ingested, and recorded once in the ingest audit (status ``refused``, with
-what to do) under the folder it was found in. Nothing of it is read, so nothing is lost: the
-file stays where it is until someone moves it.
+what to do) under the folder it was found in (``ingest.pipeline.record_stray_files``).
+Nothing of it is read, so nothing is lost: the file stays where it is until someone moves it.
 
 Not reported: folders whose names start with ``_`` or ``.`` (the place for what upstream
 keeps beside its deliveries), control files (they go with their data file), and a file
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest import store
-from ingest.landing import CONTROL_SUFFIX, checksum_cached
+from ingest.landing import CONTROL_SUFFIX
 
 RULES = ("not_a_feed", "date_folder_name", "nested_folder", "no_date_folder")
 
@@ -56,9 +56,10 @@ def stray_files(
     for top in sorted(root.iterdir()):
         if not top.is_dir() or store.is_hidden(top.name):
             continue
+        known = top.name in feeds
+        feed = top.name if known else "<feed>"
         for folder in sorted(top.iterdir()):
             if folder.is_file() and any(d in folder.name for d in dated) and _taken(folder, top):
-                feed = top.name if top.name in feeds else "<feed>"
                 advice = (
                     f"a file in {top.name}/ outside a date folder is not read: deliver it "
                     f"with its .ok under {feed}/{day}/"
@@ -66,7 +67,7 @@ def stray_files(
                 found.append(_one(root, top, folder, "no_date_folder", advice))
             if not folder.is_dir() or store.is_hidden(folder.name):
                 continue
-            if folder.name == day and top.name not in feeds:
+            if folder.name == day and not known:
                 advice = _not_a_feed(top.name, feeds, day)
                 found += _stray(root, folder, folder, "not_a_feed", advice)
             elif folder.name == day:
@@ -78,7 +79,6 @@ def stray_files(
                         )
                         found += _stray(root, folder, inner, "nested_folder", advice)
             elif re.sub(r"\D", "", folder.name) == day:
-                feed = top.name if top.name in feeds else "<feed>"
                 advice = (
                     f"the date folder {top.name}/{folder.name}/ is not named YYYYMMDD: "
                     f"deliver under {feed}/{day}/"
@@ -116,37 +116,3 @@ def _taken(path: Path, folder: Path) -> bool:
         return False
     hidden = any(store.is_hidden(part) for part in path.relative_to(folder).parts)
     return not hidden or path.with_name(path.name + CONTROL_SUFFIX).is_file()
-
-
-def record_stray_files(
-    raw_root: Path, landing_root: Path, business_date: dt.date, feeds: Collection[str]
-) -> tuple[list[StrayFile], list[StrayFile]]:
-    """The date's stray files, and those of them the audit did not hold yet (same folder,
-    name and checksum), which get their ``refused`` audit row now."""
-    found = stray_files(landing_root, business_date, feeds)
-    new = []
-    for stray in found:
-        checksum = checksum_cached(stray.path)
-        seen = store.read_audit(raw_root, business_date, stray.folder, stray.name)
-        if seen.filter(seen["checksum"] == checksum).height:
-            continue
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        store.write_audit(
-            raw_root,
-            business_date,
-            {
-                **dict.fromkeys(store.AUDIT_SCHEMA),
-                "feed": stray.folder,
-                "file_name": stray.name,
-                "checksum": checksum,
-                "records_read": 0,
-                "records_kept": 0,
-                "records_quarantined": 0,
-                "status": "refused",
-                "message": f"{stray.source}: not read ({stray.rule}): {stray.message}",
-                "started_at": now,
-                "finished_at": now,
-            },
-        )
-        new.append(stray)
-    return found, new

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ingest.landing import DeliveryStatus, feed_dates, feed_folder, scan_date
 from ingest.spec import load_feeds
+from ingest.store import is_hidden
 from ingest.stray import stray_files
 
 
@@ -53,11 +54,7 @@ def landed_dates(landing_root: Path) -> list[dt.date]:
     """Every business date that has a delivery folder in any feed, in date order."""
     if not Path(landing_root).is_dir():
         return []
-    feeds = [
-        p.name
-        for p in Path(landing_root).iterdir()
-        if p.is_dir() and not p.name.startswith(("_", "."))
-    ]
+    feeds = [p.name for p in Path(landing_root).iterdir() if p.is_dir() and not is_hidden(p.name)]
     return sorted({d for feed in feeds for d in feed_dates(landing_root, feed)})
 
 

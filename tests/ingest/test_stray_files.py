@@ -7,9 +7,9 @@ from pathlib import Path
 
 from ingest import store
 from ingest.landing import scan_date
-from ingest.pipeline import ingest_date
+from ingest.pipeline import ingest_date, record_stray_files
 from ingest.spec import load_feeds
-from ingest.stray import record_stray_files, stray_files
+from ingest.stray import stray_files
 
 DAY = dt.date(2026, 10, 1)  # the date conftest.py lands files for
 CONTACTS = "contact_id,rm_id,client_id,contact_date,channel,familiarity,attitude,note\n"
@@ -62,17 +62,17 @@ def test_each_place_a_file_is_not_read_is_found_with_what_to_do(settings):
 
 def test_a_stray_file_gets_one_audit_row_until_it_changes(settings):
     path = put(settings.landing, "contact/20261001/sub/c.csv", CONTACTS)
-    found, new = record_stray_files(settings.raw, settings.landing, DAY, load_feeds())
+    found, new = record_stray_files(settings, DAY)
     assert len(found) == len(new) == 1
     audit = store.read_audit(settings.raw, DAY, "contact")
     assert audit.select("file_name", "status", "records_read").rows() == [
         ("sub/c.csv", "refused", 0)
     ]
     assert audit["message"][0].startswith("contact/20261001/sub/c.csv: not read (not_a_feed): ")
-    found, new = record_stray_files(settings.raw, settings.landing, DAY, load_feeds())
+    found, new = record_stray_files(settings, DAY)
     assert len(found) == 1 and new == []  # seen: reported again, audited once
     path.write_text(CONTACTS + "C1,RM01,C001,20261001,phone,5,neutral,\n", encoding="utf-8")
-    _, new = record_stray_files(settings.raw, settings.landing, DAY, load_feeds())
+    _, new = record_stray_files(settings, DAY)
     assert len(new) == 1 and store.read_audit(settings.raw, DAY, "contact").height == 2
 
 

@@ -18,9 +18,16 @@ import dagster as dg
 
 from expectations.validate import build_data_docs
 from ingest.landing import month_delivery_key, monthly_feeds
-from ingest.pipeline import FeedResult, dependency_order, ensure_schemas, ingest_feed, ingest_month
+from ingest.pipeline import (
+    FeedResult,
+    dependency_order,
+    ensure_schemas,
+    ingest_feed,
+    ingest_month,
+    record_stray_files,
+)
 from ingest.spec import load_feeds
-from ingest.stray import StrayFile, record_stray_files
+from ingest.stray import StrayFile
 from orchestration.alerts import write_alert
 from orchestration.check_results import CheckReporter, Verdict, partitioned_spec
 from orchestration.delivery import MissingDeliveryError, check_delivery
@@ -260,7 +267,7 @@ def _stray_files(
     """Files delivered for the date that no feed takes (ingest/stray.py): a warning each,
     every run of the date; returns those seen for the first time, which the audit now holds.
     Not blocking: they are not read, and the date runs on what the feeds delivered."""
-    found, new = record_stray_files(settings.raw, settings.landing, date, load_feeds())
+    found, new = record_stray_files(settings, date)
     for stray in found:
         context.log.warning(f"{stray.source}: not read ({stray.rule}): {stray.message}")
     return new
