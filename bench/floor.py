@@ -33,7 +33,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 MONEY = pl.Decimal(20, 2)
-RATE = pl.Decimal(20, 6)
+RATE = pl.Decimal(28, 10)  # the raw layer keeps a rate's ten decimals (ingest/feeds.yml)
 
 
 def header_aliases() -> dict[str, dict[str, str]]:

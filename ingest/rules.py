@@ -23,7 +23,7 @@ import polars as pl
 from ingest.read import LINE, ReadResult
 from ingest.spec import Column, Feed
 
-DECIMAL = pl.Decimal(24, 6)
+DECIMAL = pl.Decimal(24, 6)  # a decimal column of the default scale (spec.DEFAULT_SCALE)
 POLARS_TYPES: dict[str, pl.DataType] = {
     "string": pl.String(),
     "date": pl.Date(),
@@ -32,6 +32,16 @@ POLARS_TYPES: dict[str, pl.DataType] = {
     "month": pl.Date(),
 }
 RULES = "_rules"
+
+
+def column_type(col: Column) -> pl.DataType:
+    """The polars type of a contract column in the raw layer: a decimal keeps its ``scale``
+    digits after the point and 18 before it."""
+    if col.type == "decimal" and col.scale is not None:
+        return pl.Decimal(18 + col.scale, col.scale)
+    return POLARS_TYPES[col.type]
+
+
 EXTRA = "_extra"
 RAW_RECORD = "raw_record"
 
@@ -48,13 +58,17 @@ def clean(expr: pl.Expr) -> pl.Expr:
     return expr.str.strip_chars().replace("", None)
 
 
-def parse_decimal(expr: pl.Expr, shape: pl.Expr | None = None) -> pl.Expr:
-    """``1,234.56`` / ``-12.5`` / ``100`` (cleaned text) -> Decimal(24,6); anything else ->
-    null. ``shape``: ``decimal_shape`` of the raw text, when computed beforehand."""
+def parse_decimal(
+    expr: pl.Expr, shape: pl.Expr | None = None, dtype: pl.DataType = DECIMAL
+) -> pl.Expr:
+    """``1,234.56`` / ``-12.5`` / ``100`` (cleaned text) -> ``dtype`` (a Decimal; digits
+    beyond its scale rounded half to even); anything else, or a value with more digits
+    before the point than the type holds -> null. ``shape``: ``decimal_shape`` of the raw
+    text, when computed beforehand."""
     if shape is None:
         shape = expr.str.contains(_DECIMAL_RE)
     return (
-        pl.when(shape).then(expr.str.replace_all(",", "", literal=True)).cast(DECIMAL, strict=False)
+        pl.when(shape).then(expr.str.replace_all(",", "", literal=True)).cast(dtype, strict=False)
     )
 
 
@@ -109,7 +123,7 @@ def parse_month(expr: pl.Expr) -> pl.Expr:
 
 def parse(col: Column, expr: pl.Expr, excel: bool) -> pl.Expr:
     if col.type == "decimal":
-        return parse_decimal(expr)
+        return parse_decimal(expr, dtype=column_type(col))
     if col.type == "integer":
         return parse_integer(expr)
     if col.type == "date":
@@ -226,7 +240,7 @@ def column_values(
     record, or gathered from its ``distinct`` values and each record's index into them
     (``index_few_distinct``), when it has few of them. ``known``: the codes of the column's
     reference in force, if it has one."""
-    dtype = POLARS_TYPES[col.type]
+    dtype = column_type(col)
     if source is None:
         raw = pl.lit(None, pl.String)
     else:
@@ -255,7 +269,7 @@ def column_values(
         raw = clean(pl.col(source))
         if col.type == "decimal":  # the shape guard reads the raw text, next to its cleaning
             shape = f"__shape_{col.name}"
-            typed = parse_decimal(pl.col(_raw(col.name)), shape=pl.col(shape))
+            typed = parse_decimal(pl.col(_raw(col.name)), shape=pl.col(shape), dtype=dtype)
             return ColumnValues(
                 [raw.alias(_raw(col.name)), decimal_shape(pl.col(source)).alias(shape)],
                 [typed.alias(col.name)],
@@ -266,7 +280,7 @@ def column_values(
 
 def _literal(col: Column, value: float) -> pl.Expr:
     if col.type == "decimal":
-        return pl.lit(Decimal(str(value)), dtype=DECIMAL)
+        return pl.lit(Decimal(str(value)), dtype=column_type(col))
     return pl.lit(int(value), dtype=pl.Int64)
 
 
@@ -286,7 +300,7 @@ def column_rules(col: Column) -> list[Check]:
     if col.type != "string":
         rules.append((f"parse_{col.type}:{col.name}", raw.is_not_null() & value.is_null()))
     if col.values is not None:
-        allowed = pl.Series(list(col.values), dtype=POLARS_TYPES[col.type]).implode()
+        allowed = pl.Series(list(col.values), dtype=column_type(col)).implode()
         rules.append((f"allowed_values:{col.name}", value.is_not_null() & ~value.is_in(allowed)))
     if col.min is not None or col.max is not None:
         out = pl.lit(False)

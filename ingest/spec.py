@@ -17,6 +17,11 @@ import yaml
 SPEC_PATH = Path(__file__).with_name("feeds.yml")
 
 COLUMN_TYPES = ("string", "date", "decimal", "integer", "month")
+# Digits a decimal column keeps after the point (its raw-layer type is DECIMAL(18 + scale,
+# scale): 18 digits before the point whatever the scale). Further digits are rounded half
+# to even at ingest (docs/ingest.md, step 3).
+DEFAULT_SCALE = 6
+MAX_SCALE = 20  # DuckDB's and Parquet's DECIMAL hold at most 38 digits
 FEED_KINDS = ("required_daily", "reference", "optional")
 ENCODINGS = ("auto", "utf-8", "gbk", "gb18030")
 
@@ -34,6 +39,7 @@ class Column:
     min_exclusive: bool = False
     pii: bool = False
     references: str | None = None
+    scale: int | None = None  # decimals only: digits kept after the point
 
     @property
     def reference_feed(self) -> str | None:
@@ -80,6 +86,15 @@ def _column(name: str, raw: dict[str, Any]) -> Column:
     if raw["type"] not in COLUMN_TYPES:
         raise ValueError(f"feeds.yml: column {name}: unknown type {raw['type']!r}")
     values = raw.get("values")
+    scale = raw.get("scale")
+    if raw["type"] == "decimal":
+        scale = DEFAULT_SCALE if scale is None else scale
+        if not isinstance(scale, int) or not 0 <= scale <= MAX_SCALE:
+            raise ValueError(
+                f"feeds.yml: column {name}: scale must be 0..{MAX_SCALE}, not {scale!r}"
+            )
+    elif scale is not None:
+        raise ValueError(f"feeds.yml: column {name}: scale is for decimal columns only")
     return Column(
         name=name,
         type=raw["type"],
@@ -92,6 +107,7 @@ def _column(name: str, raw: dict[str, Any]) -> Column:
         min_exclusive=raw.get("min_exclusive", False),
         pii=raw.get("pii", False),
         references=raw.get("references"),
+        scale=scale,
     )
 
 

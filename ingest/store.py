@@ -21,7 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from ingest.read import LINE
-from ingest.rules import EXTRA, POLARS_TYPES, RAW_RECORD
+from ingest.rules import EXTRA, RAW_RECORD, column_type
 from ingest.spec import Feed
 
 AUDIT = "_ingest_audit"
@@ -66,7 +66,7 @@ AUDIT_SCHEMA: dict[str, pl.DataType] = {
 
 
 def raw_schema(feed: Feed) -> dict[str, pl.DataType]:
-    schema: dict[str, pl.DataType] = {c.name: POLARS_TYPES[c.type] for c in feed.columns}
+    schema: dict[str, pl.DataType] = {c.name: column_type(c) for c in feed.columns}
     schema.update(LINEAGE)
     return schema
 

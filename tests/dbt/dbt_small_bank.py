@@ -28,6 +28,7 @@ import jinja2
 import polars as pl
 import yaml
 
+from ingest.rules import column_type
 from ingest.spec import load_feeds
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -41,18 +42,10 @@ USD_RATES = {
 }
 PSEUDONYM_KEY = "test-key-not-secret"
 
-_POLARS_TYPES = {
-    "string": pl.String,
-    "date": pl.Date,
-    "decimal": pl.Decimal(24, 6),
-    "integer": pl.Int64,
-    "month": pl.Date,
-}
-
 
 def _feed_schema(feed_name: str) -> dict[str, pl.DataType]:
     feed = load_feeds()[feed_name]
-    schema: dict[str, pl.DataType] = {c.name: _POLARS_TYPES[c.type] for c in feed.columns}
+    schema: dict[str, pl.DataType] = {c.name: column_type(c) for c in feed.columns}
     schema.update(
         {
             "_extra": pl.String,

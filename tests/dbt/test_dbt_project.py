@@ -96,6 +96,8 @@ def test_build_ran_unit_and_consistency_tests(built: dict) -> None:
         "corporate_bands_and_grades_at_their_edges",
         "dim_client_recomputes_the_clients_a_run_touches",
         "client_month_is_the_latest_record_on_the_month_last_loaded_day",
+        "fx_rates_keep_ten_decimals",
+        "fx_conversion_uses_the_rate_to_ten_decimals",
     ]:
         assert [v for k, v in unit.items() if k.endswith("." + name)] == ["pass"]
 
