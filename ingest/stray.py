@@ -3,8 +3,10 @@
 Ingest reads ``<landing>/<feed>/<YYYYMMDD>/<file>`` for the feeds of the contract and nothing
 else, so a file anywhere else for the date used to be skipped without a word: under a folder
 that is not a feed (``contact/`` for ``contacts/``), in a date folder not named ``YYYYMMDD``
-(``2026-10-01/``), in a folder inside a delivery folder, or beside the date folders with the
-date in its name (``contacts/contacts_20261001.csv``). Each such file is reported every
+(``2026-10-01/``), in a folder inside a delivery folder, beside the date folders with the
+date in its name (``contacts/contacts_20261001.csv``), under a date folder at the landing
+root (``20261001/contacts/``: the date first), or at the landing root itself with the date in
+its name (``contacts_20261001.csv``). Each such file is reported every
 time its date is ingested, and recorded once in the ingest audit (status ``refused``, with
 what to do) under the folder it was found in (``ingest.pipeline.record_stray_files``).
 Nothing of it is read, so nothing is lost: the file stays where it is until someone moves it.
@@ -27,14 +29,22 @@ from pathlib import Path
 from ingest import store
 from ingest.landing import CONTROL_SUFFIX
 
-RULES = ("not_a_feed", "date_folder_name", "nested_folder", "no_date_folder")
+RULES = (
+    "not_a_feed",
+    "date_folder_name",
+    "nested_folder",
+    "no_date_folder",
+    "date_first",
+    "landing_root",
+)
+ROOT_FOLDER = "landing_root"  # the ``folder`` of a file found at the landing root itself
 
 
 @dataclass(frozen=True)
 class StrayFile:
     """A file delivered for a date that no feed takes."""
 
-    folder: str  # the landing root's folder it was found in: a feed's name or not
+    folder: str  # the landing root's folder it was found in (a feed's name or not), or ROOT_FOLDER
     name: str  # below ``<folder>/<YYYYMMDD>/`` (``sub/x.csv`` nested), else below ``<folder>/``
     path: Path
     source: str  # relative to the landing root, POSIX
@@ -54,7 +64,26 @@ def stray_files(
     dated = (day, f"{business_date:%Y-%m-%d}")
     found: list[StrayFile] = []
     for top in sorted(root.iterdir()):
+        if top.is_file():
+            if any(d in top.name for d in dated) and _taken(top, root):
+                advice = (
+                    "a file at the landing root is not read: deliver it with its .ok under "
+                    f"{_feed_named(top.name, feeds)}/{day}/"
+                )
+                found.append(
+                    StrayFile(ROOT_FOLDER, top.name, top, top.name, "landing_root", advice)
+                )
+            continue
         if not top.is_dir() or store.is_hidden(top.name):
+            continue
+        if re.sub(r"\D", "", top.name) == day:  # <date>/<feed>/ instead of <feed>/<date>/
+            for path in _files(top):
+                feed = _feed_named(path.relative_to(top).parts[0], feeds)
+                advice = (
+                    f"the landing is <feed>/YYYYMMDD/, not YYYYMMDD/<feed>/: deliver under "
+                    f"{feed}/{day}/"
+                )
+                found.append(_one(root, top, path, "date_first", advice))
             continue
         known = top.name in feeds
         feed = top.name if known else "<feed>"
@@ -96,10 +125,20 @@ def _not_a_feed(name: str, feeds: Collection[str], day: str) -> str:
     )
 
 
+def _feed_named(name: str, feeds: Collection[str]) -> str:
+    """The feed whose name a file or folder name starts with (the longest), else ``<feed>``."""
+    named = [feed for feed in feeds if name.startswith(feed)]
+    return max(named, key=len) if named else "<feed>"
+
+
+def _files(under: Path) -> list[Path]:
+    """The files delivered at any depth ``under`` a folder, in path order."""
+    return [p for p in sorted(under.rglob("*")) if p.is_file() and _taken(p, under)]
+
+
 def _stray(root: Path, base: Path, under: Path, rule: str, advice: str) -> list[StrayFile]:
     """The files delivered at any depth ``under`` a folder, named relative to ``base``."""
-    files = (p for p in sorted(under.rglob("*")) if p.is_file() and _taken(p, under))
-    return [_one(root, base, path, rule, advice) for path in files]
+    return [_one(root, base, path, rule, advice) for path in _files(under)]
 
 
 def _one(root: Path, base: Path, path: Path, rule: str, advice: str) -> StrayFile:

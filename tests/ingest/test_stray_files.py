@@ -83,3 +83,44 @@ def test_ingest_date_reports_them_and_still_loads_the_delivery(reference_bank, l
     assert [s.source for s in result.stray] == ["contact/20261001/c.csv"]
     assert result.feeds["contacts"].files[0].records_kept == 1
     assert store.read_audit(reference_bank.raw, DAY, "contact")["status"].to_list() == ["refused"]
+
+
+def test_a_date_first_layout_and_files_at_the_landing_root_are_found(settings):
+    landing = settings.landing
+    put(landing, "20261001/deposit_balances/db.csv")  # <date>/<feed>/ for <feed>/<date>/
+    put(landing, "2026-10-01/fx.csv")
+    put(landing, "deposit_balances_20261001.csv")  # at the landing root
+    put(landing, "_contacts_20261001.csv")  # a name starting with _, with its .ok
+    put(landing, ".contacts_20261001.csv.part", ok=False)  # a temporary file
+    put(landing, "notes.txt", ok=False)  # no date in its name: not this date's
+    put(landing, "20261002/fx_rates/fx.csv")  # another date
+    found = stray_files(landing, DAY, load_feeds())
+    assert [(s.source, s.folder, s.name, s.rule) for s in found] == [
+        ("2026-10-01/fx.csv", "2026-10-01", "fx.csv", "date_first"),
+        ("20261001/deposit_balances/db.csv", "20261001", "deposit_balances/db.csv", "date_first"),
+        ("_contacts_20261001.csv", "landing_root", "_contacts_20261001.csv", "landing_root"),
+        (
+            "deposit_balances_20261001.csv",
+            "landing_root",
+            "deposit_balances_20261001.csv",
+            "landing_root",
+        ),
+    ]
+    date_first_unknown, date_first, hidden, root_file = (s.message for s in found)
+    assert date_first == (
+        "the landing is <feed>/YYYYMMDD/, not YYYYMMDD/<feed>/: "
+        "deliver under deposit_balances/20261001/"
+    )
+    assert date_first_unknown.endswith("deliver under <feed>/20261001/")
+    assert root_file == (
+        "a file at the landing root is not read: deliver it with its .ok under "
+        "deposit_balances/20261001/"
+    )
+    assert hidden.endswith("under <feed>/20261001/")
+    _, new = record_stray_files(settings, DAY)
+    assert len(new) == 4
+    audit = store.read_audit(settings.raw, DAY, "landing_root")
+    assert sorted(audit["file_name"]) == ["_contacts_20261001.csv", "deposit_balances_20261001.csv"]
+    assert store.read_audit(settings.raw, DAY, "20261001")["file_name"].to_list() == [
+        "deposit_balances/db.csv"
+    ]
