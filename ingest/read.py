@@ -12,7 +12,7 @@ import dataclasses
 import io
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +62,9 @@ class ReadResult:
     # the file's last part: known from its bytes before any later piece is parsed, so a
     # reader need not parse the next part to learn it (and hold two parsed pieces at once)
     last: bool = True
+    # rule id -> True for the records that break it, for what only the reader can tell
+    # (a workbook's cell types: _long_number_cells)
+    broken: dict[str, pl.Series] = field(default_factory=dict)
 
 
 def _split_header(line: str, delimiter: str) -> list[str]:
@@ -380,7 +383,58 @@ def _read_excel(path: Path, feed: Feed, source: str) -> ReadResult:
             )
         )
     )
-    return ReadResult(frame, columns, extras, "xlsx", "xlsx", None)
+    broken = _long_number_cells(path, frame, feed, columns)
+    return ReadResult(frame, columns, extras, "xlsx", "xlsx", None, broken=broken)
+
+
+# A number cell holding an integer, as fastexcel writes it as text: 16 digits or more
+LONG_NUMBER = r"^\d{16,}$"
+EXCEL_DIGITS = 15  # significant digits Excel keeps of a number typed into a cell
+
+
+def _long_number_cells(
+    path: Path, frame: pl.DataFrame, feed: Feed, columns: dict[str, str]
+) -> dict[str, pl.Series]:
+    """``long_number:<col>`` -> True for the records whose text column (an account, an ID
+    number) holds a number cell of 16 digits or more. A workbook keeps a number as a double,
+    and Excel keeps only 15 significant digits of what is typed: the ID number
+    110101199001011234 typed into a number cell is stored as 110101199001011000, a card
+    number's last digits are lost the same way, and the reader cannot tell. Such a record is
+    quarantined instead of loaded with another account's number. fastexcel reads every cell
+    as text and says nothing of its type, so only when such digits appear is the sheet read
+    again for its cell types (openpyxl); the same digits in a text cell are kept."""
+    texts = [(c.name, h) for c in feed.columns if c.type == "string" and (h := columns.get(c.name))]
+    suspects = {name: frame[h].str.contains(LONG_NUMBER).fill_null(False) for name, h in texts}
+    suspects = {name: mask for name, mask in suspects.items() if mask.any()}
+    if not suspects:
+        return {}
+    numbers = pl.Series(sorted(_long_number_texts(path)), dtype=pl.String)
+    return {
+        f"long_number:{name}": mask & frame[columns[name]].is_in(numbers)
+        for name, mask in suspects.items()
+    }
+
+
+def _long_number_texts(path: Path) -> set[str]:
+    """The texts fastexcel gives the number cells of the first sheet holding an integer of
+    16 digits or more (it reads a number as a double: ``6222020200001234567`` is
+    ``6222020200001234944``)."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        found: set[str] = set()
+        for row in book.worksheets[0].iter_rows(values_only=False):
+            for cell in row:
+                value = cell.value
+                if cell.data_type != "n" or not isinstance(value, int | float):
+                    continue  # text, a date, a boolean, an empty cell
+                if abs(value) >= 10**EXCEL_DIGITS and float(value).is_integer():
+                    found.add(str(int(float(value))))
+                    found.add(str(int(value)))  # a reader that kept the file's digits
+        return found
+    finally:
+        book.close()
 
 
 def read_delivery_parts(

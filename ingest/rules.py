@@ -577,6 +577,7 @@ def split_records(
     early = {c.name for c in feed.columns if c.type == "string" and _raw(c.name) in first}
     checks = [r for col in feed.columns for r in column_rules(col)]
     checks += delivery_date_rule(feed, business_date)
+    checks += [(rule, pl.lit(mask).fill_null(False)) for rule, mask in read.broken.items()]
     first_reference = len(checks)
     # one per referencing column, in column order
     checks += reference_rules(feed, references, decided, read.frame.height, early)

@@ -353,3 +353,43 @@ def test_an_unsupported_file_type_is_refused_with_its_control_count(reference_ba
     )
     assert audit(reference_bank)["control_count"].to_list() == [40]
     assert store.data_files(reference_bank.quarantine, "deposit_balances", DAY) == []
+
+
+def test_a_long_number_cell_in_a_text_column_of_a_workbook_is_quarantined(settings, land):
+    """An employer's payroll workbook with the account and ID numbers typed as numbers:
+    Excel keeps 15 significant digits, so 110101199001011234 is stored as 110101199001011000
+    and a card number loses its last digits, which the reader cannot tell. Those records are
+    quarantined with the rule and the line; the same digits in a text cell, short numbers
+    and numbers in number columns are taken."""
+    folder = settings.landing / "payroll" / f"{DAY:%Y%m%d}"
+    folder.mkdir(parents=True)
+    book = xlsxwriter.Workbook(folder / "acme.xlsx")
+    sheet = book.add_worksheet()
+    sheet.write_row(
+        0, 0, ["代发单位客户号", "批次号", "收款账号", "姓名", "身份证号", "金额", "代发日期"]
+    )
+    text = ["C002", "B1", "6222020200001234567", "张三", "110101199001011234", "100", "20261001"]
+    for row in range(1, 41):  # text cells throughout: loaded as they are
+        sheet.write_row(row, 0, [*text[:2], f"62220202000012{row:05d}", *text[3:]])
+    sheet.write_row(41, 0, text)  # the same digits as text: loaded
+    sheet.write_row(42, 0, ["C002", "B1", "62220202"])  # a short number cell: exact
+    sheet.write_row(42, 3, ["李四", "110101199001015678", 9000.5, "20261001"])
+    sheet.write_row(43, 0, ["C002", "B1"])
+    sheet.write_number(43, 2, 6222020200001234567)  # a card number typed as a number
+    sheet.write_row(43, 3, ["王五", "110101199001015678", 100, "20261001"])
+    sheet.write_row(44, 0, ["C002", "B1", "622200009", "赵六"])
+    sheet.write_number(44, 4, 110101199001011234)  # an ID number typed as a number
+    sheet.write_row(44, 5, [100, "20261001"])
+    book.close()
+    (folder / "acme.xlsx.ok").write_text("44")
+    (f,) = ingest_feed(settings, "payroll", DAY).files
+    assert (f.status, f.records_kept, f.records_quarantined) == ("loaded", 42, 2)
+    bad = quarantine(settings, "payroll")
+    assert bad.select("_source_line", "rules").rows() == [
+        (44, "long_number:account_id"),
+        (45, "long_number:id_number"),
+    ]
+    assert "6222020200001234944" in bad["raw_record"][0]  # what the file holds, kept for repair
+    raw = pl.read_parquet(store.data_files(settings.raw, "payroll", DAY)[0])
+    assert raw.filter(pl.col("_source_line") == 42)["account_id"].to_list() == [text[2]]
+    assert raw.filter(pl.col("_source_line") == 43)["account_id"].to_list() == ["62220202"]
