@@ -32,16 +32,6 @@ POLARS_TYPES: dict[str, pl.DataType] = {
     "month": pl.Date(),
 }
 RULES = "_rules"
-
-
-def column_type(col: Column) -> pl.DataType:
-    """The polars type of a contract column in the raw layer: a decimal keeps its ``scale``
-    digits after the point and 18 before it."""
-    if col.type == "decimal" and col.scale is not None:
-        return pl.Decimal(18 + col.scale, col.scale)
-    return POLARS_TYPES[col.type]
-
-
 EXTRA = "_extra"
 RAW_RECORD = "raw_record"
 
@@ -51,6 +41,14 @@ _INTEGER_RE = r"^-?\d+(\.0+)?$"
 _DATE_RE = r"^\d{4}(-\d{2}-\d{2}|/\d{2}/\d{2}|\d{4})$"
 _MONTH_RE = r"^\d{4}-?\d{2}$"
 _EXCEL_SERIAL_RE = r"^\d{5}(\.0+)?$"
+
+
+def column_type(col: Column) -> pl.DataType:
+    """The polars type of a contract column in the raw layer: a decimal keeps its ``scale``
+    digits after the point and 18 before it."""
+    if col.type == "decimal" and col.scale is not None:
+        return pl.Decimal(18 + col.scale, col.scale)
+    return POLARS_TYPES[col.type]
 
 
 def clean(expr: pl.Expr) -> pl.Expr:

@@ -19,7 +19,7 @@ SPEC_PATH = Path(__file__).with_name("feeds.yml")
 COLUMN_TYPES = ("string", "date", "decimal", "integer", "month")
 # Digits a decimal column keeps after the point (its raw-layer type is DECIMAL(18 + scale,
 # scale): 18 digits before the point whatever the scale). Further digits are rounded half
-# to even at ingest (docs/ingest.md, step 3).
+# to even at ingest (docs/ingest.md, step 5).
 DEFAULT_SCALE = 6
 MAX_SCALE = 20  # DuckDB's and Parquet's DECIMAL hold at most 38 digits
 FEED_KINDS = ("required_daily", "reference", "optional")
