@@ -618,8 +618,7 @@ def record_stray_files(
         seen = store.read_audit(settings.raw, business_date, stray.folder, stray.name)
         if seen.filter(seen["checksum"] == checksum).height:
             continue
-        message = f"{stray.source}: not read ({stray.rule}): {stray.message}"
-        result = FileResult(stray.name, "refused", checksum, message=message, rule=stray.rule)
+        result = FileResult(stray.name, "refused", checksum, message=stray.report, rule=stray.rule)
         store.write_audit(settings.raw, business_date, _audit_row(stray.folder, result, _now()))
         new.append(stray)
     return found, new

@@ -51,6 +51,11 @@ class StrayFile:
     rule: str  # one of RULES
     message: str
 
+    @property
+    def report(self) -> str:
+        """What the run's log, the audit and a missing delivery's message say of it."""
+        return f"{self.source}: not read ({self.rule}): {self.message}"
+
 
 def stray_files(
     landing_root: Path, business_date: dt.date, feeds: Collection[str]
@@ -70,9 +75,7 @@ def stray_files(
                     "a file at the landing root is not read: deliver it with its .ok under "
                     f"{_feed_named(top.name, feeds)}/{day}/"
                 )
-                found.append(
-                    StrayFile(ROOT_FOLDER, top.name, top, top.name, "landing_root", advice)
-                )
+                found.append(_one(root, root, top, "landing_root", advice))
             continue
         if not top.is_dir() or store.is_hidden(top.name):
             continue
@@ -142,7 +145,9 @@ def _stray(root: Path, base: Path, under: Path, rule: str, advice: str) -> list[
 
 
 def _one(root: Path, base: Path, path: Path, rule: str, advice: str) -> StrayFile:
-    top = base.relative_to(root).parts[0]
+    """``path`` named relative to ``base``, found in the landing root's folder ``base`` lies
+    in (ROOT_FOLDER when ``base`` is the landing root)."""
+    top = base.relative_to(root).parts[0] if base != root else ROOT_FOLDER
     relative = path.relative_to(root).as_posix()
     return StrayFile(top, path.relative_to(base).as_posix(), path, relative, rule, advice)
 

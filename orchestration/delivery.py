@@ -38,7 +38,7 @@ def describe_missing(status: DeliveryStatus, landing_root: Path) -> str:
         )
     # files for the date where no feed looks: often the missing delivery, misplaced
     for stray in stray_files(landing_root, date, load_feeds()):
-        lines.append(f"- not read, {stray.source} ({stray.rule}): {stray.message}")
+        lines.append(f"- {stray.report}")
     return "\n".join(lines)
 
 

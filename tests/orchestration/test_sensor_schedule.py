@@ -202,7 +202,7 @@ def test_nightly_backstop_fails_naming_missing_feed_and_file(settings, defs):
     assert "required feed wealth_orders: no file" in message
     assert "required feed deposit_balances: incomplete" in message
     assert "balances.csv (no balances.csv.ok control file)" in message
-    assert f"- not read, wealth_orders/2026-09-02/{misplaced.name} (date_folder_name): " in message
+    assert f"- wealth_orders/2026-09-02/{misplaced.name}: not read (date_folder_name): " in message
     assert "clients" not in message
     alerts = [json.loads(p.read_text()) for p in settings.alerts.glob("*.json")]
     assert [a["kind"] for a in alerts] == ["missing_delivery"]

@@ -269,7 +269,7 @@ def _stray_files(
     Not blocking: they are not read, and the date runs on what the feeds delivered."""
     found, new = record_stray_files(settings, date)
     for stray in found:
-        context.log.warning(f"{stray.source}: not read ({stray.rule}): {stray.message}")
+        context.log.warning(stray.report)
     return new
 
 
