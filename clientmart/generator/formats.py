@@ -25,8 +25,9 @@ DATE_FORMATS = ("%Y%m%d", "%Y-%m-%d", "%Y/%m/%d")
 MONTH_FORMATS = {"%Y%m%d": "%Y%m", "%Y-%m-%d": "%Y-%m", "%Y/%m/%d": "%Y-%m"}
 EXTRA_COLUMNS = ("etl_batch_no", "备用字段")
 
-# Decimal places of each decimal column as generated (default 2: cents).
-DECIMAL_SCALE = {"cny_per_unit": 6, "units": 2}
+# Decimal places of each decimal column as generated (default 2: cents). Rates use all ten
+# decimals the contract keeps (feeds.yml ``scale``), so a digit lost on the way shows.
+DECIMAL_SCALE = {"cny_per_unit": 10, "units": 2}
 
 
 def decimal_scale(column: str) -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from clientmart.generator.formats import scaled
+from clientmart.generator.formats import decimal_scale, scaled
 from clientmart.generator.naming import person_names
 from clientmart.generator.timeline import rng
 
@@ -166,7 +166,7 @@ def fx_frame(ref: Reference, day_index: int, day: dt.date) -> pl.DataFrame:
         {
             "rate_date": [day] * len(rates),
             "currency": list(FX_BASE),
-            "cny_per_unit": scaled(rates, 6),
+            "cny_per_unit": scaled(rates, decimal_scale("cny_per_unit")),
         }
     )
 

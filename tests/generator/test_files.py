@@ -91,6 +91,8 @@ def test_format_variety_is_really_used(month_bank) -> None:
                 seen["date"].add(fmt)
         if re.search(r" \d{1,3}(,\d{3})+\.\d\d ", body):
             seen["misc"].add("thousands")
+        if re.search(r"\d\.\d{10}(?!\d)", body):  # FX rates at the ten decimals the contract keeps
+            seen["misc"].add("ten_decimals")
         if "etl_batch_no" in header:
             seen["misc"].add("extra_columns")
         if not body.strip():
@@ -101,7 +103,7 @@ def test_format_variety_is_really_used(month_bank) -> None:
     assert seen["suffix"] == {".csv", ".txt", ".xlsx"}
     assert seen["header"] == {"chinese", "spaces", "mixed_case"}
     assert seen["date"] == {"ymd", "dash", "slash"}
-    assert seen["misc"] == {"thousands", "extra_columns", "header_only"}
+    assert seen["misc"] == {"thousands", "extra_columns", "header_only", "ten_decimals"}
 
 
 def test_payroll_several_employer_batches_per_date(month_bank) -> None:
