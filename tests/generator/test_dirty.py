@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from pathlib import Path
 
+import polars as pl
 from landing_reader import decode
 
 from clientmart.generator import dirty
+from clientmart.settings import Settings
+from ingest import store
+from ingest.pipeline import ingest_date
 from ingest.spec import load_feeds
 
 
@@ -74,3 +79,45 @@ def test_every_manifest_line_points_at_a_real_bad_line(dirty_bank) -> None:
             assert digits != e["business_date"].replace("-", ""), e
         else:
             assert value[e["column"]] in ("ZZ9999", "XX_UNKNOWN", "2026-13-45", "12x.5?"), e
+
+
+def test_ingest_quarantines_exactly_the_listed_records_and_refuses_the_listed_files(
+    dirty_bank, tmp_path: Path
+) -> None:
+    """The manifest is the generator's promise to ingest: every listed record lands in
+    quarantine at its file and line with its expected rule among its rules, no other record
+    does, and every bad delivery gets its outcome."""
+    root, _ = dirty_bank
+    entries = _manifest(root)
+    settings = Settings(home=tmp_path / "home", landing_root=root)
+    feeds = load_feeds()
+    days = sorted(
+        dt.date.fromisoformat(f"{p.name[:4]}-{p.name[4:6]}-{p.name[6:]}")
+        for p in (root / "fx_rates").iterdir()
+    )
+    quarantined: dict[tuple[str, int], list[str]] = {}
+    outcomes: dict[str, str] = {}
+    for day in days:
+        result = ingest_date(settings, day)
+        for feed, done in result.feeds.items():
+            folder = f"{feed}/{day:%Y%m%d}"
+            for f in done.files:
+                outcome = f"refused:{f.rule}" if f.status == "refused" else f.status
+                outcomes[f"{folder}/{f.file_name}"] = outcome
+            for name in done.pending:
+                outcomes[f"{folder}/{Path(name).name}"] = "not_delivered"
+        for feed in feeds:
+            for path in store.data_files(settings.quarantine, feed, day):
+                frame = pl.read_parquet(path, columns=["_source_file", "_source_line", "rules"])
+                for file, line, rules in frame.iter_rows():
+                    quarantined[(file, line)] = rules.split(";")
+    records = {
+        (e["file"], e["line"]): e["expected_rule"] for e in entries if e["level"] == "record"
+    }
+    assert len(records) > 100
+    assert quarantined.keys() == records.keys()
+    wrong = {k: (rule, quarantined[k]) for k, rule in records.items() if rule not in quarantined[k]}
+    assert wrong == {}
+    deliveries = {e["file"]: e["expected_rule"] for e in entries if e["level"] == "delivery"}
+    assert {file: outcomes.get(file) for file in deliveries} == deliveries
+    assert {file for file, outcome in outcomes.items() if outcome != "loaded"} == set(deliveries)
