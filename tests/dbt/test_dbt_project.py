@@ -94,6 +94,7 @@ def test_build_ran_unit_and_consistency_tests(built: dict) -> None:
         "settlement_state_appends_the_next_date",
         "settlement_state_sums_the_month_again_after_a_correction",
         "corporate_bands_and_grades_at_their_edges",
+        "client_loans_leave_out_guarantees",
         "dim_client_recomputes_the_clients_a_run_touches",
         "client_month_is_the_latest_record_on_the_month_last_loaded_day",
         "fx_rates_keep_ten_decimals",
