@@ -3,7 +3,8 @@
 polars reads UTF-8 only, and bank files arrive as UTF-8 (with or without BOM), GBK or GB18030.
 The encoding is either configured per feed or detected by strict rules (BOM, then valid UTF-8,
 then GB18030, a superset of GBK); a file that does not decode strictly is refused whole with
-the byte offset of the first bad byte. A file read in one piece is checked as UTF-8 by polars
+the byte offset of the first bad byte, and one that reads as UTF-8 and GBK alike is refused
+too (``NarrowUtf8``). A file read in one piece is checked as UTF-8 by polars
 while it parses (``detect_encoding(parser_checks=True)``, ``settle_utf8`` when polars refuses
 it), so a valid file is not decoded twice.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,10 @@ BOM = codecs.BOM_UTF8
 # time in seven, so a GBK file starts with 8 such characters about once in 3-4 million.
 MIXED_AFTER = 8
 _UTF8_LEADS = bytes(range(0xC2, 0xF5))  # the first byte of every multi-byte UTF-8 character
+# The first byte of a 3- or 4-byte UTF-8 character (a Chinese character is one), and any
+# byte that is not ASCII.
+_WIDE_LEAD = re.compile(rb"[\xe0-\xf4]")
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
 
 
 class UndecodableFile(Exception):
@@ -151,6 +157,38 @@ def settle_utf8(src: Path, configured: str, candidate: Encoding) -> Encoding:
             raise UndecodableFile("utf-8", err.offset, characters) from None
         return Encoding("gb18030", "gb18030")
     return dataclasses.replace(candidate, checked=True)
+
+
+class NarrowUtf8:
+    """Watches the pieces of a file read as UTF-8 (valid, without BOM, found by detection)
+    for the one case detection cannot decide: non-ASCII text made only of 2-byte UTF-8
+    characters (U+0080..U+07FF: Latin, Greek, Cyrillic ...). Every such byte pair is a GBK
+    character too, and 1,920 GBK Chinese characters are such pairs (陆露 is ``C2BD C2B6``,
+    which UTF-8 reads as ``½¶``), so a GBK file whose only Chinese text is a few of them reads
+    as valid UTF-8. A Chinese character in UTF-8 takes 3 bytes: one anywhere settles it."""
+
+    def __init__(self) -> None:
+        self.first: int | None = None  # file offset of the first non-ASCII byte
+        self.wide = False  # a 3- or 4-byte character seen: UTF-8 for certain
+
+    def see(self, piece: bytes, offset: int) -> None:
+        if self.wide or piece.isascii():
+            return
+        if _WIDE_LEAD.search(piece):
+            self.wide = True
+        elif self.first is None:
+            found = _NON_ASCII.search(piece)
+            self.first = offset + found.start() if found else None
+
+    def ambiguous(self, src: Path, skip: int) -> bool:
+        """After the last piece: whether the file reads as GBK (GB18030) as well."""
+        if self.wide or self.first is None:
+            return False
+        try:
+            _check(src, "gb18030", skip)
+        except UndecodableFile:
+            return False
+        return True
 
 
 def _multibyte_characters(src: Path, end: int) -> int:

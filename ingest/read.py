@@ -11,6 +11,7 @@ import csv
 import dataclasses
 import io
 import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ import polars as pl
 
 from ingest.decode import (
     Encoding,
+    NarrowUtf8,
     UndecodableFile,
     decode_piece,
     detect_encoding,
@@ -154,6 +156,22 @@ def _refuse_undecodable(
     )
 
 
+def _refuse_ambiguous(path: Path, source: str, narrow: NarrowUtf8) -> DeliveryRefused:
+    first = narrow.first or 0
+    with path.open("rb") as handle:
+        handle.seek(first)
+        run = re.match(rb"[\x80-\xff]{1,8}", handle.read(8))
+    shown = " ".join(f"{b:02X}" for b in run.group()) if run else ""
+    return DeliveryRefused(
+        "ambiguous_encoding",
+        f"{source}: the encoding cannot be told: the file reads as UTF-8 and as GBK, and its "
+        f"non-ASCII text (the first at line {line_at(path, first)}, bytes {shown}) holds no "
+        "Chinese character in UTF-8, so each reading would change the other's characters; "
+        "ask the sender to re-deliver it with a UTF-8 BOM or a Chinese header, or set the "
+        "feed's encoding in feeds.yml",
+    )
+
+
 class _CheckFirst(Exception):
     """A file left to its parser to check as UTF-8 (``Encoding.checked`` false) must be
     checked first after all: a piece is not valid UTF-8, or the file has more than one piece.
@@ -204,6 +222,8 @@ def _read_pieces(
     rest = itertools.chain([following] if following is not None else [], pieces)
     current: tuple[int, bytes] | None = (offset, first)
     is_first, line = True, 2  # the first record's line: the header is line 1
+    # UTF-8 by detection may be GBK that reads as UTF-8 (decode.NarrowUtf8)
+    narrow = NarrowUtf8() if encoding.name == "utf-8" and feed.encoding == "auto" else None
     while current is not None:
         piece_offset, piece = current
         current = next(rest, None)
@@ -212,6 +232,10 @@ def _read_pieces(
         text = decode_piece(piece, encoding, piece_offset)
         data = text if is_first else header_bytes + text
         frame = _parse(data, headers, delimiter, source, encoding.checked, line)
+        if narrow is not None:
+            narrow.see(piece, piece_offset)
+            if current is None and narrow.ambiguous(path, encoding.skip):
+                raise _refuse_ambiguous(path, source, narrow)
         if b'"' not in piece:
             # no quoted field, so no record over several lines: polars makes a row of every
             # line (a blank one too, left out below), and the lines need not be counted

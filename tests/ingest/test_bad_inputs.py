@@ -121,6 +121,51 @@ def test_gbk_file_with_chinese_header_decodes(reference_bank, land):
     assert json.loads(raw["_extra"][0]) == {"备注": "张三"}
 
 
+def _noted(notes: dict[int, str]) -> str:
+    """A deposit file with an extra ``note`` column, 40 records, ``notes`` by record."""
+    rows = "".join(
+        f"20261001,A{i:03d},C001,B001,DD01,CNY,{i}.50,{notes.get(i, '')}\n" for i in range(40)
+    )
+    return HEADER.rstrip("\n") + ",note\n" + rows
+
+
+@pytest.mark.parametrize("chunk_mb", [64.0, 0.0005])  # one piece; several
+def test_a_gbk_file_that_also_reads_as_utf8_is_refused_not_garbled(reference_bank, land, chunk_mb):
+    """陆露 in GBK is C2BD C2B6, valid UTF-8 for ½¶: a GBK file with an English header whose
+    only Chinese is such characters was loaded as UTF-8, its names garbled without a word.
+    Without a Chinese character in UTF-8 anywhere, the encoding cannot be told: refused."""
+    land("deposit_balances", "db.csv", _noted({5: "陆露"}).encode("gbk"), count=40)
+    settings = reference_bank.model_copy(update={"ingest_chunk_mb": chunk_mb})
+    result = ingest_feed(settings, "deposit_balances", DAY)
+    (f,) = result.files
+    assert (f.status, f.rule, f.records_kept) == ("refused", "ambiguous_encoding", 0)
+    assert store.data_files(settings.raw, "deposit_balances", DAY) == []
+    assert (
+        "deposit_balances/20261001/db.csv: the encoding cannot be told: the file reads as "
+        "UTF-8 and as GBK, and its non-ASCII text (the first at line 7, bytes C2 BD C2 B6)"
+    ) in f.message
+    assert "set the feed's encoding in feeds.yml" in f.message
+
+
+def test_utf8_with_a_chinese_character_anywhere_is_utf8(reference_bank, land):
+    """A Chinese character in UTF-8 is 3 bytes, never GBK's 2: one in the file's last piece
+    settles a file whose other non-ASCII text (é, ü: 2 bytes) reads as GBK too."""
+    land(
+        "deposit_balances",
+        "db.csv",
+        _noted({1: "José", 2: "Müller", 38: "张三"}).encode(),
+        count=40,
+    )
+    settings = reference_bank.model_copy(update={"ingest_chunk_mb": 0.0005})
+    result = ingest_feed(settings, "deposit_balances", DAY)
+    assert result.ok and result.files[0].encoding == "utf-8"
+    raw = pl.concat(
+        pl.read_parquet(f) for f in store.data_files(settings.raw, "deposit_balances", DAY)
+    )
+    notes = [json.loads(e)["note"] for e in raw.sort("_source_line")["_extra"]]
+    assert (notes[1], notes[2], notes[38]) == ("José", "Müller", "张三")
+
+
 def test_wrong_delimiter_is_refused(reference_bank, land):
     land(
         "deposit_balances",

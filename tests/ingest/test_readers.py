@@ -63,6 +63,20 @@ def test_configured_encoding_is_not_second_guessed(tmp_path: Path):
         read_delivery(src, feed, "fx_rates/20261001/gbk.txt")
 
 
+def test_a_feed_configured_as_gbk_reads_what_detection_cannot_tell(tmp_path: Path):
+    """陆露 in GBK is also valid UTF-8 (½¶): under ``auto`` such a file is refused
+    (``ambiguous_encoding``); the feed's configured encoding reads it, and ``utf-8`` too."""
+    src = tmp_path / "fx.csv"
+    src.write_bytes("rate_date,currency,cny_per_unit,note\n20261001,USD,7.1,陆露\n".encode("gbk"))
+    feed = load_feeds()["fx_rates"]
+    with pytest.raises(DeliveryRefused, match="encoding cannot be told") as refused:
+        read_delivery(src, feed, "fx")
+    assert refused.value.rule == "ambiguous_encoding"
+    for encoding, note in (("gbk", "陆露"), ("utf-8", "½¶")):
+        read = read_delivery(src, dataclasses.replace(feed, encoding=encoding), "fx")
+        assert (read.encoding, read.frame["note"].to_list()) == (encoding, [note])
+
+
 def test_chinese_headers_any_case_and_order(tmp_path: Path):
     src = tmp_path / "fx.csv"
     src.write_text(" CNY_PER_UNIT ,币种,Rate_Date,note\n7.1,USD,20261001,x\n", encoding="utf-8")
