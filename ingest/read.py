@@ -217,6 +217,9 @@ def _read_pieces(
     headers = _distinct_extras(feed, _split_header(header, delimiter))
     columns, extras = map_header(feed, headers, source)
     header_lines = first.count(b"\n", 0, header_end)  # 1, or 0 for a header-only file
+    header_separators = header_bytes.count(delimiter.encode())
+    # fields a record needs to reach its last contract column (extras after it may be left off)
+    needed = max(headers.index(text) for text in columns.values()) + 1
     # the first piece is parsed with its own header line (no copy of a UTF-8 piece); the
     # others behind a copy of it
     rest = itertools.chain([following] if following is not None else [], pieces)
@@ -247,6 +250,16 @@ def _read_pieces(
             newlines = piece.count(b"\n")
         frame = frame.with_columns(_record_lines(frame, headers, newlines, line))
         frame, blank = _without_blank_lines(frame, headers, piece, 1 if is_first else line)
+        short = _short_records(
+            frame,
+            text,
+            headers,
+            delimiter,
+            needed,
+            quoted=b'"' in piece,
+            first_line=1 if is_first else line,
+            header_separators=header_separators if is_first else 0,
+        )
         line += newlines
         is_first = False
         yield ReadResult(
@@ -259,7 +272,63 @@ def _read_pieces(
             len(blank),
             blank[0] if blank else None,
             last=current is None,
+            broken={"field_count": short} if short is not None else {},
         )
+
+
+def _short_records(
+    frame: pl.DataFrame,
+    text: bytes,
+    headers: list[str],
+    delimiter: str,
+    needed: int,
+    *,
+    quoted: bool,
+    first_line: int,
+    header_separators: int,
+) -> pl.Series | None:
+    """True for the records of a piece with too few fields to reach the header's last
+    contract column, or None when there is none. polars fills a short record's missing
+    fields with nulls (a longer one it refuses), so a truncated record was loaded as if its
+    last values were empty. The piece's separators are counted (``bytes.count``, about 0.07 s
+    for 177 MB) against ``fields - 1`` a record, less those inside quoted values (counted in
+    the parsed values); only a piece where the two disagree is walked line by line."""
+    found = text.count(delimiter.encode()) - header_separators
+    if quoted:
+        found -= sum(frame[h].str.count_matches(delimiter, literal=True).sum() for h in headers)
+    if found == (len(headers) - 1) * frame.height:
+        return None
+    if quoted:
+        lines = _short_lines_quoted(text, delimiter, needed, first_line)
+    else:
+        lines = _short_lines(text, delimiter, needed, first_line)
+    short = frame[LINE].is_in(lines)
+    return short if short.any() else None
+
+
+def _short_lines(text: bytes, delimiter: str, needed: int, first_line: int) -> list[int]:
+    """The lines of a piece without quotes (a line is a record) with fewer than ``needed``
+    fields; ``first_line``: the file line of the piece's first line. Blank lines are among
+    them, and match no record."""
+    data = np.frombuffer(text, dtype=np.uint8)
+    feeds = np.flatnonzero(data == 0x0A)
+    starts = np.concatenate(([0], feeds + 1))
+    ends = np.concatenate((feeds, [len(data)]))
+    separators = np.flatnonzero(data == ord(delimiter))
+    fields = np.searchsorted(separators, ends) - np.searchsorted(separators, starts) + 1
+    return (np.flatnonzero(fields < needed) + first_line).tolist()
+
+
+def _short_lines_quoted(text: bytes, delimiter: str, needed: int, first_line: int) -> list[int]:
+    """``_short_lines`` for a piece with quoted fields (a record may span lines): the line
+    each short record starts on, by Python's csv module."""
+    reader = csv.reader(io.StringIO(text.decode("utf-8"), newline=""), delimiter=delimiter)
+    lines, start = [], first_line
+    for row in reader:
+        if len(row) < needed:
+            lines.append(start)
+        start = first_line + reader.line_num
+    return lines
 
 
 def _without_trailing_blank_lines(piece: bytes) -> bytes:

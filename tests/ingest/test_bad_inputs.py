@@ -66,6 +66,35 @@ def test_bad_record_is_quarantined_with_its_rule(reference_bank, land, line, rul
     assert record["account_id"] == line.split(",")[1]
 
 
+@pytest.mark.parametrize("chunk_mb", [64.0, 0.0005])  # one piece; several
+@pytest.mark.parametrize("quoted", [False, True])  # a record per line; quoted fields
+def test_a_record_with_too_few_fields_is_quarantined(reference_bank, land, chunk_mb, quoted):
+    """polars fills a short record's missing fields with nulls, so a truncated line loaded
+    as a record whose last values were empty, without a word. A record needs the fields up
+    to the header's last contract column (extra columns after it may be left off)."""
+    rows = [f"20261001,A{i:03d},C001,B001,DD01,CNY,{i}.50,x\n" for i in range(40)]
+    rows[3] = "20261001,A003,C001,B001,DD01,CNY\n"  # the balance cut off: line 5
+    rows[7] = "20261001,A007,C001,B001,DD01,CNY,7.50\n"  # only the extra left off: kept
+    rows[30] = "20261001,A030\n"  # line 32
+    if quoted:
+        rows[1] = '20261001,A001,C001,B001,DD01,CNY," 1,234.50 ","a, ""b""\nc"\n'  # lines 3-4
+        rows[3] = rows[3].replace("A003", '"A003"')  # so line 6
+        rows[30] = rows[30].replace("A030", '"A030"')  # line 33
+    land("deposit_balances", "db.csv", HEADER.rstrip("\n") + ",note\n" + "".join(rows), count=40)
+    settings = reference_bank.model_copy(update={"ingest_chunk_mb": chunk_mb})
+    result = ingest_feed(settings, "deposit_balances", DAY)
+    assert result.ok
+    assert_balanced(result)
+    bad = quarantine(settings).sort("_source_line")
+    assert bad["_source_line"].to_list() == ([6, 33] if quoted else [5, 32])
+    assert bad["rules"].to_list()[0] == "not_null:balance;field_count"
+    assert "field_count" in bad["rules"][1].split(";")
+    kept = pl.concat(
+        pl.read_parquet(f) for f in store.data_files(settings.raw, "deposit_balances", DAY)
+    )
+    assert kept.height == 38 and "A007" in kept["account_id"].to_list()
+
+
 def test_thousands_separators_and_spaces_parse(reference_bank, land):
     land("deposit_balances", "db.csv", HEADER + '20261001,A1,C001,B001,DD01,CNY," 1,234,567.89 "\n')
     result = ingest_feed(reference_bank, "deposit_balances", DAY)
