@@ -109,22 +109,32 @@ def _detect_delimiter(header: str, feed: Feed, source: str) -> str:
 
 
 def map_header(feed: Feed, headers: list[str], source: str) -> tuple[dict[str, str], list[str]]:
-    """Map header texts (English or Chinese alias, any case, any order) to contract columns."""
+    """Map header texts (English or Chinese alias, any case, any order) to contract columns.
+
+    A column named twice takes the header the landing contract names it by (its English
+    name or the contract's alias), and the project's own alias beside it is an extra column
+    like any other (a wealth order's ``销售客户经理`` with the client's RM as ``客户经理号``).
+    Named twice by the contract, or twice by the project's aliases alone, it is refused."""
     known = feed.header_map()
-    columns: dict[str, str] = {}
-    extras: list[str] = []
+    named: dict[str, list[str]] = {}
     for text in headers:
         canonical = known.get(normalise_header(text))
-        if canonical is None:
-            extras.append(text)
-        elif canonical in columns:
+        if canonical is not None:
+            named.setdefault(canonical, []).append(text)
+    columns: dict[str, str] = {}
+    for canonical, texts in named.items():
+        if len(texts) > 1:
+            contract = {normalise_header(h) for h in feed.column(canonical).contract_headers}
+            texts = [t for t in texts if normalise_header(t) in contract] or texts
+        if len(texts) > 1:
             raise DeliveryRefused(
                 "duplicate_column",
                 f"{source}: column {canonical} appears twice in the header "
-                f"({columns[canonical]!r} and {text!r}); re-deliver with one of them",
+                f"({texts[0]!r} and {texts[1]!r}); re-deliver with one of them",
             )
-        else:
-            columns[canonical] = text
+        columns[canonical] = texts[0]
+    taken = set(columns.values())
+    extras = [text for text in headers if text not in taken]
     missing = [c.name for c in feed.columns if c.required and c.name not in columns]
     if missing:
         raise DeliveryRefused(

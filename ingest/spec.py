@@ -30,7 +30,10 @@ ENCODINGS = ("auto", "utf-8", "gbk", "gb18030")
 class Column:
     name: str
     type: str
+    # every header alias taken: the contract's (feeds.yml ``aliases``), then the project's
+    # own (``more_aliases``), which give way to the contract's names (ingest.read.map_header)
     aliases: tuple[str, ...] = ()
+    contract_aliases: tuple[str, ...] = ()
     required: bool = True
     nullable: bool = False
     values: tuple[Any, ...] | None = None
@@ -40,6 +43,12 @@ class Column:
     pii: bool = False
     references: str | None = None
     scale: int | None = None  # decimals only: digits kept after the point
+
+    @property
+    def contract_headers(self) -> tuple[str, ...]:
+        """The header texts the landing contract names the column by: its English name and
+        the contract's aliases."""
+        return (self.name, *self.contract_aliases)
 
     @property
     def reference_feed(self) -> str | None:
@@ -98,7 +107,8 @@ def _column(name: str, raw: dict[str, Any]) -> Column:
     return Column(
         name=name,
         type=raw["type"],
-        aliases=tuple(raw.get("aliases", ())),
+        aliases=(*raw.get("aliases", ()), *raw.get("more_aliases", ())),
+        contract_aliases=tuple(raw.get("aliases", ())),
         required=raw.get("required", True),
         nullable=raw.get("nullable", False),
         values=tuple(values) if values is not None else None,

@@ -195,6 +195,44 @@ def test_utf8_with_a_chinese_character_anywhere_is_utf8(reference_bank, land):
     assert (notes[1], notes[2], notes[38]) == ("José", "Müller", "张三")
 
 
+def test_the_contracts_name_takes_a_column_named_twice(reference_bank, land):
+    """开户机构 is the contract's name for a balance's inst_code; 机构号 is the project's
+    own alias for it. Beside the contract's name it is an extra column like any other (a
+    client's institution next to the account's), kept in ``_extra``: it refused the file."""
+    header = "balance_date,account_id,client_id,开户机构,product_code,currency,balance,机构号\n"
+    land("deposit_balances", "db.csv", header + "20261001,A1,C001,B001,DD01,CNY,5,H001\n")
+    result = ingest_feed(reference_bank, "deposit_balances", DAY)
+    assert result.ok, result.files[0].message
+    raw = pl.read_parquet(store.data_files(reference_bank.raw, "deposit_balances", DAY)[0])
+    assert raw["inst_code"].to_list() == ["B001"]
+    assert json.loads(raw["_extra"][0]) == {"机构号": "H001"}
+
+
+@pytest.mark.parametrize(
+    ("feed", "header", "named"),
+    [
+        # two names the contract gives it: which one holds the institution cannot be told
+        (
+            "deposit_balances",
+            HEADER.replace("inst_code", "inst_code,开户机构"),
+            "'inst_code' and '开户机构'",
+        ),
+        # two aliases of the project's own and no name of the contract's
+        (
+            "loan_balances",
+            "余额日期,loan_id,客户号,机构号,开户机构,产品代码,余额\n",
+            "'机构号' and '开户机构'",
+        ),
+    ],
+)
+def test_a_column_named_twice_by_names_of_equal_rank_is_refused(
+    reference_bank, land, feed, header, named
+):
+    land(feed, "f.csv", header)
+    message = refused(reference_bank, feed)
+    assert f"f.csv: column inst_code appears twice in the header ({named})" in message
+
+
 def test_wrong_delimiter_is_refused(reference_bank, land):
     land(
         "deposit_balances",
