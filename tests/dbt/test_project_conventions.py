@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import yaml
+
 from clientmart.settings import Settings
 from orchestration.defs.dbt.project import dbt_project, prepare_manifest
 
@@ -34,3 +36,17 @@ def test_every_feed_staging_view_declares_its_test_window(tmp_path: Path) -> Non
         "staging views without meta.test_window (add their folder to dbt_project.yml "
         f"models: clientmart: staging): {undeclared}"
     )
+
+
+def test_model_tags_are_configs_dbt_reads() -> None:
+    """dbt reads a model's tags under ``config:`` only; ``tags:`` beside ``description:``
+    was dropped without a word (the RM models' ``rm`` tags, and a ``pii`` tag that said the
+    published nine-grid was never published)."""
+
+    misplaced = [
+        f"{path.relative_to(Path(__file__).parents[2])}: {model['name']}"
+        for path in sorted((Path(__file__).parents[2] / "dbt_project" / "models").rglob("*.yml"))
+        for model in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("models", [])
+        if "tags" in model
+    ]
+    assert misplaced == []
