@@ -226,6 +226,36 @@ def test_pre_month_pipeline_goals(rm_built_bank: BuiltBank) -> None:
     ]
 
 
+def test_count_metrics_have_no_pipeline(rm_built_bank: BuiltBank) -> None:
+    """A pipeline deal is an amount of a product category, so it can secure no count
+    (new_clients, activity_count): those targets had pipeline goals that were always
+    below_goal and a coverage of 0 on every day, which read as an RM failing at them."""
+    goals = rm_built_bank.rows(
+        "select metric, count(*) from mart_rm_pipeline_goals where month_start = ? "
+        "group by metric order by metric",
+        [DEC],
+    )
+    assert [metric for metric, _ in goals] == [
+        "deposit_growth",
+        "insurance_premium",
+        "investment_sales",
+    ]
+    pipeline = {
+        metric: rest
+        for metric, *rest in rm_built_bank.rows(
+            "select metric, count(*), count(weighted_pipeline_value), "
+            "count(pipeline_gap_coverage_rate) from mart_rm_attainment "
+            "where month_start = ? group by metric",
+            [DEC],
+        )
+    }
+    for metric in ("new_clients", "activity_count"):
+        days, with_pipeline, with_coverage = pipeline[metric]
+        assert (days > 0, with_pipeline, with_coverage) == (True, 0, 0), metric
+    days, with_pipeline, _ = pipeline["investment_sales"]
+    assert with_pipeline == days > 0
+
+
 def test_rm_dbt_unit_tests_ran_and_passed(rm_built_bank: BuiltBank) -> None:
     for name in (
         "int_rm_plan_weekly::plan_weekly_reproduces_worked_example",

@@ -14,6 +14,9 @@ with targets as (
         cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, 'month_start')) }} as date) as month_end_date
     from {{ ref('int_rm_targets') }}
     where {{ rm_months_to_rebuild('month_start') }}
+      -- a pipeline deal is an amount of a product category: only metrics the seed maps
+      -- categories to can be secured by one (not the counts new_clients, activity_count)
+      and metric in (select metric from {{ ref('rm_metric_product_categories') }})
 
 ),
 

@@ -25,6 +25,14 @@ with plan_days as (
 
 ),
 
+-- metrics a pipeline deal can count towards: those a product category maps to (the
+-- amounts; not the counts new_clients and activity_count)
+pipeline_metrics as (
+
+    select distinct metric from {{ ref('rm_metric_product_categories') }}
+
+),
+
 data_through as (
 
     select
@@ -134,7 +142,11 @@ rm_days as (
             when plan_days.metric = 'deposit_growth' then deposit_latest.deposit_growth_cny
             else coalesce(flow_cumulative.actual_cum_value, 0)
         end as actual_cum_value,
-        coalesce(pipeline.weighted_pipeline_cny, 0) as weighted_pipeline_value,
+        -- null for a metric no pipeline deal can count towards, not 0 of a gap never covered
+        case
+            when pipeline_metrics.metric is not null
+                then coalesce(pipeline.weighted_pipeline_cny, 0)
+        end as weighted_pipeline_value,
         coalesce(rms.inst_code, 'UNKNOWN') as inst_code,
         institutions.sub_branch_code,
         institutions.branch_code,
@@ -154,6 +166,8 @@ rm_days as (
         on plan_days.rm_id = pipeline.rm_id
         and plan_days.metric = pipeline.metric
         and plan_days.calendar_date = pipeline.calendar_date
+    left join pipeline_metrics
+        on plan_days.metric = pipeline_metrics.metric
     left join {{ ref('dim_rm') }} as rms
         on plan_days.rm_id = rms.rm_id
     left join {{ ref('dim_institution') }} as institutions
