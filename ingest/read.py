@@ -442,6 +442,47 @@ def _malformed_line(data: bytes, delimiter: str, fields: int) -> tuple[int, str]
         if "unexpected end of data" in str(err) or "EOF" in str(err):
             return start, "a quoted field opened on this line is never closed"
         return start, f"malformed quoting ({err})"
+    lone = _lone_quote_line(text, delimiter)
+    if lone is not None:
+        return lone, (
+            'a field not in double quotes holds an odd number of them (12" Pizza); quote '
+            'such a field and double its quotes ("12"" Pizza")'
+        )
+    return None
+
+
+def _lone_quote_line(text: str, delimiter: str) -> int | None:
+    """The first line (header = 1) where a field that does not start with a double quote
+    holds an odd number of them. Python's csv module takes such a quote as text; polars
+    reads it as the start of a quoted field that swallows the records after it, and says
+    only that a chunk had the wrong number of rows. Only lines with a quote are walked."""
+    inside = False  # in a quoted field carried over from an earlier line
+    for number, line in enumerate(text.split("\n"), start=1):
+        if '"' not in line:
+            continue
+        quoted, at_start, quotes, i = inside, not inside, 0, 0
+        while i < len(line):
+            ch = line[i]
+            if quoted:
+                if ch == '"' and line[i + 1 : i + 2] == '"':
+                    i += 1  # an escaped quote
+                elif ch == '"':
+                    quoted = False
+            elif ch == delimiter:
+                if quotes % 2:
+                    return number
+                at_start, quotes = True, 0
+                i += 1
+                continue
+            elif ch == '"' and at_start:
+                quoted = True
+            elif ch == '"':
+                quotes += 1
+            at_start = False
+            i += 1
+        if quotes % 2 and not quoted:
+            return number
+        inside = quoted
     return None
 
 

@@ -251,6 +251,10 @@ def test_wrong_delimiter_is_refused(reference_bank, land):
         ),
         ("20261001,A2,C001,B001,DD01,CNY,5,x,y\n", "9 fields where the header has 7"),
         ('20261001,A2,C001,B001,"DD01"x,CNY,5\n', "malformed quoting"),
+        (
+            '20261001,A2,C001,B001,DD01 12" X,CNY,5\n',
+            "a field not in double quotes holds an odd number of them",
+        ),
     ],
 )
 def test_a_malformed_file_is_refused_with_its_line(reference_bank, land, bad, fault):
