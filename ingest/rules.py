@@ -35,8 +35,11 @@ RULES = "_rules"
 EXTRA = "_extra"
 RAW_RECORD = "raw_record"
 
-_DECIMAL_RE = r"^-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$"
-_DECIMAL_PADDED_RE = r"^\s*-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s*$"
+# a sign (the contract's leading -, or +), digits with or without thousands separators, and
+# a point with digits on at least one side of it: 1,234.56, -7, +5, .5, 5. (polars casts each)
+_DECIMAL_BODY = r"[-+]?((\d{1,3}(,\d{3})+|\d+)(\.\d*)?|\.\d+)"
+_DECIMAL_RE = rf"^{_DECIMAL_BODY}$"
+_DECIMAL_PADDED_RE = rf"^\s*{_DECIMAL_BODY}\s*$"
 _INTEGER_RE = r"^-?\d+(\.0+)?$"
 _DATE_RE = r"^\d{4}(-\d{2}-\d{2}|/\d{2}/\d{2}|\d{4})$"
 _MONTH_RE = r"^\d{4}-?\d{2}$"
@@ -59,10 +62,10 @@ def clean(expr: pl.Expr) -> pl.Expr:
 def parse_decimal(
     expr: pl.Expr, shape: pl.Expr | None = None, dtype: pl.DataType = DECIMAL
 ) -> pl.Expr:
-    """``1,234.56`` / ``-12.5`` / ``100`` (cleaned text) -> ``dtype`` (a Decimal; digits
-    beyond its scale rounded half to even); anything else, or a value with more digits
-    before the point than the type holds -> null. ``shape``: ``decimal_shape`` of the raw
-    text, when computed beforehand."""
+    """``1,234.56`` / ``-12.5`` / ``100`` / ``+5`` / ``.5`` (cleaned text) -> ``dtype`` (a
+    Decimal; digits beyond its scale rounded half to even); anything else, or a value with
+    more digits before the point than the type holds -> null. ``shape``: ``decimal_shape``
+    of the raw text, when computed beforehand."""
     if shape is None:
         shape = expr.str.contains(_DECIMAL_RE)
     return (

@@ -123,6 +123,15 @@ def test_parsers():
     assert got["month"].to_list()[7:9] == [day, day]
 
 
+def test_decimals_take_a_plus_and_a_point_with_digits_on_one_side():
+    """The contract's amounts are decimal numbers: an export that writes ``+5``, ``.5`` or
+    ``5.`` (DB2's DEL files sign every number) sent them to quarantine as parse_decimal."""
+    values = ["+5", ".5", "5.", "-.5", "+1,234.50", "-5.", ".", "+", "-", "1..2", "+-1", "1.2."]
+    got = pl.DataFrame({"v": values}).select(parse_decimal(pl.col("v")))["v"].to_list()
+    expected = ["5", "0.5", "5", "-0.5", "1234.5", "-5", None, None, None, None, None, None]
+    assert got == [None if e is None else Decimal(e) for e in expected]
+
+
 # Unicode white space (what strip_chars removes) and look-alikes that are not white space
 SPACES = [" ", "\t", "\n", "\r", "\x0b", "\x0c", "\x85", "\xa0", "\u1680", "\u2002", "\u2009",
           "\u2028", "\u202f", "\u205f", "\u3000", "\u200b", "\ufeff", "\x1f"]  # fmt: skip
