@@ -113,13 +113,19 @@ def parse_date(expr: pl.Expr, excel: bool = False) -> pl.Expr:
     return pl.coalesce(parsed, serial)
 
 
-def parse_month(expr: pl.Expr) -> pl.Expr:
-    """``YYYY-MM`` / ``YYYYMM`` -> the first day of the month."""
-    return (
+def parse_month(expr: pl.Expr, excel: bool = False) -> pl.Expr:
+    """``YYYY-MM`` / ``YYYYMM`` -> the first day of the month. Excel: also a date cell of a
+    month's first day, which is what Excel stores when ``2026-10`` is typed into a cell (a
+    date cell of another day is no month, and breaks the rule)."""
+    month = (
         pl.when(expr.str.contains(_MONTH_RE))
         .then(expr.str.replace("-", "", literal=True) + "01")
         .str.to_date("%Y%m%d", strict=False)
     )
+    if not excel:
+        return month
+    cell = parse_date(expr, excel=True)
+    return pl.coalesce(month, pl.when(cell.dt.day() == 1).then(cell))
 
 
 def parse(col: Column, expr: pl.Expr, excel: bool) -> pl.Expr:
@@ -130,7 +136,7 @@ def parse(col: Column, expr: pl.Expr, excel: bool) -> pl.Expr:
     if col.type == "date":
         return parse_date(expr, excel)
     if col.type == "month":
-        return parse_month(expr)
+        return parse_month(expr, excel)
     return expr
 
 

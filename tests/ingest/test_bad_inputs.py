@@ -509,3 +509,36 @@ def test_a_long_number_cell_in_a_text_column_of_a_workbook_is_quarantined(settin
     raw = pl.read_parquet(store.data_files(settings.raw, "payroll", DAY)[0])
     assert raw.filter(pl.col("_source_line") == 42)["account_id"].to_list() == [text[2]]
     assert raw.filter(pl.col("_source_line") == 43)["account_id"].to_list() == ["62220202"]
+
+
+def test_a_month_typed_into_a_workbook_is_the_date_cell_excel_made_of_it(settings, land):
+    """Typed into Excel, ``2026-10`` becomes the date cell 2026-10-01, which the reader gets
+    as ``2026-10-01 00:00:00``: every target of such a workbook broke parse_month and the
+    delivery was refused for its bad share. A date cell of another day is no month."""
+    rms = "".join(f"RM{i:02d},Z,B001,active\n" for i in range(1, 22))
+    land("relationship_managers", "rm.csv", "rm_id,rm_name,inst_code,status\n" + rms)
+    land(
+        "institutions", "i.csv", "inst_code,inst_name,parent_code,inst_level,region\nB001,B,,1,N\n"
+    )
+    for feed in ("institutions", "relationship_managers"):
+        assert ingest_feed(settings, feed, DAY).ok
+    folder = settings.landing / "rm_targets" / f"{DAY:%Y%m%d}"
+    folder.mkdir(parents=True)
+    book = xlsxwriter.Workbook(folder / "targets.xlsx")
+    sheet = book.add_worksheet()
+    when = book.add_format({"num_format": "yyyy-mm"})
+    sheet.write_row(0, 0, ["月份", "rm_id", "指标", "目标值"])
+    for row in range(1, 22):
+        sheet.write_datetime(row, 0, dt.datetime(2026, 10, 1), when)
+        sheet.write_row(row, 1, [f"RM{row:02d}", "investment_sales", 1000 * row])
+    sheet.write_datetime(22, 0, dt.datetime(2026, 10, 15), when)  # a day, not a month
+    sheet.write_row(22, 1, ["RM01", "activity_count", 20])
+    book.close()
+    (folder / "targets.xlsx.ok").write_text("22")
+    (f,) = ingest_feed(settings, "rm_targets", DAY).files
+    assert (f.status, f.records_kept, f.records_quarantined) == ("loaded", 21, 1), f.message
+    raw = pl.read_parquet(store.data_files(settings.raw, "rm_targets", DAY)[0])
+    assert raw["month"].to_list() == [DAY] * 21
+    assert quarantine(settings, "rm_targets").select("_source_line", "rules").rows() == [
+        (23, "parse_month:month")
+    ]
