@@ -286,15 +286,24 @@ def _open_file(
     republished: bool,
     stack: ExitStack,
     defer: bool,
+    twin: str | None = None,
 ) -> _OpenFile:
     """Read and split the file into its sinks (removed when ``stack`` closes, unless
-    committed) and apply the delivery rules that do not need the suite: control count and
-    share of bad records. A refusal is recorded in the result (``pieces`` None)."""
+    committed) and apply the delivery rules that do not need the suite: control count,
+    share of bad records, and no records of a ``twin`` again (``_twins``). A refusal is
+    recorded in the result (``pieces`` None)."""
     source = f"{feed.name}/{business_date:%Y%m%d}/{landed.name}"
     result = FileResult(landed.name, "refused", landed.checksum)
     opened = _OpenFile(landed, source, started, republished, result, ())
     try:
         result.control_count = _control_count(landed, source)
+        if twin is not None and result.control_count:
+            raise DeliveryRefused(
+                "duplicate_content",
+                f"{source}: the same content as {twin}, delivered for the same date before "
+                f"it: its {result.control_count} records would count twice; remove one of "
+                "the two files, or re-deliver this one with its own records",
+            )
         # before any sink: only a file that can be taken has a raw and quarantine file
         # (store.layer_file relies on it)
         check_format(landed.path, source)
@@ -333,6 +342,21 @@ def _open_file(
         return opened
     opened.pieces = pieces
     return opened
+
+
+def _twins(files: list[LandedFile]) -> dict[str, str]:
+    """File name -> the file of the same date delivered before it with the same content
+    (``t_resend.csv`` beside ``t.csv``). The contract lets a feed deliver several files for a
+    date, and identical content arriving again must change nothing: loaded under a second
+    name, the same transactions counted twice. The first delivered (then by name) is the
+    original; a file the audit already holds keeps its outcome (``_settled``)."""
+    originals: dict[str, LandedFile] = {}
+    twins = {}
+    for landed in sorted(files, key=lambda f: (f.delivered_at, f.name)):
+        original = originals.setdefault(landed.checksum, landed)
+        if original is not landed:
+            twins[landed.name] = original.name
+    return twins
 
 
 def _blank_note(pieces: _Pieces) -> str:
@@ -548,6 +572,7 @@ def ingest_feed(settings: Settings, feed: str, business_date: dt.date) -> FeedRe
     summaries: list[ValidationSummary] = []
     group = _FileGroup(settings, spec, business_date, references)
     several = len(delivery.complete) > 1
+    twins = _twins(delivery.complete) if several else {}
     with ExitStack() as stack:  # sinks of files not committed are removed on the way out
         for landed in delivery.complete:
             settled, events = _settled(settings, spec, business_date, landed)
@@ -566,6 +591,7 @@ def ingest_feed(settings: Settings, feed: str, business_date: dt.date) -> FeedRe
                 republished,
                 stack,
                 defer,
+                twins.get(landed.name),
             )
             result.files.append(opened.result)
             if opened.pieces is not None and opened.pieces.deferred is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 
 import polars as pl
 import pytest
@@ -542,3 +543,40 @@ def test_a_month_typed_into_a_workbook_is_the_date_cell_excel_made_of_it(setting
     assert quarantine(settings, "rm_targets").select("_source_line", "rules").rows() == [
         (23, "parse_month:month")
     ]
+
+
+def test_the_same_content_under_a_second_name_is_refused_not_counted_twice(reference_bank, land):
+    """A feed may deliver several files for a date, and identical content arriving again
+    must change nothing: ``db_resend.csv``, a copy of ``db.csv`` delivered after it, loaded
+    its records a second time (a balance or a transaction counted twice). The copy is
+    refused, naming the file it repeats; two empty files are no harm and both load."""
+    first = land("deposit_balances", "db.csv", HEADER + GOOD)
+    copy = land("deposit_balances", "db_resend.csv", HEADER + GOOD)
+    for path, when in ((first, 1_790_000_000), (copy, 1_790_000_060)):
+        for p in (path, path.with_name(path.name + ".ok")):
+            os.utime(p, (when, when))
+    land("deposit_balances", "empty_a.csv", HEADER)
+    land("deposit_balances", "empty_b.csv", HEADER)
+    result = ingest_feed(reference_bank, "deposit_balances", DAY)
+    outcome = {f.file_name: (f.status, f.rule) for f in result.files}
+    assert outcome == {
+        "db.csv": ("loaded", None),
+        "db_resend.csv": ("refused", "duplicate_content"),
+        "empty_a.csv": ("loaded", None),
+        "empty_b.csv": ("loaded", None),
+    }
+    (copied,) = [f for f in result.files if f.file_name == "db_resend.csv"]
+    assert copied.message == (
+        "deposit_balances/20261001/db_resend.csv: the same content as db.csv, delivered for "
+        "the same date before it: its 40 records would count twice; remove one of the two "
+        "files, or re-deliver this one with its own records"
+    )
+    raw = pl.concat(
+        pl.read_parquet(f) for f in store.data_files(reference_bank.raw, "deposit_balances", DAY)
+    )
+    assert raw.height == 40
+    again = ingest_feed(reference_bank, "deposit_balances", DAY)  # a re-run changes nothing
+    assert {f.file_name: (f.status, f.rule) for f in again.files}["db_resend.csv"] == (
+        "refused",
+        "unchanged_refusal",
+    )
