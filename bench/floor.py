@@ -44,7 +44,8 @@ def header_aliases() -> dict[str, dict[str, str]]:
         names: dict[str, str] = {}
         for col, props in body["columns"].items():
             names[col.lower()] = col
-            for alias in (props or {}).get("aliases", []):
+            props = props or {}
+            for alias in [*props.get("aliases", []), *props.get("more_aliases", [])]:
                 names[str(alias).strip().lower()] = col
         out[feed] = names
     return out

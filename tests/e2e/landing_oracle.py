@@ -23,7 +23,7 @@ def _aliases(feed: str) -> dict[str, str]:
     spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))["feeds"][feed]["columns"]
     out = {}
     for name, col in spec.items():
-        for label in [name, *col.get("aliases", [])]:
+        for label in [name, *col.get("aliases", []), *col.get("more_aliases", [])]:
             out[label.strip().lower()] = name
     return out
 
