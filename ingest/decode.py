@@ -34,10 +34,10 @@ BOM = codecs.BOM_UTF8
 # time in seven, so a GBK file starts with 8 such characters about once in 3-4 million.
 MIXED_AFTER = 8
 _UTF8_LEADS = bytes(range(0xC2, 0xF5))  # the first byte of every multi-byte UTF-8 character
-# The first byte of a 3- or 4-byte UTF-8 character (a Chinese character is one), and any
-# byte that is not ASCII.
+# The first byte of a 3- or 4-byte UTF-8 character (a Chinese character is one), and a run
+# of bytes that are not ASCII.
 _WIDE_LEAD = re.compile(rb"[\xe0-\xf4]")
-_NON_ASCII = re.compile(rb"[\x80-\xff]")
+_NON_ASCII = re.compile(rb"[\x80-\xff]+")
 
 
 class UndecodableFile(Exception):
@@ -169,6 +169,7 @@ class NarrowUtf8:
 
     def __init__(self) -> None:
         self.first: int | None = None  # file offset of the first non-ASCII byte
+        self.sample = b""  # the first bytes of its run, for the refusal's message
         self.wide = False  # a 3- or 4-byte character seen: UTF-8 for certain
 
     def see(self, piece: bytes, offset: int) -> None:
@@ -176,9 +177,8 @@ class NarrowUtf8:
             return
         if _WIDE_LEAD.search(piece):
             self.wide = True
-        elif self.first is None:
-            found = _NON_ASCII.search(piece)
-            self.first = offset + found.start() if found else None
+        elif self.first is None and (found := _NON_ASCII.search(piece)):
+            self.first, self.sample = offset + found.start(), found.group()[:8]
 
     def ambiguous(self, src: Path, skip: int) -> bool:
         """After the last piece: whether the file reads as GBK (GB18030) as well."""

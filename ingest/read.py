@@ -11,7 +11,6 @@ import csv
 import dataclasses
 import io
 import itertools
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -167,15 +166,12 @@ def _refuse_undecodable(
 
 
 def _refuse_ambiguous(path: Path, source: str, narrow: NarrowUtf8) -> DeliveryRefused:
-    first = narrow.first or 0
-    with path.open("rb") as handle:
-        handle.seek(first)
-        run = re.match(rb"[\x80-\xff]{1,8}", handle.read(8))
-    shown = " ".join(f"{b:02X}" for b in run.group()) if run else ""
+    shown = " ".join(f"{b:02X}" for b in narrow.sample)
+    line = line_at(path, narrow.first or 0)
     return DeliveryRefused(
         "ambiguous_encoding",
         f"{source}: the encoding cannot be told: the file reads as UTF-8 and as GBK, and its "
-        f"non-ASCII text (the first at line {line_at(path, first)}, bytes {shown}) holds no "
+        f"non-ASCII text (the first at line {line}, bytes {shown}) holds no "
         "Chinese character in UTF-8, so each reading would change the other's characters; "
         "ask the sender to re-deliver it with a UTF-8 BOM or a Chinese header, or set the "
         "feed's encoding in feeds.yml",
@@ -249,7 +245,8 @@ def _read_pieces(
             narrow.see(piece, piece_offset)
             if current is None and narrow.ambiguous(path, encoding.skip):
                 raise _refuse_ambiguous(path, source, narrow)
-        if b'"' not in piece:
+        quoted = b'"' in piece
+        if not quoted:
             # no quoted field, so no record over several lines: polars makes a row of every
             # line (a blank one too, left out below), and the lines need not be counted
             newlines = frame.height
@@ -266,7 +263,7 @@ def _read_pieces(
             headers,
             delimiter,
             needed,
-            quoted=b'"' in piece,
+            quoted=quoted,
             first_line=1 if is_first else line,
             header_separators=header_separators if is_first else 0,
         )

@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import ArrayLike
 
-from ingest.spec import Feed
+from ingest.spec import Feed, load_feeds
 
 ENCODINGS = ("utf-8", "utf-8-sig", "gbk", "gb18030")
 DELIMITERS = (",", "|")
@@ -25,9 +25,9 @@ DATE_FORMATS = ("%Y%m%d", "%Y-%m-%d", "%Y/%m/%d")
 MONTH_FORMATS = {"%Y%m%d": "%Y%m", "%Y-%m-%d": "%Y-%m", "%Y/%m/%d": "%Y-%m"}
 EXTRA_COLUMNS = ("etl_batch_no", "备用字段")
 
-# Decimal places of each decimal column as generated (default 2: cents). Rates use all ten
-# decimals the contract keeps (feeds.yml ``scale``), so a digit lost on the way shows.
-DECIMAL_SCALE = {"cny_per_unit": 10, "units": 2}
+# Decimal places of each decimal column as generated (default 2: cents). Rates use every
+# decimal the contract keeps (feeds.yml ``scale``), so a digit lost on the way shows.
+DECIMAL_SCALE = {"cny_per_unit": load_feeds()["fx_rates"].column("cny_per_unit").scale, "units": 2}
 
 
 def decimal_scale(column: str) -> int:
