@@ -91,7 +91,8 @@ def _date_window(feed: Feed, business_date: dt.date) -> tuple[dt.datetime, dt.da
         last = calendar.monthrange(business_date.year, business_date.month)[1]
         low, high = business_date.replace(day=1), business_date.replace(day=last)
     else:
-        low = high = business_date
+        window = dt.timedelta(days=feed.date_window_days)
+        low, high = business_date - window, business_date + window
     return dt.datetime.combine(low, dt.time()), dt.datetime.combine(high, dt.time())
 
 

@@ -321,14 +321,20 @@ def column_rules(col: Column) -> list[Check]:
 
 
 def delivery_date_rule(feed: Feed, business_date: dt.date) -> list[Check]:
-    """The record's business date must be the delivery folder's (its month, monthly feeds)."""
+    """The record's business date must be the delivery folder's (its month, monthly feeds),
+    or within the feed's ``date_window_days`` of it."""
     if feed.date_column is None:
         return []
     value = pl.col(feed.date_column)
     expected = business_date.replace(day=1) if feed.grain == "monthly" else business_date
     if feed.grain == "monthly" and feed.column(feed.date_column).type == "date":
         value = value.dt.month_start()
-    broken = value.is_not_null() & (value != pl.lit(expected))
+    if feed.date_window_days:
+        window = dt.timedelta(days=feed.date_window_days)
+        inside = value.is_between(pl.lit(expected - window), pl.lit(expected + window))
+        broken = value.is_not_null() & ~inside
+    else:
+        broken = value.is_not_null() & (value != pl.lit(expected))
     return [(f"date_matches_delivery:{feed.date_column}", broken)]
 
 

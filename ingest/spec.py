@@ -67,6 +67,8 @@ class Feed:
     key: tuple[str, ...]
     columns: tuple[Column, ...]
     date_column: str | None = None
+    # days the date column may lie either side of the folder's date (0: equal to it)
+    date_window_days: int = 0
     max_bad_share: float = 0.05
     encoding: str = "auto"
     column_index: dict[str, Column] = field(default_factory=dict, compare=False, repr=False)
@@ -121,6 +123,15 @@ def _column(name: str, raw: dict[str, Any]) -> Column:
     )
 
 
+def _date_window(feed: str, raw: dict[str, Any]) -> int:
+    days = raw.get("date_window_days", 0)
+    if not isinstance(days, int) or days < 0:
+        raise ValueError(f"feeds.yml: feed {feed}: date_window_days must be a whole number >= 0")
+    if days and (raw["grain"] != "daily" or raw.get("date_column") is None):
+        raise ValueError(f"feeds.yml: feed {feed}: date_window_days needs a daily date_column")
+    return days
+
+
 @cache
 def load_feeds(path: Path = SPEC_PATH) -> dict[str, Feed]:
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -142,6 +153,7 @@ def load_feeds(path: Path = SPEC_PATH) -> dict[str, Feed]:
             key=tuple(raw["key"]),
             columns=columns,
             date_column=raw.get("date_column"),
+            date_window_days=_date_window(name, raw),
             max_bad_share=raw.get("max_bad_share", default_share),
             encoding=encoding,
             column_index={c.name: c for c in columns},

@@ -393,6 +393,34 @@ def test_xlsx_with_blank_rows_and_extra_sheets(reference_bank, settings, land):
     assert str(raw["amount"][0]) == "8000.000000" and raw["account_id"][0] == "622200001"
 
 
+def test_a_payroll_handed_in_before_or_after_pay_day_is_taken(reference_bank, land):
+    """The contract's payroll folder is the day an employer hands the file in, which need
+    not be its pay day: a batch handed in a week early, or re-sent after pay day, is a valid
+    delivery. A pay date more than the feed's window (31 days) from the hand-in day is
+    still quarantined: it is a typing error, not a payroll of this delivery."""
+    header = "employer_client_id,batch_id,account_id,employee_name,id_number,amount,pay_date\n"
+    pay_dates = ["2026-10-08"] * 40 + ["2026-09-30", "2026-10-01", "2026-08-30", "2026-11-02"]
+    rows = [
+        f"C002,B1,6222{i:05d},张三,110101199001011234,{8000 + i}.00,{day}\n"
+        for i, day in enumerate(pay_dates)
+    ]
+    land("payroll", "acme.csv", header + "".join(rows))
+    result = ingest_feed(reference_bank, "payroll", DAY)
+    assert result.ok
+    assert_balanced(result)
+    (f,) = result.files
+    assert (f.records_read, f.records_kept, f.records_quarantined) == (44, 42, 2)
+    bad = quarantine(reference_bank, "payroll")
+    assert bad["rules"].to_list() == ["date_matches_delivery:pay_date"] * 2
+    assert bad["_source_line"].to_list() == [44, 45]
+    raw = pl.read_parquet(store.data_files(reference_bank.raw, "payroll", DAY)[0])
+    assert dict(raw["pay_date"].value_counts().rows()) == {
+        dt.date(2026, 10, 8): 40,
+        dt.date(2026, 9, 30): 1,
+        dt.date(2026, 10, 1): 1,
+    }
+
+
 @pytest.mark.parametrize("chunk_mb", [64.0, 0.0005])  # one piece; several
 @pytest.mark.parametrize("quoted", [False, True])
 def test_blank_lines_inside_a_file_are_not_records(reference_bank, land, chunk_mb, quoted):
