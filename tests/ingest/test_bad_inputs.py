@@ -48,7 +48,6 @@ def one_bad(settings, land, line: str) -> tuple[FeedResult, pl.DataFrame]:
     ("line", "rules"),
     [
         ("20261001,A000,C001,B001,DD01,CNY,5\n", "duplicate_key"),
-        ("20261001,A900,C001,B001,DD01,CNY,-5\n", "range:balance"),
         ("20261001,A900,C001,ZZZZ,DD01,CNY,5\n", "references:institutions.inst_code"),
         ("20261001,A900,C001,B001,XX99,CNY,5\n", "references:products.product_code"),
         ("20261001,A900,C999,B001,DD01,CNY,5\n", "references:clients.client_id"),
@@ -349,11 +348,26 @@ def test_header_only_file_loads_zero_rows(reference_bank, land):
 
 
 def test_too_many_bad_records_refuses_the_delivery(reference_bank, land):
-    bad = "".join(f"20261001,B{i},C001,B001,DD01,CNY,-1\n" for i in range(5))
+    bad = "".join(f"20261001,B{i},C001,B001,DD01,CNY,1x{i}\n" for i in range(5))
     land("deposit_balances", "db.csv", HEADER + GOOD + bad)
     message = refused(reference_bank)
     assert "5 of 45 records break rules" in message and "max_bad_share" in message
-    assert "rules: range:balance x5; lines 42, 43, 44, 45, 46)" in message  # header is line 1
+    assert "rules: parse_decimal:balance x5; lines 42, 43, 44, 45, 46)" in message  # header: 1
+
+
+def test_an_overdrawn_account_keeps_its_negative_balance(reference_bank, land):
+    """The contract sets no sign on a deposit balance (amounts may be negative with a
+    leading -), and an overdrawn account's is below zero: the record is kept as delivered,
+    thousands separators and spaces included."""
+    land(
+        "deposit_balances",
+        "db.csv",
+        HEADER + GOOD + '20261001,A900,C001,B001,DD01,CNY," -1,234.56"\n',
+    )
+    result = ingest_feed(reference_bank, "deposit_balances", DAY)
+    assert result.ok and result.files[0].records_quarantined == 0
+    raw = pl.read_parquet(store.data_files(reference_bank.raw, "deposit_balances", DAY)[0])
+    assert str(raw.filter(pl.col("account_id") == "A900")["balance"].item()) == "-1234.560000"
 
 
 def test_xlsx_with_blank_rows_and_extra_sheets(reference_bank, settings, land):
@@ -482,7 +496,7 @@ def test_a_control_count_that_counts_blank_lines_is_refused_and_says_so(referenc
 
 
 def test_a_refused_first_delivery_leaves_no_partition_folder(reference_bank, land):
-    bad = "".join(f"20261001,B{i},C001,B001,DD01,CNY,-1\n" for i in range(5))
+    bad = "".join(f"20261001,B{i},C001,B001,DD01,CNY,1x\n" for i in range(5))
     land("deposit_balances", "db.csv", HEADER + GOOD + bad)
     refused(reference_bank)
     for root in (reference_bank.raw, reference_bank.quarantine):

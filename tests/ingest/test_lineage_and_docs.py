@@ -22,9 +22,9 @@ def test_source_lines_count_line_breaks_inside_quoted_fields(reference_bank, lan
     content = (
         HEADER
         + '20261001,A001,C001,B001,DD01,CNY,1,"two\nlines"\n'  # lines 2-3
-        + "20261001,A002,C001,B001,DD01,CNY,-5,x\n"  # line 4: range
+        + "20261001,A002,C001,B001,DD01,CNY,5x,x\n"  # line 4: not a number
         + '20261001,A003,C001,B001,DD01,CNY,2,"a\r\nb\r\nc"\n'  # lines 5-7
-        + "20261001,A004,C001,B001,DD01,CNY,-6,\n"  # line 8: range
+        + "20261001,A004,C001,B001,DD01,CNY,6x,\n"  # line 8: not a number
         + "20261001,A005,C001,B001,DD01,CNY,3,y\n"  # line 9
         + TAIL  # lines 10-69
     )
@@ -33,7 +33,7 @@ def test_source_lines_count_line_breaks_inside_quoted_fields(reference_bank, lan
     assert result.ok and result.files[0].records_quarantined == 2
     bad = pl.read_parquet(store.data_files(reference_bank.quarantine, "deposit_balances", DAY)[0])
     assert bad["_source_line"].to_list() == [4, 8]
-    assert bad["rules"].to_list() == ["range:balance", "range:balance"]
+    assert bad["rules"].to_list() == ["parse_decimal:balance", "parse_decimal:balance"]
     kept = pl.read_parquet(store.data_files(reference_bank.raw, "deposit_balances", DAY)[0])
     assert kept["_source_line"].to_list() == [2, 5, 9, *range(10, 70)]
     assert kept["_extra"][0] == '{"memo":"two\\nlines"}'
@@ -41,7 +41,7 @@ def test_source_lines_count_line_breaks_inside_quoted_fields(reference_bank, lan
 
 def test_source_lines_without_embedded_breaks_are_record_numbers(reference_bank, land):
     body = "".join(
-        f"20261001,A{i:03d},C001,B001,DD01,CNY,{1 - 2 * (i % 3 == 0)},\n" for i in range(7)
+        f"20261001,A{i:03d},C001,B001,DD01,CNY,{'1x' if i % 3 == 0 else '1'},\n" for i in range(7)
     )
     land("deposit_balances", "db.csv", HEADER + body + TAIL)
     result = ingest_feed(reference_bank, "deposit_balances", DAY)
@@ -174,7 +174,7 @@ def test_columns_of_few_values_split_as_record_by_record(tmp_path, monkeypatch):
     currencies = ["CNY", " CNY", "USD ", ""]
     lines = ["balance_date|account_id|client_id|inst_code|product_code|currency|balance"]
     for i in range(3000):
-        balance = "-5" if i % 997 == 0 else f"{i},{i % 1000:03d}.5" if i % 7 == 0 else str(i)
+        balance = "5x" if i % 997 == 0 else f"{i},{i % 1000:03d}.5" if i % 7 == 0 else str(i)
         # an institution first seen after the sample (rules.SAMPLE), and unknown
         inst = "B009" if i > 2000 and i % 11 == 0 else f"B{i % 3:03d}"
         lines.append(
@@ -202,7 +202,7 @@ def test_columns_of_few_values_split_as_record_by_record(tmp_path, monkeypatch):
         "references:products.product_code",
         "references:institutions.inst_code",
         "references:clients.client_id",
-        "range:balance",
+        "parse_decimal:balance",
     } <= rules_seen
     assert 0 < by_value.kept.height < read.frame.height
     # no key repeats in the piece: the suite's duplicate flag goes over with the kept records

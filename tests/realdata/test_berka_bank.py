@@ -5,16 +5,15 @@ Four days across a month end (1994-01-30..02-02, delivered as 2026), two copies 
 The figures are checked against the data set's own files read here with the csv module,
 not against the landing files or the models: a balance is the bank's stated balance after
 the account's last transaction of the day (by transaction number), in CZK at the delivered
-rate. Some accounts are overdrawn (8 or 9 on each of these days, 1475 and 9703 on all);
-the project's rules keep deposit balances non-negative, so those records go to quarantine
-with file, line and rule, and the day still publishes.
+rate. Some accounts are overdrawn (8 or 9 on each of these days, 1475 and 9703 on all):
+the contract sets no sign on a deposit balance, so they are kept with their negative
+balance and count in the marts' sums.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -98,15 +97,14 @@ def _region_of_account() -> dict[str, str]:
 
 def _expected_assets() -> dict[tuple[str, dt.date], tuple[Decimal, Decimal, int]]:
     """Per (region, month): deposit month-end and daily average in CNY and the number of
-    accounts, for all copies; an overdrawn day is not in the raw layer (quarantined)."""
+    accounts, for all copies; an overdrawn account counts with its negative balance."""
     closing = _closing_balances()
     region = _region_of_account()
     per_account: dict[tuple[str, dt.date], dict[dt.date, Decimal]] = defaultdict(dict)
     for day, balances in closing.items():
         for account, balance in balances.items():
-            if balance >= 0:
-                month = _moved(day).replace(day=1)
-                per_account[(account, month)][day] = _cents(balance * CNY_PER_CZK)
+            month = _moved(day).replace(day=1)
+            per_account[(account, month)][day] = _cents(balance * CNY_PER_CZK)
     # a month's daily average divides by its days up to the last loaded one: the days
     # before a bank's first delivery count as zero (domain.md)
     covered: dict[dt.date, dt.date] = {}
@@ -144,33 +142,41 @@ def test_the_real_banks_assets_per_branch_equal_its_own_files(bank: Settings) ->
     assert january > Decimal("10000000")  # about 17M CNY over two copies: not a trivial bank
 
 
-def test_overdrafts_go_to_quarantine_with_file_line_and_rule(bank: Settings) -> None:
+def test_overdrawn_accounts_are_kept_with_their_negative_balance(bank: Settings) -> None:
     closing = _closing_balances()
-    overdrawn = {day: {a for a, b in closing[day].items() if b < 0} for day in DAYS}
-    assert all(OVERDRAWN <= accounts for accounts in overdrawn.values())
-    files = [
+    overdrawn = {day: {a: b for a, b in closing[day].items() if b < 0} for day in DAYS}
+    assert all(OVERDRAWN <= set(accounts) for accounts in overdrawn.values())
+    assert not [
         p
         for p in (bank.quarantine / "deposit_balances").rglob("*.parquet")
         if p.name != "_schema.parquet"
     ]
-    quarantined = pl.concat([pl.read_parquet(p) for p in files])
-    assert quarantined.height == sum(len(a) for a in overdrawn.values()) * COPIES
-    assert quarantined["_source_line"].min() > 1  # the header is line 1
-    assert set(quarantined["rules"].to_list()) == {"range:balance"}
-    assert all(f.startswith("deposit_balances/") for f in quarantined["_source_file"].to_list())
-    records = [json.loads(r) for r in quarantined["raw_record"].to_list()]
-    assert all(Decimal(r["balance"]) < 0 for r in records)
-    accounts = {int(r["account_id"][3:]) for r in records}  # <copy:03d><Berka account id>
-    assert accounts == {int(a) for a in set().union(*overdrawn.values())}
+    raw = pl.concat(
+        [
+            pl.read_parquet(p)
+            for p in (bank.raw / "deposit_balances").rglob("*.parquet")
+            if p.name != "_schema.parquet"
+        ],
+        how="diagonal_relaxed",
+    ).filter(pl.col("balance") < 0)
+    # <copy:03d><Berka account id>, per day: every overdrawn account of every copy
+    kept = {
+        (d, int(a[3:]), b)
+        for d, a, b in raw.select("balance_date", "account_id", "balance").iter_rows()
+    }
+    expected = {
+        (_moved(day), int(account), _cents(balance))  # the raw layer keeps CZK
+        for day, accounts in overdrawn.items()
+        for account, balance in accounts.items()
+    }
+    assert {(d, a, _cents(b)) for d, a, b in kept} == expected
+    assert raw.height == sum(len(a) for a in overdrawn.values()) * COPIES
     with duckdb.connect(str(serving_path(bank.serving)), read_only=True) as con:
         audit = con.execute(
-            """select business_date, status, records_quarantined, message
+            """select business_date, status, records_quarantined
                from ingest_audit where feed = 'deposit_balances' order by business_date"""
         ).fetchall()
-    assert [row[0] for row in audit] == [_moved(d) for d in DAYS]
-    for (day, status, count, message), berka_day in zip(audit, DAYS, strict=True):
-        assert (status, count) == ("loaded", len(overdrawn[berka_day]) * COPIES), day
-        assert "CZ_DEP_BAL_" in message and f"{count} quarantined" in message
+    assert audit == [(_moved(d), "loaded", 0) for d in DAYS]
 
 
 def test_every_client_of_an_open_account_once_per_copy_and_no_crm(bank: Settings) -> None:
