@@ -156,3 +156,26 @@ def test_a_night_rewrites_its_own_month_and_what_changed_before(
     assert late["int_rm_activity_daily"] == ["2026-12-01", "2027-01-01"]
     assert late["mart_rm_attainment"] == ["2026-12-01"]
     assert late["int_rm_deposit_growth_daily"] == ["2027-01-04"]
+
+
+@pytest.mark.parametrize("day", [dt.date(2026, 12, 3), dt.date(2027, 1, 4)])
+def test_re_running_an_earlier_date_changes_no_rm_table(
+    warehouses: dict[str, Path], tmp_path: Path, day: dt.date
+) -> None:
+    """A corrected delivery re-runs its date after later dates were built (the arrival
+    sensor does it by itself). The RM marts must still show the latest loaded day: they
+    were computed as of the run's end date, so a re-run of 12-03 rolled attainment and the
+    nine-grid back to 12-03 while every other mart, and the publication, stayed at 01-05."""
+    home = warehouses["nightly"].parent
+    settings = Settings(home=home, pseudonym_key_file=home / "pseudonym.key")
+    rerun = tmp_path / "rerun.duckdb"
+    shutil.copy(warehouses["nightly"], rerun)
+    window = {
+        "CLIENTMART_RUN_START_DATE": day.isoformat(),
+        "CLIENTMART_RUN_END_DATE": day.isoformat(),
+        "DBT_CLIENTMART_WAREHOUSE_PATH": str(rerun),
+    }
+    _dbt(["run"], {**settings.dbt_env(), **window}, home)
+    for table, order in sorted(COMPARED.items()):
+        sql = f"select * from {table} order by {order}"
+        assert _rows(rerun, sql) == _rows(warehouses["full"], sql), table

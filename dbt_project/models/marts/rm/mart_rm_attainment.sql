@@ -33,14 +33,11 @@ pipeline_metrics as (
 
 ),
 
+-- the latest loaded day, not the run's end date: a re-run of an earlier date (a corrected
+-- delivery) must not turn the later days it does not touch back into plan
 data_through as (
 
-    select
-        case
-            when max(balance_date) > cast('{{ run_end_date() }}' as date)
-                then cast('{{ run_end_date() }}' as date)
-            else max(balance_date)
-        end as data_through_date
+    select max(balance_date) as data_through_date
     from {{ ref('fct_deposit_balance_daily') }}
 
 ),

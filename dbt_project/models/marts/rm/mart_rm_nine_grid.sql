@@ -1,13 +1,10 @@
 {#- The RM's client pool in the nine-grid (familiarity band x attitude) from the latest
     contact of each pool client by that RM (see the YAML for bands and ordering). -#}
+{#- As of the latest loaded day, not the run's end date: a corrected delivery re-runs an
+    earlier date after later ones, and the grid must not roll back to it. -#}
 with as_of as (
 
-    select
-        case
-            when max(last_business_date) > cast('{{ run_end_date() }}' as date)
-                then cast('{{ run_end_date() }}' as date)
-            else max(last_business_date)
-        end as as_of_date
+    select max(last_business_date) as as_of_date
     from {{ ref('int_client_assets_monthly') }}
 
 ),
