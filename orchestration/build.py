@@ -27,11 +27,11 @@ from orchestration.defs.pipeline.jobs import (
     build_schedule,
 )
 from orchestration.defs.serving.assets import (
-    build_freshness_checks,
     build_freshness_sensor,
     build_postgres_asset,
     build_serving_assets,
 )
+from orchestration.defs.serving.freshness import build_freshness_checks
 from orchestration.partitions import daily_partitions, monthly_partitions
 from orchestration.resources import build_resources
 
@@ -50,7 +50,9 @@ def build_definitions(settings: Settings, dbt_project_dir: Path | None = None) -
     # the PostgreSQL serving target, when on: its own job after each successful run
     postgres = [build_postgres_asset(daily)] if settings.postgres_dsn else []
     freshness = build_freshness_checks(
-        [*marts, serving.key, *(a.key for a in postgres)], settings.timezone
+        [*marts, serving.key, *(a.key for a in postgres)],
+        settings.timezone,
+        settings.first_business_date,
     )
 
     pipeline_assets = dg.AssetSelection.assets(raw_feeds, dbt_models, serving)

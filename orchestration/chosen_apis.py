@@ -6,8 +6,8 @@ definitions warns nothing. Why each is chosen is said where it is used:
 - ``partitions_def`` on an ``AssetCheckSpec`` (preview): checks stored per business date
   (orchestration/check_results.py);
 - ``backfill_policy`` on ``@dg.asset`` (beta): a range is one run (orchestration/partitions.py);
-- the time-partition freshness checks and their sensor (superseded by ``FreshnessPolicy``,
-  which is not partition-aware yet: orchestration/defs/serving/assets.py).
+- the freshness checks' sensor (superseded by ``FreshnessPolicy``, which is not
+  partition-aware yet: orchestration/defs/serving/assets.py).
 """
 
 from __future__ import annotations

@@ -19,9 +19,9 @@ SERVING_KEY = dg.AssetKey("serving_publication")
 POSTGRES_KEY = dg.AssetKey("serving_postgres")
 # The swap can meet a file held by a reader on other platforms, the build file a late writer.
 PUBLISH_RETRY = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL)
-# Dagster 1.12+ calls the time-partition freshness checks and their sensor superseded by
-# FreshnessPolicy, which is not partition-aware yet (build_freshness_checks says why)
-SUPERSEDED = "Function `build_(time_partition_freshness_checks|sensor_for_freshness_checks)`"
+# Dagster 1.12+ calls the freshness checks' sensor superseded by FreshnessPolicy, which is
+# not partition-aware yet (build_freshness_sensor says why)
+SUPERSEDED = "Function `build_sensor_for_freshness_checks`"
 
 
 def build_serving_assets(
@@ -126,28 +126,16 @@ def build_postgres_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
     return serving_postgres
 
 
-def build_freshness_checks(
-    asset_keys: Sequence[dg.AssetKey], timezone: str, deadline_cron: str = "0 7 * * *"
-) -> list[dg.AssetChecksDefinition]:
-    """Flag marts (and the publication) whose latest business date is not built by 07:00.
-
-    Why the time-partition freshness checks and not the newer ``FreshnessPolicy`` (which
-    Dagster 1.12+ marks as superseding them): a policy judges an asset by the time of its
-    last materialization, whatever the partition, so a backfill of an old month would make
-    a mart look fresh while last night's date is missing; these checks ask exactly "is the
-    previous business date's partition materialized by the deadline" (dagster-io/dagster
-    discussion #34023: the policy evaluator is not partition-aware yet)."""
-    with chosen(dg.SupersessionWarning, SUPERSEDED):
-        return list(
-            dg.build_time_partition_freshness_checks(
-                assets=list(asset_keys), deadline_cron=deadline_cron, timezone=timezone
-            )
-        )
-
-
 def build_freshness_sensor(checks: Sequence[dg.AssetChecksDefinition]) -> dg.SensorDefinition:
-    """The sensor that evaluates ``build_freshness_checks``' checks, running by default
-    (Dagster's default: stopped). Superseded with them, on purpose (see there)."""
+    """The sensor that evaluates the freshness checks (orchestration/defs/serving/
+    freshness.py), running by default (Dagster's default: stopped).
+
+    Why these checks and not the newer ``FreshnessPolicy`` (which Dagster 1.12+ marks as
+    superseding this sensor): a policy judges an asset by the time of its last
+    materialization, whatever the partition, so a backfill of an old month would make a mart
+    look fresh while last night's date is missing; the checks ask exactly "is the previous
+    business date's partition materialized by the deadline" (dagster-io/dagster discussion
+    #34023: the policy evaluator is not partition-aware yet)."""
     with chosen(dg.SupersessionWarning, SUPERSEDED):
         return dg.build_sensor_for_freshness_checks(
             freshness_checks=list(checks),
