@@ -93,3 +93,30 @@ def test_money_stays_exact_and_odd_types_are_refused():
     assert map_column("t", "e", "ENUM('a', 'b')").postgres_type == "text"
     with pytest.raises(UnsupportedColumnType, match="table t, column v: DuckDB type VARINT"):
         map_column("t", "v", "VARINT")
+
+
+HEAD_OFFICE_ONLY = {"ingest_audit"}  # delivery events of the whole bank: head office reads them
+
+
+def test_every_published_mart_reaches_the_institutions_it_is_about():
+    """A published mart with no institution column and no scope lookup is readable by
+    head-office roles only: mart_rm_pipeline_goals (rm_id, no institution) was empty for
+    every branch manager that docs/serving.md sends to PostgreSQL. Each mart is placed in
+    the tree, or listed here on purpose."""
+    from pathlib import Path
+
+    import yaml
+
+    from clientmart.serving.publish import RESTRICTED_TAGS
+
+    marts = Path(__file__).resolve().parents[2] / "dbt_project" / "models" / "marts"
+    config = load_access_config()
+    scopes = {}
+    for path in marts.rglob("*.yml"):
+        for model in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("models", []):
+            if RESTRICTED_TAGS & set(model.get("config", {}).get("tags", [])):
+                continue
+            columns = [c["name"] for c in model.get("columns", [])]
+            scopes[model["name"]] = table_scope(model["name"], columns, config).kind
+    assert len(scopes) > 10
+    assert {t for t, kind in scopes.items() if kind == "head_office"} == HEAD_OFFICE_ONLY
