@@ -18,6 +18,7 @@ import duckdb
 import pytest
 from dbt_small_bank import (
     DAYS,
+    PSEUDONYM_KEY,
     duckdb_output,
     query,
     run_dbt,
@@ -190,6 +191,28 @@ def test_no_personal_data_in_clear_text(built: dict) -> None:
             if hits[0][0]:
                 leaks.append((table, column, value))
     assert not leaks
+
+
+def test_the_pseudonym_key_is_written_nowhere(built: dict, small_bank: dict) -> None:
+    """The key was a literal in the hashing SQL, so it sat in manifest.json, run_results.json,
+    compiled SQL, dbt's log and the staging views' definitions, where anyone who reads
+    target/ (dbt docs serve serves it) could recompute a published id_number_key. It now
+    reaches DuckDB as a function (clientmart/pseudonym_key.py), and the hashes are as before."""
+    import hashlib
+
+    key = PSEUDONYM_KEY.encode()
+    files = [p for p in small_bank["root"].rglob("*") if p.is_file()]
+    assert any(p.name == "manifest.json" for p in files)
+    assert any(p.suffix == ".log" for p in files)
+    assert [p for p in files if key in p.read_bytes()] == []
+    views = query(
+        built["warehouse"], "select view_name from duckdb_views() where sql like '%sha256%'"
+    )
+    assert {v for (v,) in views} == {"stg_core__clients", "stg_payroll__payments"}
+    (hashed,) = query(
+        built["warehouse"], "select id_number_key from dim_client where client_id = 'C001'"
+    )[0]
+    assert hashed == hashlib.sha256(key + b"110101199001011234").hexdigest()
 
 
 def test_quarantine_and_audit_are_readable(built: dict) -> None:
