@@ -8,12 +8,10 @@ runs are recorded in the instance under ``Settings.dagster`` so ``clientmart ui`
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +36,7 @@ from orchestration.gating import (
     delivered_month_keys,
 )
 from orchestration.partitions import business_date_bounds, dates_between, months_between
+from orchestration.run_lock import IN_PROCESS_TAG, WRITING, fail_abandoned, warehouse_lock
 
 DAGSTER_YAML = PROJECT_ROOT / "dagster.yaml"
 
@@ -87,20 +86,6 @@ def dagster_instance(settings: Settings) -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(prepare_instance_home(settings)))
 
 
-@contextmanager
-def warehouse_lock(settings: Settings) -> Iterator[None]:
-    """One in-process run writing the build warehouse at a time (the daemon queue's rule)."""
-    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    with open(settings.warehouse.parent / ".run.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-IN_PROCESS_TAG = "clientmart/in_process"
-_WRITING = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
 QUEUE_POLL_SECONDS = 5.0
 
 
@@ -151,16 +136,12 @@ def wait_for_other_writers(
     announced: set[str] = set()
     while True:
         writers = instance.get_runs(
-            dg.RunsFilter(tags={WRITES_WAREHOUSE_TAG: "true"}, statuses=_WRITING)
+            dg.RunsFilter(tags={WRITES_WAREHOUSE_TAG: "true"}, statuses=WRITING)
         )
         waiting_for = []
         for run in writers:
             if run.tags.get(IN_PROCESS_TAG) == "true":
-                message = (
-                    f"run {run.run_id} was left running by a process that ended without "
-                    "finishing it (found by the next in-process run holding the warehouse lock)"
-                )
-                instance.report_run_failed(run, message)
+                fail_abandoned(instance, [run], "the next in-process run")
                 progress(f"marked run {run.run_id[:8]} failed: its process is gone")
             else:
                 waiting_for.append(run)

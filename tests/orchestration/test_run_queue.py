@@ -73,3 +73,24 @@ def test_the_cli_gives_up_with_a_message_naming_the_run(tmp_path, monkeypatch):
         wait_for_other_writers(settings, instance)
     assert "CLIENTMART_RUN_QUEUE_WAIT_MINUTES" in str(error.value)
     assert _status(instance, daemon_run) == dg.DagsterRunStatus.STARTED
+
+
+def test_the_sensor_heals_a_run_a_killed_cli_process_left_running(settings: Settings):
+    """Only the next CLI run healed such a run, so a night killed in the middle kept the
+    arrival sensor skipping ("a run is queued or running") until someone ran one by hand.
+    The sensor marks it failed when nobody holds the warehouse lock, and only then."""
+    from orchestration.defs.pipeline.jobs import MONTH_JOB_NAME
+    from orchestration.run_lock import fail_abandoned_in_process_runs, warehouse_lock
+
+    instance = dagster_instance(settings)
+    jobs = (JOB_NAME, MONTH_JOB_NAME)
+    stale = _running(instance, **{IN_PROCESS_TAG: "true"})
+    daemon_run = _running(instance)  # the daemon's: its worker is not a CLI process
+    with warehouse_lock(settings):  # a CLI run is alive: its run is not abandoned
+        assert fail_abandoned_in_process_runs(settings, instance, jobs) == []
+    assert _status(instance, stale) == dg.DagsterRunStatus.STARTED
+
+    assert fail_abandoned_in_process_runs(settings, instance, jobs) == [stale.run_id]
+    assert _status(instance, stale) == dg.DagsterRunStatus.FAILURE
+    assert _status(instance, daemon_run) == dg.DagsterRunStatus.STARTED
+    assert fail_abandoned_in_process_runs(settings, instance, jobs) == []

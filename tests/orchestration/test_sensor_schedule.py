@@ -137,6 +137,24 @@ def test_sensor_skips_a_date_a_run_already_built(settings, defs):
     assert _tick(defs, instance).run_requests == []
 
 
+def test_a_night_killed_in_the_middle_no_longer_blocks_the_sensor(settings, defs):
+    """A CLI run whose process was killed stayed "started": every later tick skipped with
+    "a run is queued or running" until someone ran a date by hand."""
+    from orchestration.run_lock import IN_PROCESS_TAG
+
+    instance = dg.DagsterInstance.ephemeral()
+    killed = instance.create_run_for_job(
+        defs.resolve_job_def(JOB_NAME), tags={IN_PROCESS_TAG: "true"}
+    )
+    instance.handle_run_event(
+        killed.run_id, dg.DagsterEvent(dg.DagsterEventType.RUN_START.value, job_name=JOB_NAME)
+    )
+    assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.STARTED
+    deliver_date(settings.landing, DAY)
+    assert [r.partition_key for r in _tick(defs, instance).run_requests] == [DAY.isoformat()]
+    assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
+
+
 def _successful_run(defs, instance, job_name: str, tags: dict[str, str]) -> dg.DagsterRun:
     """A run of ``job_name`` recorded as succeeded with ``tags`` (as a CLI or daemon run)."""
     run = instance.create_run_for_job(defs.resolve_job_def(job_name), tags=tags)

@@ -29,6 +29,7 @@ from orchestration.gating import (
     delivered_month_keys,
     failed_dates_before,
 )
+from orchestration.run_lock import fail_abandoned_in_process_runs
 
 
 def build_arrival_sensor(
@@ -49,6 +50,10 @@ def build_arrival_sensor(
     )
     def landing_arrival(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         requested: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+        for run_id in fail_abandoned_in_process_runs(
+            settings, context.instance, (job.name, month_job.name)
+        ):
+            context.log.warning(f"marked run {run_id} failed: its CLI process is gone")
         if active_runs(context.instance, job.name) or active_runs(context.instance, month_job.name):
             return dg.SensorResult(skip_reason="a business-date or month run is queued or running")
         newest = dt.date.today() + dt.timedelta(days=1)  # partitions end tomorrow at most
