@@ -868,8 +868,10 @@ def publish(
                 limit = memory_limit or "DuckDB's default, 80% of RAM"
                 raise PublishError(
                     f"the publication ran out of DuckDB memory under its memory limit {limit} "
-                    f"(CLIENTMART_PUBLISH_MEMORY_LIMIT): raise it and publish again; the "
-                    f"previous publication is still served. DuckDB: {exc}"
+                    "(CLIENTMART_PUBLISH_MEMORY_LIMIT): raise it and run the date again "
+                    "(CLIENTMART_PUBLISH_MEMORY_LIMIT=4GB clientmart run --date D, so the "
+                    "later dates stop waiting for it; docs/runbook.md); the previous "
+                    f"publication is still served. DuckDB: {exc}"
                 ) from exc
             raise
         con.close()
