@@ -59,13 +59,34 @@ def failed_dates_before(
     job_name: str,
     date: dt.date,
     allowed: Iterable[dt.date] = (),
+    limit: int = 1000,
 ) -> list[dt.date]:
-    """Earlier dates whose last run failed (and are not allowed past): ``date`` must wait."""
+    """Earlier dates whose last run failed (and are not allowed past): ``date`` must wait.
+
+    A date is allowed past by ``allowed`` (this run's ``--allow-past``) or by a successful
+    run that was allowed past it after its failure: going past a date is decided once, not
+    again every night (the sensor, the schedule and later runs carry no ``--allow-past``).
+    A run of the date that fails after that decision holds later dates again."""
     allowed = set(allowed)
+    last: dict[dt.date, dg.RunRecord] = {}
+    waived: dict[dt.date, dt.datetime] = {}  # date -> newest successful run allowed past it
+    records = instance.get_run_records(
+        dg.RunsFilter(job_name=job_name, statuses=_FINISHED), limit=limit
+    )  # newest first
+    for record in records:
+        run = record.dagster_run
+        for d in run_dates(run.tags):
+            last.setdefault(d, record)
+        if run.status == dg.DagsterRunStatus.SUCCESS:
+            for d in parse_allowed(run.tags):
+                waived.setdefault(d, record.create_timestamp)
     return sorted(
         d
-        for d, status in last_status_by_date(instance, job_name).items()
-        if d < date and status == dg.DagsterRunStatus.FAILURE and d not in allowed
+        for d, record in last.items()
+        if d < date
+        and record.dagster_run.status == dg.DagsterRunStatus.FAILURE
+        and d not in allowed
+        and not (d in waived and waived[d] > record.create_timestamp)
     )
 
 

@@ -184,6 +184,33 @@ def test_later_date_waits_for_an_earlier_failed_date(settings, defs):
     assert f"waits for failed date(s) {earlier}" in result.skip_message
 
 
+def test_going_past_a_failed_date_is_decided_once(settings, defs):
+    """`run --date D+1 --allow-past D` let that one run through, and every later night
+    (the sensor, the backstop, a run without the flag) waited for D again. A retry of D that
+    fails after the decision holds later dates again."""
+    from orchestration.gating import ALLOW_PAST_TAG, failed_dates_before
+
+    instance = dg.DagsterInstance.ephemeral()
+    job = defs.resolve_job_def(JOB_NAME)
+    bad, past, later = DAY - dt.timedelta(days=2), DAY - dt.timedelta(days=1), DAY
+    failed = instance.create_run_for_job(job, tags={"dagster/partition": bad.isoformat()})
+    instance.report_run_failed(failed)
+    assert failed_dates_before(instance, JOB_NAME, later) == [bad]
+    _successful_run(
+        defs,
+        instance,
+        JOB_NAME,
+        {"dagster/partition": past.isoformat(), ALLOW_PAST_TAG: bad.isoformat()},
+    )
+    assert failed_dates_before(instance, JOB_NAME, later) == []
+    deliver_date(settings.landing, later)
+    assert [r.partition_key for r in _tick(defs, instance).run_requests] == [later.isoformat()]
+
+    retried = instance.create_run_for_job(job, tags={"dagster/partition": bad.isoformat()})
+    instance.report_run_failed(retried)
+    assert failed_dates_before(instance, JOB_NAME, later) == [bad]
+
+
 def _schedule_tick(defs, instance, local_time: dt.datetime, name: str = "nightly_backstop"):
     schedule = defs.resolve_schedule_def(name)
     context = dg.build_schedule_context(
