@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import tempfile
 import time
 from collections.abc import Sequence
@@ -169,6 +170,7 @@ def load_publication(
                 _prepare_schemas(cur)
                 created = _sync_roles(cur, roles)
                 held = _held_load(cur)
+                _refuse_older(held, publication_id)
                 changes = _changes_since(recorded, held.publication_id if held else None)
                 marts = _marts_present(cur)
                 counts: dict[str, int] = {}
@@ -486,6 +488,25 @@ def _sync_roles(cur: psycopg.Cursor, roles: Sequence[InstitutionRole]) -> list[s
             HEAD_OFFICE_LEVEL,
         )
     return created
+
+
+_PUBLISHED_AT = re.compile(r"\d{8}T\d{6}")  # a publication id starts with its UTC time
+
+
+def _refuse_older(held: HeldLoad | None, publication_id: str) -> None:
+    """Refuse to replace the publication PostgreSQL holds with an older one: a load that
+    waited on the lock (or a hand load of an older copy) while a newer publication was
+    loaded would put BI back a night. Ids of another shape (tests, earlier releases) are
+    not compared."""
+    if held is None:
+        return
+    mine, theirs = _PUBLISHED_AT.match(publication_id), _PUBLISHED_AT.match(held.publication_id)
+    if mine and theirs and theirs.group() > mine.group():
+        raise PostgresLoadError(
+            f"PostgreSQL holds publication {held.publication_id}, newer than "
+            f"{publication_id}: nothing was changed there. Load the serving copy's latest "
+            "publication (clientmart load-postgres)."
+        )
 
 
 def _held_load(cur: psycopg.Cursor) -> HeldLoad | None:

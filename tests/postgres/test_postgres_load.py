@@ -324,3 +324,19 @@ def test_values_survive_the_trip_exactly(
         "机构",
     )
     assert rows[1] == (2,) + (None,) * 15
+
+
+def test_an_older_publication_never_replaces_a_newer_one(
+    serving_database, settings_for, bank, tmp_path, postgres_server
+):
+    """A load that waited on the loader's lock while a newer publication was loaded (or a
+    hand load of an older copy) replaced it, and BI went back a night."""
+    settings = settings_for(serving_database)
+    older, newer = "20261207T232937-6c5507f7", "20261207T233142-0c0d02c6"
+    old_copy = bank.build(tmp_path / "v1" / "clientmart.duckdb", older, version=1)
+    new_copy = bank.build(tmp_path / "v2" / "clientmart.duckdb", newer, version=2)
+    load_publication(settings, new_copy, newer)
+    with pytest.raises(PostgresLoadError, match=f"holds publication {newer}, newer than {older}"):
+        load_publication(settings, old_copy, older)
+    assert read_totals(super_dsn(postgres_server, serving_database)) == duck_totals(new_copy)
+    assert [pid for pid, _ in loaded_publications(settings)] == [newer]
