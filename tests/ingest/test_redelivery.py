@@ -61,7 +61,7 @@ def test_correction_replaces_the_file_records(reference_bank, land):
     land(
         "deposit_balances",
         "db.csv",
-        HEADER + rows(DAY, 30) + rows(DAY, 1, "-1").replace("A0", "Z0"),
+        HEADER + rows(DAY, 30) + rows(DAY, 1, "1x").replace("A0", "Z0"),
         count=31,
     )
     first = ingest_feed(reference_bank, "deposit_balances", DAY)
