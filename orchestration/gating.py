@@ -39,19 +39,30 @@ def run_dates(tags: Mapping[str, str]) -> list[dt.date]:
     return []
 
 
+def _finished_records(
+    instance: dg.DagsterInstance, job_name: str, limit: int
+) -> Sequence[dg.RunRecord]:
+    """The job's finished runs, newest first."""
+    return instance.get_run_records(
+        dg.RunsFilter(job_name=job_name, statuses=_FINISHED), limit=limit
+    )
+
+
+def _last_run_by_date(records: Iterable[dg.RunRecord]) -> dict[dt.date, dg.RunRecord]:
+    """The first record (of newest-first ``records``) of each business date."""
+    last: dict[dt.date, dg.RunRecord] = {}
+    for record in records:
+        for date in run_dates(record.dagster_run.tags):
+            last.setdefault(date, record)
+    return last
+
+
 def last_status_by_date(
     instance: dg.DagsterInstance, job_name: str, limit: int = 1000
 ) -> dict[dt.date, dg.DagsterRunStatus]:
     """Status of the most recent finished run of each business date."""
-    last: dict[dt.date, dg.DagsterRunStatus] = {}
-    records = instance.get_run_records(
-        dg.RunsFilter(job_name=job_name, statuses=_FINISHED), limit=limit
-    )  # newest first
-    for record in records:
-        run = record.dagster_run
-        for date in run_dates(run.tags):
-            last.setdefault(date, run.status)
-    return last
+    last = _last_run_by_date(_finished_records(instance, job_name, limit))
+    return {date: record.dagster_run.status for date, record in last.items()}
 
 
 def failed_dates_before(
@@ -68,17 +79,12 @@ def failed_dates_before(
     again every night (the sensor, the schedule and later runs carry no ``--allow-past``).
     A run of the date that fails after that decision holds later dates again."""
     allowed = set(allowed)
-    last: dict[dt.date, dg.RunRecord] = {}
+    records = _finished_records(instance, job_name, limit)
+    last = _last_run_by_date(records)
     waived: dict[dt.date, dt.datetime] = {}  # date -> newest successful run allowed past it
-    records = instance.get_run_records(
-        dg.RunsFilter(job_name=job_name, statuses=_FINISHED), limit=limit
-    )  # newest first
     for record in records:
-        run = record.dagster_run
-        for d in run_dates(run.tags):
-            last.setdefault(d, record)
-        if run.status == dg.DagsterRunStatus.SUCCESS:
-            for d in parse_allowed(run.tags):
+        if record.dagster_run.status == dg.DagsterRunStatus.SUCCESS:
+            for d in parse_allowed(record.dagster_run.tags):
                 waived.setdefault(d, record.create_timestamp)
     return sorted(
         d
