@@ -15,7 +15,6 @@ counts and observed values.
 
 from __future__ import annotations
 
-import calendar
 import contextlib
 import datetime as dt
 import os
@@ -87,12 +86,7 @@ class ValidationSummary:
 
 
 def _date_window(feed: Feed, business_date: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    if feed.grain == "monthly":
-        last = calendar.monthrange(business_date.year, business_date.month)[1]
-        low, high = business_date.replace(day=1), business_date.replace(day=last)
-    else:
-        window = dt.timedelta(days=feed.date_window_days)
-        low, high = business_date - window, business_date + window
+    low, high = feed.delivery_window(business_date)
     return dt.datetime.combine(low, dt.time()), dt.datetime.combine(high, dt.time())
 
 

@@ -321,20 +321,13 @@ def column_rules(col: Column) -> list[Check]:
 
 
 def delivery_date_rule(feed: Feed, business_date: dt.date) -> list[Check]:
-    """The record's business date must be the delivery folder's (its month, monthly feeds),
-    or within the feed's ``date_window_days`` of it."""
+    """The record's business date must lie in the delivery's window (``Feed.delivery_window``:
+    the folder's date, its month for monthly feeds, or ``date_window_days`` either side)."""
     if feed.date_column is None:
         return []
     value = pl.col(feed.date_column)
-    expected = business_date.replace(day=1) if feed.grain == "monthly" else business_date
-    if feed.grain == "monthly" and feed.column(feed.date_column).type == "date":
-        value = value.dt.month_start()
-    if feed.date_window_days:
-        window = dt.timedelta(days=feed.date_window_days)
-        inside = value.is_between(pl.lit(expected - window), pl.lit(expected + window))
-        broken = value.is_not_null() & ~inside
-    else:
-        broken = value.is_not_null() & (value != pl.lit(expected))
+    low, high = feed.delivery_window(business_date)
+    broken = value.is_not_null() & ~value.is_between(pl.lit(low), pl.lit(high))
     return [(f"date_matches_delivery:{feed.date_column}", broken)]
 
 

@@ -7,6 +7,7 @@ so the contract is written down once.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -75,6 +76,16 @@ class Feed:
 
     def column(self, name: str) -> Column:
         return self.column_index[name]
+
+    def delivery_window(self, business_date: dt.date) -> tuple[dt.date, dt.date]:
+        """First and last value ``date_column`` may hold in the delivery of ``business_date``:
+        the folder's date (``date_window_days`` either side of it), or its month for a
+        monthly feed."""
+        if self.grain == "monthly":
+            first = business_date.replace(day=1)
+            return first, (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+        window = dt.timedelta(days=self.date_window_days)
+        return business_date - window, business_date + window
 
     @property
     def names(self) -> list[str]:

@@ -44,7 +44,7 @@ def fail_abandoned(instance: dg.DagsterInstance, runs: list[dg.DagsterRun], foun
         instance.report_run_failed(
             run,
             f"run {run.run_id} was left running by a process that ended without finishing it "
-            f"(found by {found_by}, while nobody held the warehouse lock)",
+            f"(found by {found_by})",
         )
 
 
@@ -77,7 +77,7 @@ def fail_abandoned_in_process_runs(
                 for r in (instance.get_run_by_id(i) for i in alive)
                 if r is not None and r.status in WRITING
             ]
-            fail_abandoned(instance, runs, "the arrival sensor")
+            fail_abandoned(instance, runs, "the arrival sensor, with the warehouse lock free")
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
     return [r.run_id for r in runs]

@@ -141,7 +141,9 @@ def wait_for_other_writers(
         waiting_for = []
         for run in writers:
             if run.tags.get(IN_PROCESS_TAG) == "true":
-                fail_abandoned(instance, [run], "the next in-process run")
+                fail_abandoned(
+                    instance, [run], "the next in-process run, holding the warehouse lock"
+                )
                 progress(f"marked run {run.run_id[:8]} failed: its process is gone")
             else:
                 waiting_for.append(run)
