@@ -21,11 +21,15 @@
     double-counts. Derived figures (month-end, average, coverage) follow in the same
     statement. Rows of one entity and date are added up (as one day).
 
-    The month's progress (`days_covered`) is month-wide: the last calendar day of the month
-    for which any entity has a balance; `days_loaded` counts the days of the month for which
-    any entity has a balance; the month is complete when every calendar day is loaded.
-    Missing days inside the covered range count as zero balance (a closed account, an
-    account not yet opened).
+    The month's progress is month-wide. Its covered range runs from the first calendar day
+    of the month for which any entity has a balance to the last (`last_business_date`), and
+    `days_covered` counts it: the 1st to the latest loaded day in a month loaded from its
+    start, but from the first delivered day in the month a bank's data begins in (a bank
+    that goes live on the 25th has no balances of the 1st to the 24th, known to be zero or
+    otherwise, so they do not divide its average). `days_loaded` counts the days of the
+    month for which any entity has a balance; the month is complete when every calendar day
+    is loaded. Missing days inside the covered range count as zero balance (a closed
+    account, an account not yet opened).
 
     Arguments: day_rows (relation with the columns below, one row per entity and day),
     key_column, date_column, amount_column, attribute_columns (taken from the entity's
@@ -55,7 +59,11 @@ window_rows as {{ inline_cte() }} (
     {%- endif %}
 )
 {%- endset -%}
-{%- set stored_columns = {'stored_days_loaded': 'max(days_loaded)'} -%}
+{#- the stored month's days before its covered range (0 in a month loaded from its 1st) -#}
+{%- set stored_columns = {
+    'stored_days_loaded': 'max(days_loaded)',
+    'stored_days_before_covered': 'max(' ~ dbt.datediff('month_start', 'last_business_date', 'day') ~ ' + 1 - days_covered)',
+} -%}
 {#- the plan decided first: a night's statement then has no branch summing a month again -#}
 {%- set decided = decided_month_plan('with ' ~ window_cte ~ ',\n' ~ month_plan_ctes('window_rows', 'balance_date', stored_columns=stored_columns), [day_rows]) -%}
 
@@ -174,23 +182,32 @@ folded as (
     {%- endif %}
 ),
 
+new_dates as (
+    select month_start, count(distinct balance_date) as dates_loaded, min(balance_date) as first_date
+    from new_days
+    group by month_start
+),
+
+-- the month's covered range: an appended month keeps its stored first day, a recomputed one
+-- starts on the first day of it that has any balance
 month_progress as (
     select
         mf.month_start,
+        case
+            when p.action = 'append'
+                then cast({{ dbt.dateadd('day', 'p.stored_days_before_covered', 'mf.month_start') }} as date)
+            else nd.first_date
+        end as first_covered_date,
         mf.last_business_date,
-        case when p.action = 'append' then p.stored_days_loaded else 0 end as kept_days_loaded
+        case when p.action = 'append' then p.stored_days_loaded else 0 end as kept_days_loaded,
+        coalesce(nd.dates_loaded, 0) as new_dates_loaded
     from (
         select month_start, max(last_balance_date) as last_business_date
         from folded
         group by month_start
     ) as mf
     inner join plan as p on mf.month_start = p.month_start
-),
-
-new_dates as (
-    select month_start, count(distinct balance_date) as dates_loaded
-    from new_days
-    group by month_start
+    left join new_dates as nd on mf.month_start = nd.month_start
 ),
 
 measured as (
@@ -198,11 +215,10 @@ measured as (
         f.*,
         mp.last_business_date,
         cast({{ dbt.datediff('f.month_start', dbt.dateadd('month', 1, 'f.month_start'), 'day') }} as integer) as days_in_month,
-        cast({{ dbt.datediff('f.month_start', 'mp.last_business_date', 'day') }} + 1 as integer) as days_covered,
-        cast(mp.kept_days_loaded + coalesce(nd.dates_loaded, 0) as integer) as days_loaded
+        cast({{ dbt.datediff('mp.first_covered_date', 'mp.last_business_date', 'day') }} + 1 as integer) as days_covered,
+        cast(mp.kept_days_loaded + mp.new_dates_loaded as integer) as days_loaded
     from folded as f
     inner join month_progress as mp on f.month_start = mp.month_start
-    left join new_dates as nd on f.month_start = nd.month_start
 )
 
 select

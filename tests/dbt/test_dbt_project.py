@@ -113,16 +113,17 @@ def test_client_assets_hand_computed(built: dict) -> None:
     )
     got = {(r[0], r[1].isoformat()): r[2:] for r in rows}
     d = Decimal
-    # C001: 1000 + 5000 CNY in two sub-branches, 2 of January's 31 days loaded
+    # C001: 1000 + 5000 CNY in two sub-branches. The bank's data begins on 2026-01-30, so
+    # January averages its 2 delivered days (the 1st to the 29th are unknown, not zero)
     assert got[("C001", "2026-01-01")] == (
         d("6000.00"),
-        d("64.52") + d("322.58"),
+        d("1000.00") + d("5000.00"),
         d("60000.00"),
-        d("3870.97"),  # 120000 / 31
+        d("60000.00"),  # 120000 / 2
         False,  # January ran to its 31st but only 2 of its days were ever loaded
     )
-    # C002: USD 100 at 7.12345 (712.345 -> 712.35 half-up) and 7.10 -> 1422.35 / 31
-    assert got[("C002", "2026-01-01")][:2] == (d("710.00"), d("45.88"))
+    # C002: USD 100 at 7.12345 (712.345 -> 712.35 half-up) and 7.10 -> 1422.35 / 2 = 711.175
+    assert got[("C002", "2026-01-01")][:2] == (d("710.00"), d("711.18"))
     # C003: account closed after 2026-02-01: month-end 0, average 2,000,000 / 2 days
     assert got[("C003", "2026-02-01")][:2] == (d("0.00"), d("1000000.00"))
     assert got[("C003", "2026-02-01")][4] is False  # February is month-to-date

@@ -90,15 +90,20 @@ def _oracle(
             daily[("wealth", r["holding_id"], month)][day] = money(parse_amount(r["market_value"]))
             owner[("wealth", r["holding_id"])] = r["client_id"]
 
-    covered: dict[dt.date, int] = defaultdict(int)  # month -> last day of month with data
+    # month -> its first and last day with data: the average divides by the days between
+    # (a bank whose data begins mid-month averages its first month from its first day)
+    first: dict[dt.date, int] = {}
+    last_day: dict[dt.date, int] = defaultdict(int)
     for (_kind, _key, month), days in daily.items():
-        covered[month] = max(covered[month], max(d.day for d in days))
+        first[month] = min(first.get(month, 31), min(d.day for d in days))
+        last_day[month] = max(last_day[month], max(d.day for d in days))
+    covered = {month: last_day[month] - first[month] + 1 for month in first}
 
     totals: dict[tuple[str, dt.date], dict[str, Decimal]] = defaultdict(
         lambda: defaultdict(Decimal)
     )
     for (kind, key, month), days in daily.items():
-        last = month.replace(day=covered[month])
+        last = month.replace(day=last_day[month])
         if deposits_at_booking and kind == "deposit":
             branch = branch_of(booked[(kind, key)])
         else:

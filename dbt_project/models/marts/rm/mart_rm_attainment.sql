@@ -33,11 +33,14 @@ pipeline_metrics as (
 
 ),
 
--- the latest loaded day, not the run's end date: a re-run of an earlier date (a corrected
--- delivery) must not turn the later days it does not touch back into plan
+-- the loaded days: through the latest, not the run's end date (a re-run of an earlier date,
+-- a corrected delivery, must not turn the later days it does not touch back into plan), and
+-- from the bank's first delivered day (the days before it have no actuals, not zero ones)
 data_through as (
 
-    select max(balance_date) as data_through_date
+    select
+        min(balance_date) as data_from_date,
+        max(balance_date) as data_through_date
     from {{ ref('fct_deposit_balance_daily') }}
 
 ),
@@ -130,12 +133,14 @@ rm_days as (
         plan_days.working_day_of_month,
         plan_days.working_days_in_month,
         plan_days.week_of_month,
-        plan_days.calendar_date <= data_through.data_through_date as is_actual_loaded,
+        plan_days.calendar_date between data_through.data_from_date and data_through.data_through_date
+            as is_actual_loaded,
         plan_days.target_value,
         plan_days.plan_linear_cum_value,
         plan_days.plan_front_loaded_cum_value,
         case
             when plan_days.calendar_date > data_through.data_through_date then null
+            when plan_days.calendar_date < data_through.data_from_date then null
             when plan_days.metric = 'deposit_growth' then deposit_latest.deposit_growth_cny
             else coalesce(flow_cumulative.actual_cum_value, 0)
         end as actual_cum_value,
