@@ -219,6 +219,14 @@ def _read_pieces(
         raise DeliveryRefused(
             "empty_file", f"{source}: the file has no header line; re-deliver it with its header"
         )
+    if "\r" in header:
+        # a lone CR is no line end here, and Python's csv reader stops on it unquoted
+        raise DeliveryRefused(
+            "line_endings",
+            f"{source}: line 1: the header holds a carriage return not followed by a line feed "
+            f"({header[:80]!r}): lines must end in LF or CRLF (a file with CR-only line ends, "
+            f"or a stray CR in the header); re-deliver it with LF or CRLF line ends",
+        )
     delimiter = _detect_delimiter(header, feed, source)
     headers = _distinct_extras(feed, _split_header(header, delimiter))
     columns, extras = map_header(feed, headers, source)

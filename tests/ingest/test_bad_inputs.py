@@ -243,6 +243,20 @@ def test_wrong_delimiter_is_refused(reference_bank, land):
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        (HEADER + GOOD).replace("\n", "\r"),  # CR-only line ends (an old Mac export)
+        HEADER.replace("client_id", "client\rid") + GOOD,  # a stray CR inside the header
+    ],
+)
+def test_a_carriage_return_in_the_header_refuses_the_file_by_name(reference_bank, land, text):
+    land("deposit_balances", "db.csv", text, count=40)
+    message = refused(reference_bank)
+    assert "db.csv: line 1: the header holds a carriage return" in message
+    assert "re-deliver it with LF or CRLF line ends" in message
+
+
+@pytest.mark.parametrize(
     ("bad", "fault"),
     [
         (
