@@ -19,7 +19,10 @@
     So a night reads the day's rows and one row per entity of the open month, never the
     month's daily history; a re-run reads the month's days once. Re-running a date never
     double-counts. Derived figures (month-end, average, coverage) follow in the same
-    statement. Rows of one entity and date are added up (as one day).
+    statement. An entity delivered twice for one date (in two files of the date's folder:
+    a second extract, a copy re-sent under another name or with other line endings) counts
+    once, as the last file by name has it, as for deposit balances in
+    fct_deposit_balance_daily: its rows added up counted a re-sent holding twice.
 
     The month's progress is month-wide. Its covered range runs from the first calendar day
     of the month for which any entity has a balance to the last (`last_business_date`), and
@@ -36,15 +39,19 @@
     latest day in the month) and optionally partition_column (the raw layer's business_date,
     so that only the window's Parquet partitions are read) and one_row_per_entity_day (true
     when day_rows is unique per entity and date, as a tested fact table is: the day rows are
-    then not grouped again).
+    then not grouped again; otherwise `file_column` names the delivering file, whose last by
+    name wins).
 -#}
-{% macro balance_accumulation(day_rows, key_column, date_column, amount_column, attribute_columns, partition_column=none, one_row_per_entity_day=false) %}
+{% macro balance_accumulation(day_rows, key_column, date_column, amount_column, attribute_columns, partition_column=none, one_row_per_entity_day=false, file_column='_source_file') %}
 {%- set attributes = attribute_columns | join(', ') -%}
 {%- set day_columns -%}
         {{ key_column }} as entity_key,
         cast({{ dbt.date_trunc('month', date_column) }} as date) as month_start,
         {{ date_column }} as balance_date,
         {{ amount_column }} as amount_cny,
+        {%- if not one_row_per_entity_day %}
+        {{ file_column }} as source_file,
+        {%- endif %}
         {{ attributes }}
 {%- endset -%}
 
@@ -96,7 +103,7 @@ new_rows as {{ inline_cte() }} (
     {%- endif %}
 ),
 
--- one row per entity and day (rows of one entity and date are added up)
+-- one row per entity and day (an entity in several files of the date: the last file's row)
 new_days as {{ inline_cte() }} (
     {%- if one_row_per_entity_day %}
     select * from new_rows
@@ -106,9 +113,9 @@ new_days as {{ inline_cte() }} (
         month_start,
         balance_date,
         action,
-        sum(amount_cny) as amount_cny,
+        {{ value_at_max('amount_cny', 'source_file') }} as amount_cny,
         {%- for col in attribute_columns %}
-        max({{ col }}) as {{ col }}{{ "," if not loop.last }}
+        {{ value_at_max(col, 'source_file') }} as {{ col }}{{ "," if not loop.last }}
         {%- endfor %}
     from new_rows
     group by entity_key, month_start, balance_date, action
