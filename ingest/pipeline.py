@@ -159,6 +159,14 @@ def _control_count(landed: LandedFile, source: str) -> int:
     return int(text)
 
 
+def _declared_count(landed: LandedFile) -> int | None:
+    """The count the control file declares now, None when it holds no count."""
+    try:
+        return _control_count(landed, landed.name)
+    except DeliveryRefused:
+        return None
+
+
 def _audit_row(feed: str, result: FileResult, started: dt.datetime) -> dict[str, object]:
     return {
         "feed": feed,
@@ -422,9 +430,10 @@ def _lines(lines: list[int], bad: int) -> str:
 def _settled(
     settings: Settings, feed: Feed, business_date: dt.date, landed: LandedFile
 ) -> tuple[FileResult | None, list[dict]]:
-    """From the audit: the result of a file already ingested with this content (the same
-    content again, the content in force back after a refused correction, or a refusal not
-    re-delivered), else None (new, or a correction), with the file's earlier events."""
+    """From the audit: the result of a file already ingested with this content and count
+    (the same content again, the content in force back after a refused correction, or a
+    refusal not re-delivered), else None (new, or a correction of the file or of its control
+    file), with the file's earlier events."""
     started = _now()
     events = _previous(settings, feed.name, business_date, landed.name)
     last = events[-1] if events else None
@@ -435,6 +444,10 @@ def _settled(
         if in_force is None or in_force["checksum"] != landed.checksum:
             return None, events
         last = in_force  # a refused correction, then the published content again
+    if _declared_count(landed) != last["control_count"]:
+        # the control file was corrected (a count refused before, now right) or changed to
+        # another count: the delivery is read and checked again, whatever the files' times
+        return None, events
     redelivered = _utc_naive(landed.delivered_at) > last["finished_at"]
     if last["status"] != "refused":
         in_force = next(e for e in reversed(events) if e["status"] in PUBLISHED)

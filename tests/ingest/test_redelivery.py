@@ -108,6 +108,43 @@ def test_the_published_content_back_after_a_refused_correction_is_not_loaded_aga
     assert statuses.to_list() == ["loaded", "refused", "skipped_identical"]
 
 
+def test_a_corrected_control_file_is_read_again_whatever_its_time(reference_bank, land):
+    """A delivery refused for its count, whose control file alone is then corrected with an
+    older modification time (as `rsync -t`, `cp -p` or a file server with a slow clock leave
+    it), is read again and loaded: it stayed refused as `unchanged_refusal`, with the old
+    count in its message."""
+    path = land("deposit_balances", "db.csv", HEADER + rows(DAY, 3), count=4)
+    refused = ingest_feed(reference_bank, "deposit_balances", DAY)
+    assert refused.files[0].status == "refused" and "control count 4" in refused.files[0].message
+    control = path.with_name("db.csv.ok")
+    control.write_text("3\n")
+    past = time.time() - 3600
+    os.utime(control, (past, past))
+    os.utime(path, (past, past))
+    fixed = ingest_feed(reference_bank, "deposit_balances", DAY)
+    assert fixed.ok and fixed.files[0].status == "loaded"
+    assert raw_rows(reference_bank).height == 3
+
+
+def test_a_wrong_count_on_a_loaded_file_is_refused_not_skipped(reference_bank, land):
+    """The data file unchanged, its control file changed to another count: the delivery is
+    checked again and refused (the published rows kept), not `skipped_identical` with the
+    old count in the audit."""
+    path = land("deposit_balances", "db.csv", HEADER + rows(DAY, 3))
+    assert ingest_feed(reference_bank, "deposit_balances", DAY).files[0].status == "loaded"
+    control = path.with_name("db.csv.ok")
+    control.write_text("4\n")
+    future = time.time() + 5
+    os.utime(control, (future, future))
+    again = ingest_feed(reference_bank, "deposit_balances", DAY)
+    assert not again.ok and again.files[0].status == "refused"
+    assert again.files[0].control_count == 4
+    assert "control count 4 disagrees" in again.files[0].message
+    assert raw_rows(reference_bank).height == 3
+    audit = store.read_audit(reference_bank.raw, DAY, "deposit_balances")
+    assert audit["control_count"].to_list() == [3, 4]
+
+
 def test_late_earlier_date_is_taken_the_same_way(reference_bank, land, settings):
     later = DAY + dt.timedelta(days=1)
     land("deposit_balances", "db.csv", HEADER + rows(later, 2), day=later)
