@@ -35,7 +35,9 @@ day_snapshot as (
         on snapshots.snapshot_date <= target_days.calendar_date
     group by target_days.calendar_date, target_days.month_start, target_days.month_end_date
 
-)
+),
+
+{{ pipeline_snapshot_ctes('day_snapshot') }}
 
 select
     pipeline.rm_id,
@@ -47,7 +49,7 @@ select
     {{ to_money('sum(pipeline.expected_amount_cny)') }} as open_pipeline_cny,
     {{ to_money('sum(pipeline.expected_amount_cny * weights.stage_weight)') }} as weighted_pipeline_cny
 from day_snapshot
-inner join {{ ref('stg_crm__pipeline') }} as pipeline
+inner join pipeline
     on pipeline.business_date = day_snapshot.snapshot_date
 inner join {{ ref('pipeline_stage_weights') }} as weights
     on pipeline.stage = weights.stage

@@ -67,6 +67,8 @@ checkpoint_snapshot as (
 
 ),
 
+{{ pipeline_snapshot_ctes('checkpoint_snapshot') }},
+
 secured as (
 
     select
@@ -76,7 +78,7 @@ secured as (
         checkpoint_snapshot.checkpoint,
         sum(pipeline.expected_amount_cny * weights.stage_weight) as weighted_pipeline_cny
     from checkpoint_snapshot
-    inner join {{ ref('stg_crm__pipeline') }} as pipeline
+    inner join pipeline
         on pipeline.business_date = checkpoint_snapshot.snapshot_date
         and pipeline.rm_id = checkpoint_snapshot.rm_id
     inner join {{ ref('pipeline_stage_weights') }} as weights

@@ -20,8 +20,8 @@
 with
 
 -- read where used (inline_cte): a first build reads every transaction ever loaded
-txns as {{ inline_cte() }} (
-    select client_id, txn_id, txn_date, amount_cny, direction, txn_type
+delivered_txns as {{ inline_cte() }} (
+    select client_id, txn_id, txn_date, amount_cny, direction, txn_type, business_date, _source_file
     from {{ ref('stg_core__deposit_transactions') }}
     {% if follow_dates %}
         {#- a record's txn_date is its delivery's business date (ingest rule
@@ -31,6 +31,11 @@ txns as {{ inline_cte() }} (
             and txn_date between {{ first_date }} and {{ last_debit_date }}
     {% endif %}
 ),
+
+-- a transaction delivered in two files (a copy re-sent under another name) counts once, as
+-- its latest delivery has it, as in int_client_settlement_state: added twice, it doubled a
+-- client's autopay and pass-through sums
+{{ latest_delivery_ctes('txns', 'delivered_txns', ['txn_id'], ['client_id', 'txn_id', 'txn_date', 'amount_cny', 'direction', 'txn_type']) }},
 
 -- the transactions the run writes: its dates and the longest window before them
 written as {{ inline_cte() }} (
