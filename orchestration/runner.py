@@ -36,6 +36,7 @@ from orchestration.gating import (
     delivered_month_keys,
 )
 from orchestration.partitions import business_date_bounds, dates_between, months_between
+from orchestration.run_health import WorkerStatus, worker_health
 from orchestration.run_lock import IN_PROCESS_TAG, WRITING, fail_abandoned, warehouse_lock
 
 DAGSTER_YAML = PROJECT_ROOT / "dagster.yaml"
@@ -131,7 +132,9 @@ def wait_for_other_writers(
 
     An in-process run still marked running while this process holds the lock is a leftover
     of a killed process (in-process runs hold the lock while they run): it is marked failed,
-    so it blocks neither the queue nor the arrival sensor any longer."""
+    so it blocks neither the queue nor the arrival sensor any longer. So is a run of the
+    daemon's whose process is gone (orchestration/run_health.py), which the daemon's run
+    monitoring marks failed too, but only while the daemon runs."""
     deadline = time.monotonic() + settings.run_queue_wait_minutes * 60
     announced: set[str] = set()
     while True:
@@ -145,6 +148,9 @@ def wait_for_other_writers(
                     instance, [run], "the next in-process run, holding the warehouse lock"
                 )
                 progress(f"marked run {run.run_id[:8]} failed: its process is gone")
+            elif (health := worker_health(instance, run)).status == WorkerStatus.FAILED:
+                instance.report_run_failed(run, f"{health.msg} (found by the next in-process run)")
+                progress(f"marked run {run.run_id[:8]} failed: {health.msg}")
             else:
                 waiting_for.append(run)
         if not waiting_for:
