@@ -42,6 +42,9 @@ class ExpectationOutcome:
     success: bool
     unexpected_count: int | None
     observed_value: str | None = None
+    # for people, in place of the expectation's name: what is wrong and where (see
+    # ingest.pipeline._published_summary)
+    detail: str | None = None
 
 
 @dataclass
@@ -69,8 +72,18 @@ class ValidationSummary:
         }
 
     def failures(self) -> list[str]:
-        """Each failed expectation as ``expectation(column): unexpected count``."""
-        return [f"{r.expectation}({r.column or ''}): {r.unexpected_count}" for r in self.failed]
+        """Each failed expectation as its detail, else ``expectation(column): unexpected
+        count`` (or the observed value, for an expectation that counts none)."""
+        return [
+            r.detail
+            or f"{r.expectation}({r.column or ''}): "
+            + (
+                str(r.unexpected_count)
+                if r.unexpected_count is not None or r.observed_value is None
+                else f"observed {r.observed_value}"
+            )
+            for r in self.failed
+        ]
 
     @staticmethod
     def combine(feed: str, summaries: list[ValidationSummary]) -> ValidationSummary:

@@ -8,6 +8,7 @@ is published. Bad data is reported, never raised; only programming and IO errors
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import tempfile
 from collections import Counter
@@ -19,11 +20,13 @@ import polars as pl
 
 from clientmart.settings import Settings
 from expectations.validate import (
+    ExpectationOutcome,
     ValidationSummary,
     build_data_docs,
     record_results,
     validate_batch,
     validate_frames,
+    validation_columns,
 )
 from ingest import store
 from ingest.landing import (
@@ -36,7 +39,7 @@ from ingest.landing import (
     scan_feed,
 )
 from ingest.read import LINE, DeliveryRefused, check_format, read_delivery_parts
-from ingest.rules import EarlierKeys, split_records
+from ingest.rules import EarlierKeys, reference_flag, split_records
 from ingest.spec import Feed, load_feeds
 from ingest.stray import StrayFile, stray_files
 
@@ -563,10 +566,58 @@ def _published_summary(
     if not files:
         return None
     parts = [pl.read_parquet(f) for f in files]
-    return ValidationSummary.combine(
+    summary = ValidationSummary.combine(
         feed.name,
         [validate_batch(feed, part, business_date, part.height, references) for part in parts],
     )
+    if not summary.success:
+        summary.results = [_orphans_named(feed, parts, references, r) for r in summary.results]
+    return summary
+
+
+ORPHANS_SHOWN = 5
+
+
+def _orphans_named(
+    feed: Feed,
+    parts: list[pl.DataFrame],
+    references: dict[str, pl.Series],
+    outcome: ExpectationOutcome,
+) -> ExpectationOutcome:
+    """A failed reference check of published records, said for people: the records loaded
+    before their reference was corrected (a client, product or institution removed since),
+    with their values, files and lines, and what to do. Other outcomes as they are."""
+    column = next(
+        (
+            c
+            for c in feed.columns
+            if c.references and outcome.column == reference_flag(c.name, c.references)
+        ),
+        None,
+    )
+    if outcome.success or column is None:
+        return outcome
+    flag = reference_flag(column.name, column.references)
+    orphans = pl.concat(
+        [
+            part.with_columns(validation_columns(part, feed, references)[flag].alias("_orphan"))
+            .filter(pl.col("_orphan"))
+            .select(column.name, "_source_file", "_source_line")
+            for part in parts
+        ]
+    )
+    shown = ", ".join(
+        f"{value} ({source} line {line})"
+        for value, source, line in orphans.head(ORPHANS_SHOWN).iter_rows()
+    )
+    more = f" and {orphans.height - ORPHANS_SHOWN} more" if orphans.height > ORPHANS_SHOWN else ""
+    detail = (
+        f"{orphans.height} published record(s) whose {column.name} is no longer in "
+        f"{column.references} in force: {shown}{more}. The reference was corrected after they "
+        f"were loaded; re-deliver the {feed.name} file(s) without or with corrected records, "
+        f"or the reference with those codes again, then run the date again"
+    )
+    return dataclasses.replace(outcome, unexpected_count=orphans.height, detail=detail)
 
 
 def ingest_feed(settings: Settings, feed: str, business_date: dt.date) -> FeedResult:

@@ -218,3 +218,33 @@ def test_ingest_date_orders_feeds_and_schemas_resolve(settings, land, reference_
     assert all(r.ok for r in result.feeds.values())
     assert result.feeds["deposit_balances"].files[0].records_kept == 3
     assert not result.ok and "fx_rates" in result.status.missing_required
+
+
+def test_records_orphaned_by_a_corrected_reference_are_named_with_their_lines(
+    reference_bank, land, reference_files
+):
+    """Deposit balances of C001 and C002 are loaded; the clients file of the date is then
+    corrected without C002. Re-run, the published balances fail their reference check: the
+    problem names the client, the file and the line, and what to do, where it said
+    `expect_column_max_to_be_between(_unknown__client_id__clients__client_id): None`."""
+    land(
+        "deposit_balances",
+        "db.csv",
+        HEADER + f"{DAY:%Y%m%d},A1,C001,B001,DD01,CNY,5\n{DAY:%Y%m%d},A2,C002,B001,DD01,CNY,7\n",
+    )
+    assert ingest_feed(reference_bank, "deposit_balances", DAY).ok
+    without_c002 = "\n".join(
+        line for line in reference_files["clients"].splitlines() if not line.startswith("C002")
+    )
+    path = land("clients", "clients.csv", without_c002 + "\n")
+    future = time.time() + 5
+    os.utime(path, (future, future))
+    assert ingest_feed(reference_bank, "clients", DAY).ok
+    again = ingest_feed(reference_bank, "deposit_balances", DAY)
+    assert not again.ok
+    (problem,) = again.problems
+    assert (
+        "1 published record(s) whose client_id is no longer in clients.client_id in force: "
+        "C002 (deposit_balances/20261001/db.csv line 3)" in problem
+    ), problem
+    assert "re-deliver the deposit_balances file(s)" in problem
