@@ -105,16 +105,19 @@ def _expected_assets() -> dict[tuple[str, dt.date], tuple[Decimal, Decimal, int]
         for account, balance in balances.items():
             month = _moved(day).replace(day=1)
             per_account[(account, month)][day] = _cents(balance * CNY_PER_CZK)
-    # a month's daily average divides by its days up to the last loaded one: the days
-    # before a bank's first delivery count as zero (domain.md)
+    # a month's daily average divides by its days from the first loaded one to the last:
+    # the days before a bank's first delivery are unknown, not zero (docs/models.md)
+    first: dict[dt.date, dt.date] = {}
     covered: dict[dt.date, dt.date] = {}
     for day in DAYS:
+        first.setdefault(_moved(day).replace(day=1), _moved(day))
         covered[_moved(day).replace(day=1)] = day
     totals: dict[tuple[str, dt.date], list] = defaultdict(lambda: [Decimal(0), Decimal(0), 0])
     for (account, month), values in per_account.items():
         cell = totals[(region[account], month)]
+        days = (_moved(covered[month]) - first[month]).days + 1
         cell[0] += values.get(covered[month], Decimal(0)) * COPIES
-        cell[1] += _cents(sum(values.values()) / covered[month].day) * COPIES
+        cell[1] += _cents(sum(values.values()) / days) * COPIES
         cell[2] += COPIES
     return {key: (end, avg, n) for key, (end, avg, n) in totals.items()}
 
