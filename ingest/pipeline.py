@@ -587,17 +587,13 @@ def _orphans_named(
     """A failed reference check of published records, said for people: the records loaded
     before their reference was corrected (a client, product or institution removed since),
     with their values, files and lines, and what to do. Other outcomes as they are."""
-    column = next(
-        (
-            c
-            for c in feed.columns
-            if c.references and outcome.column == reference_flag(c.name, c.references)
-        ),
-        None,
-    )
-    if outcome.success or column is None:
+    if outcome.success:
         return outcome
-    flag = reference_flag(column.name, column.references)
+    flags = {reference_flag(c.name, c.references): c for c in feed.columns if c.references}
+    column = flags.get(outcome.column or "")
+    if column is None:
+        return outcome
+    flag = outcome.column
     orphans = pl.concat(
         [
             part.with_columns(validation_columns(part, feed, references)[flag].alias("_orphan"))

@@ -149,7 +149,7 @@ def wait_for_other_writers(
                 )
                 progress(f"marked run {run.run_id[:8]} failed: its process is gone")
             elif (health := worker_health(instance, run)).status == WorkerStatus.FAILED:
-                instance.report_run_failed(run, f"{health.msg} (found by the next in-process run)")
+                fail_abandoned(instance, [run], f"the next in-process run: {health.msg}")
                 progress(f"marked run {run.run_id[:8]} failed: {health.msg}")
             else:
                 waiting_for.append(run)
